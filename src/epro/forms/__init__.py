@@ -1,0 +1,1 @@
+"""Form files: parse, validate, model, FHIR export."""

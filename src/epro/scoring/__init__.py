@@ -1,0 +1,1 @@
+"""Pure scoring functions (instruments.md §2–4)."""

@@ -1,0 +1,1 @@
+"""epro-sync: the central study server."""
