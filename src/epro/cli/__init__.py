@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "epro.cli.score_cmd",
     "epro.cli.schedule_cmd",
     "epro.cli.store_cmd",
+    "epro.cli.keys_cmd",
     "epro.cli.kiosk_cmd",
     "epro.cli.sync_cmd",
 )
