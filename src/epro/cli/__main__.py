@@ -1,0 +1,7 @@
+"""`python -m epro.cli` runs the `epro` command."""
+
+import sys
+
+from epro.cli import main
+
+sys.exit(main())
