@@ -10,6 +10,9 @@ import pytest
 CORE = [
     "epro.forms",
     "epro.scoring",
+    "epro.schedule",
+    "epro.crypto",
+    "epro.config",
     "epro.errors",
 ]
 
