@@ -1,0 +1,98 @@
+"""``epro forms check|show``: exit codes and output, in-process and as a real process."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from epro.cli import main
+
+RUN_EPRO = "import sys; from epro.cli import main; sys.exit(main())"
+
+
+def test_forms_check_of_the_shipped_forms_exits_zero(
+    forms_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forms", "check", str(forms_dir)]) == 0
+    out = capsys.readouterr().out
+    for form_id in ("chaq", "jamar", "vas_pain", "vas_wellbeing", "clinician"):
+        assert f"{form_id}.toml {form_id} 1.0.0 sha256:" in out
+    # study.toml is epro.schedule's: either checked by it or skipped with a warning line.
+    study = [line for line in out.splitlines() if "study.toml" in line]
+    assert len(study) == 1
+    assert study[0].startswith(("ok ", "warning: "))
+
+
+def test_forms_check_without_paths_checks_the_default_forms(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["forms", "check"]) == 0
+    assert "chaq.toml chaq 1.0.0" in capsys.readouterr().out
+
+
+def test_forms_check_reports_duplicate_ids_across_files(
+    tmp_path: Path, forms_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(forms_dir / "vas_pain.toml", tmp_path / "a.toml")
+    shutil.copy(forms_dir / "vas_pain.toml", tmp_path / "b.toml")
+    assert main(["forms", "check", str(tmp_path)]) == 1
+    assert "[F045]" in capsys.readouterr().out
+
+
+def test_forms_check_of_a_missing_path_is_a_plain_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forms", "check", str(tmp_path / "nope.toml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("epro: ")
+    assert "nope.toml" in err
+
+
+def test_forms_check_as_a_real_process_reports_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text('id = "x"\nversion = "1.0.0"\nkind = "patient"\n[[items]\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_EPRO, "forms", "check", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "[F001] TOML syntax error at line 4" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_forms_check_as_a_real_process_accepts_the_shipped_forms(forms_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_EPRO, "forms", "check", str(forms_dir / "chaq.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("ok ")
+
+
+def test_forms_show_prints_groups_items_options_and_conditions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["forms", "show", "jamar", "--lang", "nl", "--respondent", "child"]) == 0
+    out = capsys.readouterr().out
+    assert "[function_legs]" in out
+    assert "jamar_jafs_01  choice" in out
+    assert "voor jou om" in out
+    assert "shown when (all): jamar_stiffness equals True" in out
+    assert "scale 0–10 step 0.5" in out
+
+
+def test_forms_show_of_an_unknown_form_lists_the_known_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["forms", "show", "chq"]) == 1
+    err = capsys.readouterr().err
+    assert "no form 'chq'" in err
+    assert "chaq" in err
