@@ -1,10 +1,165 @@
-"""Subcommands of `epro` (placeholder until this concern is built)."""
+"""`epro score FILE.json [--baseline BASE.json]`: score a visit's answers, print JSON.
+
+Input: ``{"responses": [{"form": "chaq", "respondent": "parent", "answers": {...}}, ...],
+"age": 9.5}`` or a single ``{"form": ..., "respondent": ..., "answers": ...}``. Every answer is
+validated against its form file first; output is one JSON object ``{"scores", "notes"}`` with
+the score names of instruments.md, unrounded.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from epro.errors import AnswerError, EproError
+from epro.forms import Form, load_forms, validate_answers
+from epro.forms.errors import did_you_mean
+from epro.scoring import ScoreResult, VisitResponse, score_visit
+
+_TOP_KEYS = {"responses", "age"}
+_SINGLE_KEYS = {"form", "respondent", "answers", "age"}
+_RESPONSE_KEYS = {"form", "respondent", "answers"}
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add this module's subcommands to `epro`."""
+    """Add ``epro score``."""
+    parser = subparsers.add_parser(
+        "score",
+        help="score a visit's answers (JSON) and print the scores as JSON",
+        description="Score the answers of one visit. FILE is JSON: "
+        '{"responses": [{"form": "chaq", "respondent": "parent", "answers": {...}}, ...], '
+        '"age": 9.5} or a single {"form": ..., "answers": ...}.',
+    )
+    parser.add_argument("file", metavar="FILE.json", help="the visit's responses")
+    parser.add_argument(
+        "--baseline", metavar="BASE.json", help="the baseline visit (V1), for ACR Pedi"
+    )
+    parser.add_argument(
+        "--forms", metavar="DIR", type=Path, help="the form files (default: the installed forms)"
+    )
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True)
+class Visit:
+    responses: list[VisitResponse]
+    age: float | None
+
+
+def run(args: argparse.Namespace) -> int:
+    forms = load_forms(args.forms)
+    visit = read_visit(Path(args.file), forms)
+    baseline = None if args.baseline is None else read_visit(Path(args.baseline), forms)
+    result = score_visit(
+        visit.responses,
+        baseline=None if baseline is None else baseline.responses,
+        age_years=visit.age,
+        baseline_age_years=None if baseline is None else baseline.age,
+    )
+    print(render(result))
+    return 0
+
+
+def render(result: ScoreResult) -> str:
+    return json.dumps({"scores": result.scores, "notes": result.notes}, indent=2, allow_nan=False)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_json(path: Path) -> object:
+    """The parsed file; every way it can fail becomes a message naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EproError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise EproError(f"{path}: is a folder; give a JSON file") from None
+    except UnicodeDecodeError:
+        raise EproError(f"{path}: not UTF-8 text; save the file as UTF-8 JSON") from None
+    except OSError as error:
+        raise EproError(f"{path}: cannot be read ({error.strerror}); check it") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise EproError(
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: "
+            f"{error.msg}; fix the file there"
+        ) from None
+    except ValueError as error:
+        raise EproError(f"{path}: {error}; use a number or 'na'/'skipped'") from None
+
+
+def _check_keys(where: str, data: Mapping[str, object], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise EproError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"the keys are {', '.join(sorted(allowed))}"
+        )
+
+
+def _age(where: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 30:
+        raise EproError(f"{where}: 'age' must be the age in years, a number from 0 to 30")
+    return float(value)
+
+
+def read_visit(path: Path, forms: Mapping[str, Form]) -> Visit:
+    """The validated responses and age in one input file."""
+    data = read_json(path)
+    where = str(path)
+    if not isinstance(data, dict):
+        raise EproError(f'{where}: expected a JSON object with "responses" (or "form")')
+    if "responses" in data:
+        _check_keys(where, data, _TOP_KEYS)
+        items = data["responses"]
+        if not isinstance(items, list) or not items:
+            raise EproError(f'{where}: "responses" must be a non-empty list of responses')
+    elif "form" in data:
+        _check_keys(where, data, _SINGLE_KEYS)
+        items = [{k: v for k, v in data.items() if k != "age"}]
+    else:
+        raise EproError(f'{where}: expected "responses" (a list) or a single "form" with answers')
+    responses = [
+        _response(f"{where}, response {n}", raw, forms) for n, raw in enumerate(items, start=1)
+    ]
+    return Visit(responses, _age(where, data.get("age")))
+
+
+def _response(where: str, raw: object, forms: Mapping[str, Form]) -> VisitResponse:
+    if not isinstance(raw, dict):
+        raise EproError(f'{where}: expected an object with "form" and "answers"')
+    _check_keys(where, raw, _RESPONSE_KEYS)
+    form_id = raw.get("form")
+    if not isinstance(form_id, str):
+        raise EproError(f'{where}: "form" must be the id of a form, e.g. "chaq"')
+    form = forms.get(form_id)
+    if form is None:
+        close = did_you_mean(form_id, forms)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise EproError(
+            f"{where}: unknown form {form_id!r}{hint}; the forms are {', '.join(sorted(forms))}"
+        )
+    respondent = raw.get("respondent")
+    allowed = [str(r) for r in form.respondents]
+    if respondent is not None and respondent not in allowed:
+        raise EproError(
+            f"{where}: form {form_id} is answered by {' or '.join(allowed)}, "
+            f'so "respondent" must be one of those'
+        )
+    answers = raw.get("answers")
+    if not isinstance(answers, dict):
+        raise EproError(f'{where}: "answers" must be an object of variable names to answers')
+    try:
+        valid = validate_answers(form, answers)
+    except AnswerError as error:
+        raise AnswerError(f"{where} (form {form_id}):\n{error}") from None
+    return VisitResponse(form_id, respondent, valid)
