@@ -47,19 +47,33 @@ def _exact(value: AnswerValue, name: str, scale: str) -> Fraction:
 
 
 def number(
-    answers: Answers, name: str, low: float, high: float | None = None, *, integer: bool = False
+    answers: Answers,
+    name: str,
+    low: float,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+    step: float | None = None,
 ) -> Fraction | None:
-    """The answer to a numeric item as an exact fraction; None when na, skipped or absent."""
+    """The answer to a numeric item as an exact fraction; None when na, skipped or absent.
+
+    ``step`` (counted from ``low``) is the scale's grid, e.g. 0.5 for the 21-circle scales and
+    the physician global: a value between two steps is not an answer the item can give.
+    """
     if missing(answers, name) is not None:
         return None
     scale = f"{low:g} to {high:g}" if high is not None else f"{low:g} or more"
     if integer:
         scale = "a whole number, " + scale
+    if step is not None:
+        scale += f" in steps of {step:g}"
     value = _exact(answers[name], name, scale)
     if integer and value.denominator != 1:
         raise AnswerError(f"{name}: expected {scale}; give a whole number")
     if value < Fraction(repr(low)) or (high is not None and value > Fraction(repr(high))):
         raise AnswerError(f"{name}: the answer is outside the scale ({scale}); correct it")
+    if step is not None and (value - Fraction(repr(low))) % Fraction(repr(step)) != 0:
+        raise AnswerError(f"{name}: the answer is not on a step of the scale ({scale}); correct it")
     return value
 
 

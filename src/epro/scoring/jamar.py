@@ -32,6 +32,10 @@ PRQL_PARTS: Final[dict[str, tuple[str, ...]]] = {
 PRQL_ITEMS: Final = _numbered("jamar_prql", 1, 10)
 PRQL_TOP: Final = 3
 
+#: The 21-circle scales (pain, well-being, activity): 0.0–10.0 in steps of 0.5.
+CIRCLES_TOP: Final = 10
+CIRCLES_STEP: Final = 0.5
+
 
 def _jafs_sum(answers: Answers, items: Sequence[str]) -> tuple[int, list[str]]:
     total, lacking = 0, []
@@ -75,5 +79,5 @@ def score_jamar(answers: Answers, params: ScoringParams = DEFAULT_PARAMS) -> Sco
         sheet.put("jamar_joint_count", None, missing_note(["jamar_joints"]))
     # Read only to reject values off the 21-circle scales early.
     for scale in ("jamar_pain", "jamar_wellbeing", "jamar_activity"):
-        read.number(answers, scale, 0, 10)
+        read.number(answers, scale, 0, CIRCLES_TOP, step=CIRCLES_STEP)
     return sheet.result()

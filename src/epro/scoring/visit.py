@@ -14,11 +14,15 @@ Rules chosen here (instruments.md leaves them open; each is tested):
 - ACR Pedi compares like with like: at the baseline visit, ``wb`` and ``chaq_di`` come from the
   same source and respondent as at this visit when the baseline has them; otherwise the
   baseline's own choice (made with ``baseline_age_years``).
+- Respondents are ``parent``/``child`` (or unnamed) on patient forms and ``staff`` (or unnamed)
+  on the clinician form, which comes once per visit: anything else would be settled by list
+  order, so it is refused.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -31,12 +35,16 @@ from epro.scoring import chaq
 from epro.scoring.acr_pedi import score_acr_pedi
 from epro.scoring.answers import Answers
 from epro.scoring.composites import COURSES, esr_normalised, score_composites
-from epro.scoring.jamar import score_jamar
+from epro.scoring.jamar import CIRCLES_STEP, CIRCLES_TOP, score_jamar
 from epro.scoring.params import DEFAULT_PARAMS, ScoringParams
 from epro.scoring.result import ScoreResult, ScoreSheet, missing_note
 from epro.scoring.vas import score_vas, vas_value
 
 CHILD: Final = "child"
+PARENT: Final = "parent"
+STAFF: Final = "staff"
+#: §2.4: the physician global is 0.0–10.0 in steps of 0.5.
+PHYS_GLOBAL_STEP: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ def score_form(
 
 def _clinician_inputs(answers: Answers) -> tuple[dict[str, Fraction | None], str | None]:
     values = {
-        "phys_global": read.number(answers, "phys_global", 0, 10),
+        "phys_global": read.number(answers, "phys_global", 0, 10, step=PHYS_GLOBAL_STEP),
         "active_joints": read.number(answers, "active_joints", 0, 71, integer=True),
         "active_joints_27": read.number(answers, "active_joints_27", 0, 27, integer=True),
         "limited_joints": read.number(answers, "limited_joints", 0, 69, integer=True),
@@ -118,12 +126,31 @@ def pick_respondent(
 Responses = dict[str, dict[str | None, Answers]]
 
 
+def _check_respondent(response: VisitResponse) -> None:
+    # Only "child" versus "parent" can be decided by the age rules (§2.1–§3); any other name
+    # would leave the choice to list order, so it is refused rather than guessed.
+    allowed: tuple[str | None, ...] = (
+        (None, STAFF) if response.form == "clinician" else (None, PARENT, CHILD)
+    )
+    if response.respondent not in allowed:
+        names = " or ".join(repr(a) for a in allowed if a is not None)
+        raise AnswerError(
+            f"form {response.form!r}: unknown respondent; name the respondent as {names}"
+        )
+
+
 def _group(responses: Sequence[VisitResponse]) -> Responses:
     grouped: Responses = {}
     for response in responses:
         if response.form not in _SCORERS:
             score_form(response.form, {})  # raises the unknown-form message
+        _check_respondent(response)
         by_respondent = grouped.setdefault(response.form, {})
+        if response.form == "clinician" and by_respondent:
+            # §2.4: one set of clinician data per visit; two ESRs cannot both be the visit's.
+            raise AnswerError(
+                "form 'clinician' appears twice in one visit; give the clinician data once"
+            )
         if response.respondent in by_respondent:
             who = response.respondent or "an unnamed respondent"
             raise AnswerError(
@@ -179,7 +206,7 @@ def _wellbeing_candidates(grouped: Responses, source: str) -> dict[str | None, F
     found: dict[str | None, Fraction] = {}
     for who, answers in grouped.get(form_id, {}).items():
         if source == "jamar_wellbeing":
-            value = read.number(answers, source, 0, 10)
+            value = read.number(answers, source, 0, CIRCLES_TOP, step=CIRCLES_STEP)
         else:
             raw = vas_value(answers, source)
             value = None if raw is None else Fraction(raw)
@@ -247,6 +274,12 @@ def _score(
     return visit
 
 
+def _check_age(age: float | None, name: str) -> None:
+    # A negative or non-finite age would silently count as "below 8" and pick the parent.
+    if age is not None and (isinstance(age, bool) or not math.isfinite(age) or age < 0):
+        raise AnswerError(f"{name}: the age must be a number of years, 0 or more")
+
+
 def score_visit(
     responses: Sequence[VisitResponse],
     *,
@@ -260,10 +293,16 @@ def score_visit(
     ``baseline`` is the baseline visit's responses (V1); without it the ACR Pedi scores are null.
     ``baseline_age_years`` defaults to ``age_years``.
     """
+    _check_age(age_years, "age_years")
+    _check_age(baseline_age_years, "baseline_age_years")
     visit = _score(responses, age_years, params)
     result = visit.sheet.result().merged(score_composites(visit.inputs, visit.course))
     before = None
     if baseline is not None:
         base_age = age_years if baseline_age_years is None else baseline_age_years
-        before = _score(baseline, base_age, params, like=visit).inputs
+        try:
+            before = _score(baseline, base_age, params, like=visit).inputs
+        except AnswerError as error:
+            # The same variable names occur in both visits: say which visit is wrong.
+            raise AnswerError(f"baseline visit: {error}") from None
     return result.merged(score_acr_pedi(before, visit.inputs, params))
