@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from epro.errors import FormError
-from epro.forms.errors import FormProblems, Problem
+from epro.forms.errors import FormProblems, Problem, make_problem
 from epro.forms.fhir import to_questionnaire
 from epro.forms.loader import (
     STUDY_FILE,
@@ -79,8 +79,8 @@ def _check_one(path: Path, ids: dict[str, Path]) -> tuple[bool, list[Problem]]:
     if form is None:
         return False, problems
     if form.id in ids:
-        print(f"{path}: [F045] form id '{form.id}' is also used by {ids[form.id]}")
-        return False, problems
+        message = f"form id '{form.id}' is also used by {ids[form.id]}"
+        return False, [*problems, make_problem("F045", str(path), message)]
     ids[form.id] = path
     print(f"ok {path} {form.id} {form.version} sha256:{form.sha256[:12]}")
     return True, problems

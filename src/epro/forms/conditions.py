@@ -129,7 +129,9 @@ def _answer(reader: Reader, raw: object, target: Item | None, item: str, questio
     try:
         if target.type is ItemType.CHECKLIST:
             # "equals" on a checklist means "this code is ticked".
-            return validate_answer(target, [raw])[0]  # type: ignore[index]
+            ticked = validate_answer(target, [raw])
+            assert isinstance(ticked, list)
+            return ticked[0]
         return validate_answer(target, raw)
     except AnswerError as error:
         allowed = str(error).split("; ", 1)[-1]

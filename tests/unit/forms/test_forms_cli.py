@@ -11,7 +11,7 @@ import pytest
 
 from epro.cli import main
 
-RUN_EPRO = "import sys; from epro.cli import main; sys.exit(main())"
+EPRO = [sys.executable, "-m", "epro.cli"]
 
 
 def test_forms_check_of_the_shipped_forms_exits_zero(
@@ -56,7 +56,7 @@ def test_forms_check_as_a_real_process_reports_a_broken_file(tmp_path: Path) -> 
     path = tmp_path / "broken.toml"
     path.write_text('id = "x"\nversion = "1.0.0"\nkind = "patient"\n[[items]\n', encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-c", RUN_EPRO, "forms", "check", str(path)],
+        [*EPRO, "forms", "check", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -68,7 +68,7 @@ def test_forms_check_as_a_real_process_reports_a_broken_file(tmp_path: Path) -> 
 
 def test_forms_check_as_a_real_process_accepts_the_shipped_forms(forms_dir: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", RUN_EPRO, "forms", "check", str(forms_dir / "chaq.toml")],
+        [*EPRO, "forms", "check", str(forms_dir / "chaq.toml")],
         capture_output=True,
         text=True,
         check=False,
@@ -96,3 +96,31 @@ def test_forms_show_of_an_unknown_form_lists_the_known_ones(
     err = capsys.readouterr().err
     assert "no form 'chq'" in err
     assert "chaq" in err
+
+
+def test_forms_check_skips_the_study_file_with_a_warning_when_schedule_is_missing(
+    tmp_path: Path,
+    forms_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A None entry in sys.modules makes ``import epro.schedule`` fail as if it did not exist.
+    monkeypatch.setitem(sys.modules, "epro.schedule", None)
+    (tmp_path / "study.toml").write_text("not = [a study", encoding="utf-8")
+    shutil.copy(forms_dir / "vas_pain.toml", tmp_path)
+    assert main(["forms", "check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: " in out
+    assert "study.toml: skipped" in out
+
+
+def test_forms_check_reports_a_broken_study_file_through_schedule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("epro.schedule", reason="epro.schedule is not part of this checkout yet")
+    path = tmp_path / "study.toml"
+    path.write_text('study = "DEMO"\nvisits = 3\n', encoding="utf-8")
+    assert main(["forms", "check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert str(path) in out
+    assert "Traceback" not in out + err
