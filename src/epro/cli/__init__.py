@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "epro.cli.schedule_cmd",
     "epro.cli.store_cmd",
     "epro.cli.keys_cmd",
+    "epro.cli.demo_cmd",
     "epro.cli.kiosk_cmd",
     "epro.cli.sync_cmd",
 )

@@ -1,10 +1,109 @@
-"""Subcommands of `epro` (placeholder until this concern is built)."""
+"""`epro init` and `epro verify`: create the kiosk's encrypted database, and check it.
+
+Secrets are asked for with getpass in a terminal; unattended runs read ``EPRO_PASSPHRASE`` and
+``EPRO_NURSE_PIN``. ``EPRO_KDF=fast`` selects a cheap Argon2id cost for tests and demos only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 from typing import Any
+
+from epro.cli.prompts import secret
+from epro.crypto import FAST_KDF, KdfParams, StudyPublicKey
+from epro.errors import CryptoError, EproError, StoreError
+from epro.store import check_new_passphrase, init_store, open_store
+from epro.store.staff import check_new_pin
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add this module's subcommands to `epro`."""
+    """Add `init` and `verify` to `epro`."""
+    init = subparsers.add_parser(
+        "init",
+        help="create the kiosk's encrypted database",
+        description="Create a new encrypted kiosk database (never over an existing file). "
+        "Asks for the site passphrase twice and the first nurse's PIN; unattended, set "
+        "EPRO_PASSPHRASE and EPRO_NURSE_PIN. EPRO_KDF=fast is for tests and demos only.",
+    )
+    init.add_argument("--db", type=Path, required=True, help="the database file to create")
+    init.add_argument("--site", required=True, help="the site code, e.g. DEMO")
+    init.add_argument("--nurse", default="nurse", help="name of the first nurse (default: nurse)")
+    init.add_argument(
+        "--study-key", type=Path, metavar="FILE", help="the study public key (JSON) to seal to"
+    )
+    init.set_defaults(func=run_init)
+
+    verify = subparsers.add_parser(
+        "verify",
+        help="check the database: integrity, every ciphertext, the audit chain",
+        description="Check SQLite integrity, that every encrypted record authenticates and "
+        "that the audit chain is whole. The passphrase comes from EPRO_PASSPHRASE or a prompt.",
+    )
+    verify.add_argument("--db", type=Path, required=True, help="the database file to check")
+    verify.set_defaults(func=run_verify)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    study_key = _read_study_key(args.study_key) if args.study_key else None
+    passphrase = secret("EPRO_PASSPHRASE", "Site passphrase", confirm=True)
+    check_new_passphrase(passphrase)
+    pin = secret("EPRO_NURSE_PIN", f"PIN for {args.nurse}", confirm=True)
+    check_new_pin(pin)
+    store = init_store(
+        args.db,
+        passphrase=passphrase,
+        site=args.site,
+        nurse_name=args.nurse,
+        nurse_pin=pin,
+        kdf=_kdf(),
+        study_public_key=study_key,
+    )
+    store.close()
+    print(f"created {args.db}: site {store.site}, device {store.device_id}, nurse {args.nurse}")
+    if study_key is not None:
+        print(f"study key fingerprint: {study_key.fingerprint()}")
+    print("Keep the site passphrase safe: without it nobody can read this database.")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    passphrase = secret("EPRO_PASSPHRASE", "Site passphrase")
+    store = open_store(args.db, passphrase=passphrase)
+    try:
+        report = store.verify()
+    finally:
+        store.close()
+    if report.ok:
+        print(report.summary())
+        return 0
+    print(
+        f"epro: {args.db} failed verification ({len(report.problems)} problem(s)):", file=sys.stderr
+    )
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
+def _kdf() -> KdfParams:
+    choice = os.environ.get("EPRO_KDF", "normal")
+    if choice == "fast":
+        return FAST_KDF
+    if choice == "normal":
+        return KdfParams()
+    raise EproError(f"EPRO_KDF={choice!r} is not known; use 'normal' (or 'fast' for demos only)")
+
+
+def _read_study_key(path: Path) -> StudyPublicKey:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise StoreError(f"cannot read the study key {path} ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise StoreError(f"{path} is not a study public key (not text)") from None
+    try:
+        return StudyPublicKey.from_json(text)
+    except CryptoError as error:
+        raise CryptoError(f"{path}: {error}") from None

@@ -1,0 +1,76 @@
+"""``epro demo``: a demonstration database with made-up patients (``--no-ui``), or the kiosk on it.
+
+The passphrase comes from ``EPRO_PASSPHRASE`` (default ``demo``) and is printed, because the
+demo is meant to be opened by anyone trying epro. Output names study codes only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from epro.errors import EproError
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``demo`` to ``epro``."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="make a demonstration database (made-up patients) and open the kiosk on it",
+        description=(
+            "Make a demonstration kiosk database with made-up patients DEMO-001…, submitted "
+            "responses, a draft and a demo study key. Passphrase: EPRO_PASSPHRASE (default "
+            "'demo'); nurse 'nurse', PIN 1234. EPRO_KDF=fast makes the key derivation cheap "
+            "(tests and demos only)."
+        ),
+    )
+    parser.add_argument(
+        "--no-ui", action="store_true", help="only make the database and say what is in it"
+    )
+    parser.add_argument("--db", type=Path, help="database file (default: epro's data folder)")
+    parser.set_defaults(func=run_demo)
+
+
+def default_demo_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("epro") / "demo.db"
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from epro.demo import DEMO_NURSE, DEMO_PASSPHRASE, DEMO_PIN, build_demo
+
+    passphrase = os.environ.get("EPRO_PASSPHRASE") or DEMO_PASSPHRASE
+    db: Path = args.db if args.db is not None else default_demo_path()
+    if args.no_ui or not db.exists():
+        if not db.parent.is_dir():
+            if args.db is not None:
+                raise EproError(
+                    f"folder {db.parent} does not exist; create it or choose another --db"
+                )
+            db.parent.mkdir(parents=True)
+        summary = build_demo(db, passphrase)
+        print(f"demo database: {summary.path}")
+        print(f"study private key (demo only, same passphrase): {summary.study_key_path}")
+        print(f"passphrase: {passphrase}   nurse: {DEMO_NURSE}   PIN: {DEMO_PIN}")
+        for person in summary.patients:
+            print(
+                f"  {person.code}: {person.age_years} years, visit {person.open_visit} open today"
+            )
+        print(f"submitted responses: {summary.submitted}; drafts: {len(summary.drafts)}")
+    if args.no_ui:
+        return 0
+    return _run_kiosk(db)
+
+
+def _run_kiosk(db: Path) -> int:
+    try:
+        from epro.kiosk.app import run_demo_kiosk  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise EproError(
+            "the kiosk is not available in this installation; use 'epro demo --no-ui'"
+        ) from None
+    code: int = run_demo_kiosk(db)
+    return code

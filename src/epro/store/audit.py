@@ -1,0 +1,185 @@
+"""The hash-chained, append-only audit log.
+
+``hash = sha256(prev_hash || canonical JSON of (seq, at, actor, kind, device, response_id,
+link_id, detail))`` with ``prev_hash`` as its 64 hex characters (ASCII) and the genesis
+``prev_hash`` 64 zeros. The JSON is canonical (sorted keys, no spaces, UTF-8), times are ISO-8601
+UTC with microseconds. The chain head goes to the server at each sync, so truncating the tail
+locally is caught there; anything else is caught by ``verify`` here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from epro.store._time import from_text, to_text
+from epro.store.domain import AuditEvent, AuditKind
+from epro.store.tables import AuditRow
+
+GENESIS = "0" * 64
+_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+_INSERT = (
+    "INSERT INTO audit (seq, at, actor, kind, device_id, response_id, link_id, detail, "
+    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def canonical_event(
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    kind: str,
+    device_id: str,
+    response_id: str | None,
+    link_id: str | None,
+    detail: str | None,
+) -> bytes:
+    body = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "kind": kind,
+        "device": device_id,
+        "response_id": response_id,
+        "link_id": link_id,
+        "detail": detail,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def row_hash(row: AuditRow) -> str:
+    """The hash a stored row should carry, recomputed from its fields."""
+    canonical = canonical_event(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        kind=row.kind,
+        device_id=row.device_id,
+        response_id=row.response_id,
+        link_id=row.link_id,
+        detail=row.detail,
+    )
+    return chain_hash(row.prev_hash, canonical)
+
+
+def to_event(row: AuditRow) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        at=from_text(row.at),
+        actor=row.actor,
+        kind=AuditKind(row.kind),
+        device_id=row.device_id,
+        response_id=row.response_id,
+        link_id=row.link_id,
+        detail=row.detail,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def check_chain(rows: list[AuditRow]) -> str | None:
+    """The first break in the chain (rows in seq order), in words; None when it is whole."""
+    expected_seq = 1
+    prev_hash = GENESIS
+    for row in rows:
+        if row.seq != expected_seq:
+            return (
+                f"audit event {expected_seq}: missing (the log jumps from event "
+                f"{expected_seq - 1} to {row.seq}; an event was deleted)"
+            )
+        if row.prev_hash != prev_hash:
+            return (
+                f"audit event {row.seq}: does not follow event {row.seq - 1} "
+                "(edited, deleted or reordered)"
+            )
+        if row_hash(row) != row.hash:
+            return f"audit event {row.seq}: hash does not match (edited, deleted or reordered)"
+        expected_seq += 1
+        prev_hash = row.hash
+    return None
+
+
+class AuditRepository:
+    """Appends events under the unit of work's transaction (``BEGIN IMMEDIATE`` serialises seq)."""
+
+    def __init__(self, session: Session, device_id: str, clock: Callable[[], datetime]) -> None:
+        self._session = session
+        self._device_id = device_id
+        self._clock = clock
+
+    def append(
+        self,
+        kind: AuditKind,
+        actor: str,
+        *,
+        response_id: str | None = None,
+        link_id: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEvent:
+        """Add one event. ``detail`` is free text for staff — never an answer value."""
+        # Plain SQL, not ORM objects: this runs with every answer (see answers.py).
+        connection = self._session.connection()
+        head = connection.exec_driver_sql(_HEAD).first()
+        seq = 1 if head is None else int(head[0]) + 1
+        prev_hash = GENESIS if head is None else str(head[1])
+        at = to_text(self._clock())
+        canonical = canonical_event(
+            seq=seq,
+            at=at,
+            actor=actor,
+            kind=AuditKind(kind).value,
+            device_id=self._device_id,
+            response_id=response_id,
+            link_id=link_id,
+            detail=detail,
+        )
+        row = AuditRow(
+            seq=seq,
+            at=at,
+            actor=actor,
+            kind=AuditKind(kind).value,
+            device_id=self._device_id,
+            response_id=response_id,
+            link_id=link_id,
+            detail=detail,
+            prev_hash=prev_hash,
+            hash=chain_hash(prev_hash, canonical),
+        )
+        connection.exec_driver_sql(
+            _INSERT,
+            (
+                row.seq,
+                row.at,
+                row.actor,
+                row.kind,
+                row.device_id,
+                row.response_id,
+                row.link_id,
+                row.detail,
+                row.prev_hash,
+                row.hash,
+            ),
+        )
+        return to_event(row)
+
+    def head(self) -> AuditEvent | None:
+        row = self._head_row()
+        return None if row is None else to_event(row)
+
+    def list(self, after_seq: int = 0) -> builtins.list[AuditEvent]:
+        statement = select(AuditRow).where(AuditRow.seq > after_seq).order_by(col(AuditRow.seq))
+        return [to_event(row) for row in self._session.exec(statement)]
+
+    def _head_row(self) -> AuditRow | None:
+        statement = select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)
+        return self._session.exec(statement).first()

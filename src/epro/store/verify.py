@@ -1,0 +1,115 @@
+"""``verify``: is the file whole, does every ciphertext authenticate, is the audit chain intact?
+
+Each problem names its record precisely, in the order found: SQLite's own integrity check,
+foreign keys, the device key, every answer (by response and item), secret settings, then the
+audit chain up to its first break (after a break every later link differs, so one is enough).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from epro.errors import CryptoError
+from epro.store.answers import decrypt_answer
+from epro.store.audit import check_chain
+from epro.store.keys import device_key_aad, setting_aad
+from epro.store.tables import AnswerRow, AuditRow, DeviceRow, ResponseRow, SettingRow
+from epro.store.unit_of_work import StoreContext
+
+#: Beyond this many broken answers the report only counts them.
+MAX_LISTED = 50
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    responses: int = 0
+    answers: int = 0
+    audit_events: int = 0
+
+    def summary(self) -> str:
+        if self.ok:
+            return (
+                f"ok: {self.responses} responses, {self.answers} answers, "
+                f"{self.audit_events} audit events"
+            )
+        return f"{len(self.problems)} problem(s); the first: {self.problems[0]}"
+
+
+def verify_store(context: StoreContext) -> VerifyReport:
+    problems: list[str] = []
+    with Session(context.engine) as session:
+        raw = session.connection().connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        problems += _sqlite_checks(raw)
+        cipher = context.cipher
+
+        for device in session.exec(select(DeviceRow)):
+            try:
+                cipher.decrypt(
+                    device.private_key_enc, device_key_aad(device.id, cipher.key_version)
+                )
+            except CryptoError:
+                problems.append(f"device key of device {device.id} does not authenticate")
+
+        responses = {row.id: row for row in session.exec(select(ResponseRow))}
+        answer_rows = session.exec(
+            select(AnswerRow).order_by(col(AnswerRow.response_id), col(AnswerRow.link_id))
+        ).all()
+        broken = 0
+        for answer in answer_rows:
+            owner = responses.get(answer.response_id)
+            if owner is None:
+                message = f"answer of response {answer.response_id} item {answer.link_id} "
+                message += "belongs to no response"
+            else:
+                try:
+                    decrypt_answer(
+                        cipher, owner, answer.link_id, answer.key_version, answer.ciphertext
+                    )
+                    continue
+                except CryptoError:
+                    message = (
+                        f"answer of response {answer.response_id} item {answer.link_id} "
+                        "does not authenticate"
+                    )
+            broken += 1
+            if broken <= MAX_LISTED:
+                problems.append(message)
+        if broken > MAX_LISTED:
+            problems.append(f"... and {broken - MAX_LISTED} more answers that do not authenticate")
+
+        for setting in session.exec(select(SettingRow).where(col(SettingRow.secret).is_(True))):
+            try:
+                cipher.decrypt(
+                    setting.ciphertext or b"", setting_aad(setting.name, cipher.key_version)
+                )
+            except CryptoError:
+                problems.append(f"setting {setting.name} does not authenticate")
+
+        audit_rows = list(session.exec(select(AuditRow).order_by(col(AuditRow.seq))))
+        chain_problem = check_chain(audit_rows)
+        if chain_problem is not None:
+            problems.append(chain_problem)
+        session.rollback()
+    return VerifyReport(
+        ok=not problems,
+        problems=problems,
+        responses=len(responses),
+        answers=len(answer_rows),
+        audit_events=len(audit_rows),
+    )
+
+
+def _sqlite_checks(raw: sqlite3.Connection) -> list[str]:
+    problems: list[str] = []
+    results = [row[0] for row in raw.execute("PRAGMA integrity_check").fetchall()]
+    if results != ["ok"]:
+        problems.append("SQLite integrity check failed: " + "; ".join(results[:5]))
+    for table, rowid, parent, _ in raw.execute("PRAGMA foreign_key_check").fetchall()[:5]:
+        problems.append(f"{table} row {rowid} points to a missing {parent} record")
+    return problems

@@ -1,0 +1,61 @@
+"""Fixtures for session tests: a real encrypted SQLite store in tmp_path, the shipped forms and
+study protocol, a study key pair and a fixed clock (so visit windows do not depend on today)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from session_support import PASSPHRASE, Clock
+
+from epro.crypto import FAST_KDF, StudyPrivateKey, generate_study_keypair
+from epro.forms import Form, load_forms
+from epro.schedule import Study, load_study
+from epro.session import SessionService
+from epro.store import Store, init_store
+
+
+@pytest.fixture(scope="session")
+def forms() -> Mapping[str, Form]:
+    return load_forms()
+
+
+@pytest.fixture(scope="session")
+def study() -> Study:
+    return load_study()
+
+
+@pytest.fixture(scope="session")
+def study_key() -> StudyPrivateKey:
+    return generate_study_keypair()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "kiosk.db"
+
+
+@pytest.fixture
+def store(db_path: Path, study_key: StudyPrivateKey) -> Iterator[Store]:
+    opened = init_store(
+        db_path,
+        passphrase=PASSPHRASE,
+        site="DEMO",
+        nurse_name="nurse",
+        nurse_pin="1234",
+        kdf=FAST_KDF,
+        study_public_key=study_key.public_key(),
+    )
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(store: Store, forms: Mapping[str, Form], study: Study, clock: Clock) -> SessionService:
+    return SessionService(store, forms, study, clock=clock)

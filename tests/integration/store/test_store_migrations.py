@@ -1,0 +1,126 @@
+"""Schema migrations: a database written at v1 (committed fixture) upgrades in place, intact."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+
+from epro.errors import WrongPassphraseError
+from epro.store import AuditKind, ResponseStatus, Store, open_store
+from epro.store.connection import APPLICATION_ID
+from epro.store.migrations import CURRENT_VERSION, MIGRATIONS
+from epro.store.tables import StoreModel
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "v1.db"
+FIXTURE_PASSPHRASE = "fixture-passphrase"  # see fixtures/make_v1.py
+FIRST, SECOND = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+
+
+def header(path: Path) -> tuple[int, int]:
+    with sqlite3.connect(path) as raw:
+        version = raw.execute("PRAGMA user_version").fetchone()[0]
+        application = raw.execute("PRAGMA application_id").fetchone()[0]
+    raw.close()
+    return version, application
+
+
+@pytest.fixture
+def v1_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "old-kiosk.db"
+    shutil.copyfile(FIXTURE, target)
+    return target
+
+
+def test_the_store_tables_live_apart_from_the_servers() -> None:
+    import epro_sync.tables as server_tables
+
+    assert StoreModel.metadata is not server_tables.ServerModel.metadata
+    assert "responses" in StoreModel.metadata.tables
+
+
+def test_the_fixture_really_is_schema_version_1() -> None:
+    assert header(FIXTURE) == (1, APPLICATION_ID)
+
+
+def test_migrations_are_numbered_one_by_one_from_1() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, CURRENT_VERSION + 1))
+    assert CURRENT_VERSION >= 2
+
+
+def test_a_v1_database_upgrades_in_place_with_its_data_intact(v1_copy: Path) -> None:
+    store = open_store(v1_copy, passphrase=FIXTURE_PASSPHRASE)
+    try:
+        assert header(v1_copy) == (CURRENT_VERSION, APPLICATION_ID)
+        assert (store.site, store.device_id) == ("DEMO", "0f1e2d3c-0000-4000-8000-000000000001")
+        with store.unit_of_work() as uow:
+            assert [p.code for p in uow.patients.list()] == ["DEMO-001", "DEMO-002"]
+            first, second = uow.responses.list()
+            assert (first.id, first.status) == (FIRST, ResponseStatus.SUBMITTED)
+            assert first.out_of_window_reason is None  # the column v2 added
+            assert uow.answers.load(first) == {
+                "chaq_dress_a": 1,
+                "chaq_dress_b": "na",
+                "chaq_devices": ["wheelchair"],
+            }
+            assert uow.answers.load(second) == {"vas_pain": 37}
+            assert uow.outbox.count_pending() == 1
+            assert [e.kind for e in uow.audit.list()] == [
+                AuditKind.STORE_INIT,
+                AuditKind.ENROL,
+                AuditKind.SUBMIT,
+            ]
+            assert uow.staff.verify_pin("anna", "2468")
+            # What v2 brought works on the upgraded file.
+            uow.keys.set_setting("server_url", "https://study.example")
+            second.out_of_window_reason = "visit moved"
+            uow.responses.update(second)
+            uow.commit()
+        assert store.verify().ok
+    finally:
+        store.close()
+    reopened = open_store(v1_copy, passphrase=FIXTURE_PASSPHRASE)  # a second open: no-op
+    try:
+        with reopened.unit_of_work() as uow:
+            assert uow.keys.get_setting("server_url") == "https://study.example"
+    finally:
+        reopened.close()
+
+
+def test_a_wrong_passphrase_leaves_a_v1_database_at_v1(v1_copy: Path) -> None:
+    with pytest.raises(WrongPassphraseError):
+        open_store(v1_copy, passphrase="not the passphrase")
+    assert header(v1_copy) == (1, APPLICATION_ID)
+
+
+def test_the_migrated_schema_matches_the_table_models(store: Store, db_path: Path) -> None:
+    engine = create_engine(URL.create("sqlite", database=str(db_path)))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, StoreModel.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_the_v1_fixture_upgrades_to_the_same_schema_as_a_new_store(
+    store: Store, db_path: Path, v1_copy: Path
+) -> None:
+    open_store(v1_copy, passphrase=FIXTURE_PASSPHRASE).close()
+
+    def schema(path: Path) -> dict[str, list[tuple[object, ...]]]:
+        with sqlite3.connect(path) as raw:
+            names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master ORDER BY name")]
+            return {
+                name: [tuple(row)[1:4] for row in raw.execute(f"PRAGMA table_xinfo('{name}')")]
+                for name in names
+            }
+
+    assert schema(v1_copy) == schema(db_path)
