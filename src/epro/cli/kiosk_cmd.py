@@ -1,10 +1,56 @@
-"""Subcommands of `epro` (placeholder until this concern is built)."""
+"""``epro kiosk``: run the Textual kiosk on a local store (Textual is imported only here, late)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from epro.errors import StoreError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add this module's subcommands to `epro`."""
+    """Add ``kiosk`` to ``epro``."""
+    parser = subparsers.add_parser(
+        "kiosk",
+        help="run the patient kiosk and nurse station on a local store",
+        description=(
+            "Run the kiosk on the store DB. It starts locked; a nurse unlocks it with the site "
+            "passphrase and then a personal PIN. Needs a terminal of at least 80×24."
+        ),
+    )
+    parser.add_argument(
+        "--db", type=Path, help="the kiosk database (default: EPRO_DB or epro's data folder)"
+    )
+    parser.add_argument(
+        "--language", choices=("en", "nl"), default="en", help="language of the locked screen"
+    )
+    parser.add_argument(
+        "--high-contrast", action="store_true", help="white and yellow on black, for low vision"
+    )
+    parser.set_defaults(func=run_kiosk)
+
+
+def run_kiosk(args: argparse.Namespace) -> int:
+    from epro.config import load_settings
+
+    settings = load_settings()  # EPRO_DB, EPRO_INACTIVITY_WARNING_S, EPRO_INACTIVITY_LOCK_S
+    db: Path = args.db if args.db is not None else settings.db
+    if not db.is_file():
+        raise StoreError(
+            f"no kiosk database at {db}; create one with 'epro init' (or try 'epro demo'), "
+            "or point to it with --db PATH"
+        )
+    from epro.kiosk.app import make_kiosk
+
+    warning = settings.inactivity_warning_s
+    app = make_kiosk(
+        db,
+        language=args.language,
+        high_contrast=args.high_contrast,
+        idle_warning_s=warning,
+        # The lock setting counts from the warning, the kiosk counts from the last input.
+        idle_lock_s=warning + settings.inactivity_lock_s,
+    )
+    app.run()
+    return 0

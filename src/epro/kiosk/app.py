@@ -1,0 +1,264 @@
+"""The kiosk application: the screen flow, inactivity lock, size guard and one error handler.
+
+``make_kiosk`` builds the app without touching the database; the store (and with it crypto,
+scoring and the forms) is loaded only when a nurse unlocks, so the lock screen appears fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from epro.errors import EproError
+from epro.kiosk.i18n import tr
+from epro.kiosk.screens.dialogs import ErrorDialog, IdleWarning
+from epro.kiosk.screens.lock import LockScreen
+from epro.kiosk.screens.too_small import TooSmallScreen
+
+if TYPE_CHECKING:
+    from epro.session import QuestionnaireSession
+    from epro.station import SessionPlan, Station
+
+log = logging.getLogger(__name__)
+
+MIN_SIZE = (80, 24)
+
+HIGH_CONTRAST = Theme(
+    name="epro-high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffffff",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#1a1a1a",
+    success="#00ff00",
+    warning="#ffaa00",
+    error="#ff5555",
+    dark=True,
+)
+
+#: Opens the store with the site passphrase and returns the nurse-station service.
+Opener = Callable[[str], "Station"]
+
+
+@dataclass
+class KioskSettings:
+    """How one kiosk runs: where the data is, which language the chrome starts in, timeouts."""
+
+    db: Path
+    #: Demo mode only: (passphrase, nurse, PIN) shown on the lock screen. Never in a clinic.
+    demo: tuple[str, str, str] | None = None
+    language: str = "en"
+    high_contrast: bool = False
+    idle_warning_s: float = 90.0
+    idle_lock_s: float = 120.0
+    forms_dir: Path | None = None
+    opener: Opener | None = field(default=None, repr=False)
+
+
+class KioskApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "epro"
+    # A patient must never reach the command palette (it could quit or change themes).
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, settings: KioskSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.language = settings.language
+        self.station: Station | None = None
+        self.actor: str | None = None
+        self.session: QuestionnaireSession | None = None
+        self.queue: list[SessionPlan] = []
+        self._last_input = time.monotonic()
+        self._warned = False
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = "epro-high-contrast" if settings.high_contrast else "textual-dark"
+
+    # -- flow -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(LockScreen())
+        self._guard_size(self.size.width, self.size.height)
+        self.set_interval(1.0, self._check_idle)
+
+    def open_store(self, passphrase: str) -> Station:
+        """Unlock with the site passphrase (runs in a worker thread: Argon2id is slow)."""
+        if self.settings.opener is not None:
+            return self.settings.opener(passphrase)
+        from epro.station import open_station
+
+        return open_station(self.settings.db, passphrase, forms_dir=self.settings.forms_dir)
+
+    def show_station(self) -> None:
+        from epro.kiosk.screens.station import StationScreen
+
+        self.session = None
+        self.switch_screen(StationScreen())
+
+    def begin(self, plans: list[SessionPlan]) -> None:
+        """Hand the kiosk over: start the first form of the queue (the nurse has chosen it)."""
+        self.queue = list(plans)
+        self.next_in_queue()
+
+    def next_in_queue(self) -> None:
+        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+        from epro.kiosk.screens.thanks import GiveBackScreen
+
+        if not self.queue or self.station is None:
+            self.session = None
+            self.switch_screen(GiveBackScreen())
+            return
+        plan = self.queue.pop(0)
+        self.language = plan.language
+        session = self.station.start(plan, actor=self.actor or "kiosk")
+        self.session = session
+        self.switch_screen(QuestionnaireScreen(session, plan))
+
+    def resume(self, response_id: str) -> None:
+        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+
+        if self.station is None:
+            return
+        session, plan = self.station.resume(response_id, actor=self.actor or "kiosk")
+        self.queue = []
+        self.language = plan.language
+        self.session = session
+        self.switch_screen(QuestionnaireScreen(session, plan))
+
+    def lock(self) -> None:
+        """Back to the attract screen; a running session times out and stays as a draft."""
+        if self.session is not None:
+            try:
+                self.session.timeout()
+            except EproError as error:
+                # Already closed elsewhere (a nurse stopped it): locking must still happen.
+                log.warning("timeout not recorded: %s", type(error).__name__)
+        self.session = None
+        self.queue = []
+        self.actor = None
+        self.language = self.settings.language
+        self.switch_screen(LockScreen())
+
+    # -- inactivity --------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+            self._warned = False
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        if isinstance(self.screen, LockScreen | TooSmallScreen):
+            return
+        idle = time.monotonic() - self._last_input
+        if idle >= self.settings.idle_lock_s:
+            while len(self.screen_stack) > 1 and self.screen.is_modal:
+                self.pop_screen()
+            self.lock()
+        elif idle >= self.settings.idle_warning_s and not self._warned:
+            self._warned = True
+            self.push_screen(IdleWarning(self.language))
+
+    # -- size guard --------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._guard_size(event.size.width, event.size.height)
+
+    def _guard_size(self, width: int, height: int) -> None:
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        showing = isinstance(self.screen, TooSmallScreen)
+        if small and not showing:
+            self.push_screen(TooSmallScreen(self.language))
+        elif not small and showing:
+            self.pop_screen()
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes a calm dialog (never a traceback)."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.show_error(event.worker.error)
+
+    def show_error(self, error: BaseException) -> None:
+        # Logged by type only: messages could one day carry patient data.
+        log.error("kiosk action failed: %s", type(error).__name__)
+        staff = self.session is None
+        detail = str(error) if isinstance(error, EproError) else type(error).__name__
+        message = detail if staff else tr(self.language, "error_patient")
+        self.push_screen(ErrorDialog(tr(self.language, "error_title"), message))
+
+    def guarded(self, action: Callable[[], Any]) -> Any:
+        """Run a quick service call; any failure becomes a calm dialog instead of a crash.
+
+        Unexpected errors are caught too: in front of a child a crash is worse than a
+        dialog, and the draft is already safe in the store. Only the error type is logged.
+        """
+        try:
+            return action()
+        except Exception as error:  # the one UI edge for quick calls; see the docstring
+            self.show_error(error)
+            return None
+
+    def attempt(self, action: Callable[[], object]) -> bool:
+        """Like :meth:`guarded`, saying whether the call succeeded (so a screen can stay put)."""
+        try:
+            action()
+        except Exception as error:  # same edge as guarded()
+            self.show_error(error)
+            return False
+        return True
+
+
+def make_kiosk(
+    db: Path,
+    *,
+    demo: tuple[str, str, str] | None = None,
+    language: str = "en",
+    high_contrast: bool = False,
+    idle_warning_s: float = 90.0,
+    idle_lock_s: float = 120.0,
+    forms_dir: Path | None = None,
+    opener: Opener | None = None,
+) -> KioskApp:
+    """Build the kiosk for the store at ``db``; nothing is opened until a nurse unlocks."""
+    settings = KioskSettings(
+        db=db,
+        demo=demo,
+        language=language,
+        high_contrast=high_contrast,
+        idle_warning_s=idle_warning_s,
+        idle_lock_s=idle_lock_s,
+        forms_dir=forms_dir,
+        opener=opener,
+    )
+    return KioskApp(settings)
+
+
+def run_demo_kiosk(db: Path) -> int:
+    """``epro demo``: make the demo database if it is missing, then run the kiosk in demo mode."""
+    import os
+
+    from epro.demo import DEMO_NURSE, DEMO_PASSPHRASE, DEMO_PIN, make_demo_database
+
+    # The same override as ``epro demo`` itself, so the hint shows the passphrase really in use.
+    passphrase = os.environ.get("EPRO_PASSPHRASE") or DEMO_PASSPHRASE
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        make_demo_database(db, passphrase=passphrase)
+    make_kiosk(db, demo=(passphrase, DEMO_NURSE, DEMO_PIN)).run()
+    return 0

@@ -1,0 +1,35 @@
+"""Completion statuses as glyph AND colour, so colour is never the only signal."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from rich.text import Text
+
+from epro.kiosk.i18n import tr
+
+GLYPHS: Final = {
+    "upcoming": ("·", "dim"),
+    "due": ("○", "bold cyan"),
+    "in_progress": ("◐", "bold yellow"),
+    "submitted": ("●", "bold green"),
+    "synced": ("✔", "bold green"),
+    "overdue": ("!", "bold magenta"),
+    "missed": ("✖", "bold red"),
+}
+
+
+def status_text(status: str, label: str = "") -> Text:
+    glyph, style = GLYPHS.get(status, ("?", ""))
+    text = Text(glyph, style=style)
+    if label:
+        text.append(" " + label)
+    return text
+
+
+def legend(language: str) -> Text:
+    text = Text()
+    for status in GLYPHS:
+        text.append_text(status_text(status, tr(language, f"status_{status}")))
+        text.append("  ")
+    return text

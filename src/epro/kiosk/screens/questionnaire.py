@@ -1,0 +1,176 @@
+"""One question per screen: the item, its answer widget, progress and Back / Skip / Next.
+
+The screen only calls the session (answer, skip, not_applicable, back, next); it holds no
+answers of its own, so a timeout or crash loses nothing that was confirmed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, ProgressBar, Static
+
+from epro.forms.model import ItemType
+from epro.kiosk.i18n import tr
+from epro.kiosk.messages import AnswerChanged
+from epro.kiosk.screens.dialogs import ConfirmDialog
+from epro.kiosk.widgets import AnswerWidget, answer_widget_for
+
+if TYPE_CHECKING:
+    from epro.kiosk.app import KioskApp
+    from epro.session import QuestionnaireSession
+    from epro.station import SessionPlan
+
+HINTS = {
+    ItemType.VAS: "vas_hint",
+    ItemType.CIRCLES21: "circles_hint",
+    ItemType.CHOICE: "choice_hint",
+    ItemType.BOOLEAN: "choice_hint",
+    ItemType.CHECKLIST: "checklist_hint",
+    ItemType.INTEGER: "number_hint",
+    ItemType.DECIMAL: "number_hint",
+}
+
+
+class QuestionnaireScreen(Screen[None]):
+    app: KioskApp
+
+    def __init__(self, session: QuestionnaireSession, plan: SessionPlan) -> None:
+        super().__init__()
+        self.session = session
+        self.plan = plan
+        self.language = plan.language
+        self._widget: AnswerWidget | None = None
+
+    def compose(self) -> ComposeResult:
+        # Built once; each question only updates texts and swaps the answer widget, which is
+        # several times faster than composing the screen again (benchmarks/kiosk.py).
+        t = self.language
+        with Horizontal(id="progress-row"):
+            yield Static(id="progress-text")
+            yield ProgressBar(show_eta=False, show_percentage=False, id="progress")
+        yield Static(classes="hint", id="group")
+        yield Static(id="question")
+        yield Static(classes="hint", id="hint")
+        yield Vertical(id="answer-area")
+        with Horizontal(id="nav"):
+            yield Button(tr(t, "back"), id="back")
+            yield Button(tr(t, "skip"), id="skip")
+            yield Button(tr(t, "na"), id="na")
+            yield Button(tr(t, "confirm"), id="confirm")
+            yield Button(tr(t, "next"), id="next", variant="primary")
+
+    async def on_mount(self) -> None:
+        await self.show_current()
+
+    def _group_title(self, group_id: str | None) -> str:
+        for group in self.session.form.groups:
+            if group.id == group_id:
+                return group.text.get(self.language, "")
+        return ""
+
+    async def show_current(self) -> None:
+        """Show the session's current item: texts, answer widget, the buttons that apply."""
+        t = self.language
+        item = self.session.current
+        shown = self.session.items()
+        upto = [i for i in shown[: self.session.index + 1] if i.type is not ItemType.DISPLAY]
+        done, total = self.session.progress()
+        position = max(min(len(upto), total), 1)
+        self.query_one("#progress-text", Static).update(
+            tr(t, "progress", done=position, total=total)
+        )
+        self.query_one("#progress", ProgressBar).update(total=total, progress=done)
+        group = self._group_title(item.group)
+        self.query_one("#group", Static).update(group)
+        self.query_one("#group", Static).display = bool(group)
+        self.query_one("#question", Static).update(item.text_for(t, self.plan.respondent))
+        help_text = item.help.get(t)
+        hint = self.query_one("#hint", Static)
+        hint.update(help_text or (tr(t, HINTS[item.type]) if item.type in HINTS else ""))
+        hint.remove_class("missing")
+        widget = answer_widget_for(item, t, self.session.value(item.link_id))
+        area = self.query_one("#answer-area", Vertical)
+        await area.remove_children()
+        self._widget = widget
+        if widget is not None:
+            await area.mount(widget)
+        self.query_one("#back", Button).disabled = self.session.index == 0
+        self.query_one("#skip", Button).display = item.allow_skip and widget is not None
+        na = self.query_one("#na", Button)
+        na.display = item.na_option
+        na.label = item.na_text.get(t) or tr(t, "na")
+        self.query_one("#confirm", Button).display = item.type is ItemType.VAS
+        self._after_compose()
+
+    def _after_compose(self) -> None:
+        """Give the answer widget the focus (and a hook for the transition benchmark)."""
+        if self._widget is not None:
+            self._widget.focus()
+        else:
+            self.query_one("#next", Button).focus()
+
+    @property
+    def widget(self) -> AnswerWidget | None:
+        return self._widget
+
+    @on(AnswerChanged)
+    def store_answer(self, message: AnswerChanged) -> None:
+        message.stop()
+        self.app.guarded(lambda: self.session.answer(message.link_id, message.value))
+        done, _total = self.session.progress()
+        self.query_one("#progress", ProgressBar).update(progress=done)
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        item = self.session.current
+        if event.button.id == "back":
+            self.app.guarded(self.session.back)
+            await self.show_current()
+        elif event.button.id == "confirm" and self.widget is not None:
+            self.widget.confirm()
+        elif event.button.id == "na":
+            if self.app.attempt(lambda: self.session.not_applicable(item.link_id)):
+                await self.advance()
+        elif event.button.id == "skip":
+            t = self.language
+            dialog = ConfirmDialog(
+                tr(t, "skip_title"), tr(t, "skip_body"), tr(t, "skip_yes"), tr(t, "skip_no")
+            )
+            self.app.push_screen(dialog, self._skip_answered)
+        elif event.button.id == "next":
+            await self.next_pressed()
+
+    async def next_pressed(self) -> None:
+        item = self.session.current
+        widget = self.widget
+        if widget is not None:
+            pending = widget.pending
+            stored = self.session.value(item.link_id)
+            if pending is not None and pending != stored:
+                # Next confirms what is on screen (a placed VAS marker, the ticked boxes).
+                if not self.app.attempt(lambda: self.session.answer(item.link_id, pending)):
+                    return  # the dialog says why; the respondent stays on this question
+            elif stored is None and (item.required or not widget.is_blank):
+                widget.confirm()  # shows what is wrong, e.g. a number out of range
+                self.query_one("#hint", Static).add_class("missing")
+                return
+        await self.advance()
+
+    async def _skip_answered(self, confirmed: bool | None) -> None:
+        item = self.session.current
+        if confirmed and self.app.attempt(lambda: self.session.skip(item.link_id, confirmed=True)):
+            await self.advance()
+
+    async def advance(self) -> None:
+        items = self.session.items()
+        if self.session.index >= len(items) - 1:
+            from epro.kiosk.screens.review import ReviewScreen
+
+            self.app.switch_screen(ReviewScreen(self.session, self.plan))
+            return
+        self.app.guarded(self.session.next)
+        await self.show_current()

@@ -1,0 +1,110 @@
+"""The kiosk shell: the size guard, one calm error path, enrolment and the staff screens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flows import type_text, unlock, wait_for
+from textual.widgets import DataTable
+
+from conftest import NURSE, PASSPHRASE, PIN
+from epro.kiosk.app import KioskApp, make_kiosk
+from epro.kiosk.screens.dialogs import ErrorDialog
+from epro.kiosk.screens.enrol import EnrolDialog
+from epro.kiosk.screens.lock import LockScreen
+from epro.kiosk.screens.patient import PatientScreen
+from epro.kiosk.screens.station import StationScreen
+from epro.kiosk.screens.too_small import TooSmallScreen
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_too_small_terminal_is_refused_until_it_is_big_enough(kiosk: KioskApp) -> None:
+    async with kiosk.run_test(size=(70, 20)) as pilot:
+        await pilot.pause()
+        assert isinstance(kiosk.screen, TooSmallScreen)
+        assert "80×24" in str(kiosk.screen.query_one("#too-small").render())
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert isinstance(kiosk.screen, LockScreen)
+
+
+async def test_an_unreadable_store_gives_a_dialog_not_a_traceback(tmp_path: Path) -> None:
+    # STYLE §4: one handler turns a failed worker into a calm dialog.
+    db = tmp_path / "kiosk.db"
+    db.write_bytes(b"this is not a database" * 100)
+    app = make_kiosk(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, PASSPHRASE)
+        await pilot.press("enter")
+        await wait_for(pilot, ErrorDialog)
+        message = str(app.screen.query_one("#error-message").render())
+        assert "Traceback" not in message
+        assert message  # staff see what is wrong (no session is running)
+        await pilot.click("#ok")
+        await wait_for(pilot, LockScreen)
+        assert app.is_running
+
+
+async def test_a_nurse_enrols_a_patient_who_then_shows_in_the_grid(kiosk: KioskApp) -> None:
+    async with kiosk.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("e")
+        await wait_for(pilot, EnrolDialog)
+        await type_text(pilot, "DEMO-010")
+        await pilot.press("enter")
+        await type_text(pilot, "2017-01")
+        await pilot.press("enter")
+        await type_text(pilot, "2026-03-10")
+        await pilot.press("enter")
+        await wait_for(pilot, StationScreen)
+        station = kiosk.station
+        assert station is not None
+        assert "DEMO-010" in [row.code for row in station.patients_today()]
+        assert kiosk.screen.query_one(DataTable).row_count == 3
+
+
+async def test_enrolment_with_a_too_young_patient_explains_the_age_rule(kiosk: KioskApp) -> None:
+    # instruments.md §1: ages 4–18 at baseline.
+    async with kiosk.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("e")
+        await wait_for(pilot, EnrolDialog)
+        await type_text(pilot, "DEMO-011")
+        await pilot.press("enter")
+        await type_text(pilot, "2024-01")
+        await pilot.press("enter")
+        await type_text(pilot, "2026-03-10")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(kiosk.screen, EnrolDialog)
+        assert "4–18" in str(kiosk.screen.query_one("#enrol-problem").render())
+
+
+async def test_patient_detail_shows_every_visit_and_the_trend_series(kiosk: KioskApp) -> None:
+    async with kiosk.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("d")
+        await wait_for(pilot, PatientScreen)
+        text = " ".join(str(s.render()) for s in kiosk.screen.query("Static"))
+        for name in ("V1", "V8", "vas_pain", "chaq_di", "cjadas10"):
+            assert name in text
+        await pilot.press("escape")
+        await wait_for(pilot, StationScreen)
+
+
+async def test_high_contrast_theme_is_used_when_asked(kiosk_db: Path) -> None:
+    app = make_kiosk(kiosk_db, high_contrast=True)
+    async with app.run_test(size=(100, 30)):
+        assert app.theme == "epro-high-contrast"
+        assert app.current_theme.background == "#000000"
+
+
+async def test_lock_from_the_station_forgets_the_nurse(kiosk: KioskApp) -> None:
+    async with kiosk.run_test(size=(100, 32)) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("l")
+        await wait_for(pilot, LockScreen)
+        assert kiosk.actor is None
+        assert not kiosk.screen.query("#passphrase")  # the store stays open; the PIN is asked
