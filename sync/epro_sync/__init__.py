@@ -1,1 +1,1 @@
-"""epro-sync: the central study server."""
+"""epro-sync: the central study server — stores sealed envelopes, roster, completion and audit."""

@@ -1,10 +1,202 @@
-"""The ``epro-sync`` command (placeholder until the server is built)."""
+"""The ``epro-sync`` command: run the study server and administer it from the same database.
+
+Settings come from ``EPRO_SYNC_*`` environment variables (see ``epro_sync.config``); errors are
+printed as ``epro-sync: <message>`` with a non-zero exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from epro.errors import EproError
+from epro_sync import storage
+from epro_sync.config import ServerSettings
+from epro_sync.db import make_engine
+from epro_sync.migrations import LATEST, current_version, migrate
 
 
-def main() -> int:
-    print("epro-sync: the study server is not built yet", file=sys.stderr)
-    return 2
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="epro-sync",
+        description="epro study server. Configure with EPRO_SYNC_* environment variables.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the server (uvicorn)")
+    serve.add_argument("--host", help="interface to listen on (default EPRO_SYNC_HOST)")
+    serve.add_argument("--port", type=int, help="TCP port (default EPRO_SYNC_PORT)")
+    serve.set_defaults(func=cmd_serve)
+
+    code = sub.add_parser("enrol-code", help="make a one-time code to enrol a kiosk")
+    code.add_argument("--site", required=True, help="site code the kiosk will belong to")
+    code.set_defaults(func=cmd_enrol_code)
+
+    sub.add_parser("devices", help="list enrolled kiosks").set_defaults(func=cmd_devices)
+
+    revoke = sub.add_parser("revoke", help="revoke a kiosk: it can no longer upload")
+    revoke.add_argument("device", metavar="DEVICE", help="device id from `epro-sync devices`")
+    revoke.set_defaults(func=cmd_revoke)
+
+    sub.add_parser("status", help="completion per site").set_defaults(func=cmd_status)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+    except ValidationError as error:
+        print(f"epro-sync: invalid setting: {_setting_problem(error)}", file=sys.stderr)
+        return 2
+    except EproError as error:
+        print(f"epro-sync: {error}", file=sys.stderr)
+        return error.exit_code
+    except SQLAlchemyError as error:
+        # The driver's message names the problem (no such host, permission denied) and never
+        # contains patient data; the full statement and traceback would only confuse.
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"epro-sync: the database cannot be used: {reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("epro-sync: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def _setting_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    name = "EPRO_SYNC_" + "_".join(str(part) for part in problem["loc"]).upper()
+    return f"{name}: {problem['msg']}"
+
+
+def _settings() -> ServerSettings:
+    return ServerSettings()
+
+
+@contextmanager
+def _database(settings: ServerSettings) -> Iterator[Engine]:
+    settings.ensure_database_dir()
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from epro_sync.app import create_app
+
+    settings = _settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=settings.port if args.port is None else args.port,
+        date_header=False,  # the app sets Date itself
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_enrol_code(args: argparse.Namespace) -> int:
+    site = args.site.strip()
+    if not site or not all(ch.isalnum() or ch in "-_." for ch in site):
+        raise EproError(f"site {args.site!r}: use letters, digits, '-', '_' or '.' only")
+    settings = _settings()
+    with _database(settings) as engine, Session(engine) as session:
+        code, expires_at = storage.create_enrol_code(
+            session, site, _now(), timedelta(minutes=settings.code_expiry_minutes)
+        )
+        session.commit()
+    print(f"enrolment code for site {site}: {code}")
+    print(f"valid once, until {expires_at:%Y-%m-%d %H:%M} UTC")
+    print("on the kiosk: epro init --server URL --code " + code)
+    return 0
+
+
+def cmd_devices(_args: argparse.Namespace) -> int:
+    with _database(_settings()) as engine, Session(engine) as session:
+        devices = storage.list_devices(session)
+    if not devices:
+        print("no kiosks enrolled yet; make a code with `epro-sync enrol-code --site SITE`")
+        return 0
+    print(f"{'device id':36}  {'site':10}  {'state':8}  {'last seen':16}  label")
+    for device in devices:
+        state = "revoked" if device.revoked_at else "active"
+        seen = _when(device.last_seen_at)
+        print(f"{device.device_id:36}  {device.site:10}  {state:8}  {seen:16}  {device.label}")
+    return 0
+
+
+def _when(value: datetime | None) -> str:
+    return "never" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    with _database(_settings()) as engine, Session(engine) as session:
+        device = storage.revoke(session, args.device, _now())
+        session.commit()
+        print(f"kiosk {device.device_id} ({device.label}, site {device.site}) is revoked")
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    with _database(_settings()) as engine, Session(engine) as session:
+        sites = storage.status_by_site(session)
+    if not sites:
+        print("no sites yet")
+        return 0
+    for site, entry in sites.items():
+        print(f"site {site}: {entry['patients']} patients, {entry['devices']} kiosks")
+        responses: dict[tuple[str, str], int] = entry["responses"]
+        for (visit, form_id), count in sorted(responses.items(), key=_visit_order):
+            print(f"  {visit:5} {form_id:16} {count:5} responses")
+    return 0
+
+
+def _visit_order(item: tuple[tuple[str, str], Any]) -> tuple[int, str, str]:
+    (visit, form_id), _count = item
+    digits = "".join(ch for ch in visit if ch.isdigit())
+    return (int(digits) if digits else 0, visit, form_id)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    settings.ensure_database_dir()
+    engine = make_engine(settings.database_url)
+    try:
+        before = current_version(engine)
+        applied = migrate(engine)
+    finally:
+        engine.dispose()
+    if applied:
+        print(f"schema upgraded from version {before} to {LATEST}")
+    else:
+        print(f"schema is up to date (version {LATEST})")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

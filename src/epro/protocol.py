@@ -1,0 +1,325 @@
+"""The wire format between kiosks and the study server (version 1), shared by both sides.
+
+Every request and reply body of the study server is one of the pydantic models below; the
+server's OpenAPI document (``/openapi.json``) is generated from them.
+
+Envelopes
+    A submitted questionnaire travels as an :class:`Envelope`: clear routing metadata (who, which
+    visit and form) plus ``sealed``, the HPKE ciphertext of answers and scores that only the
+    holder of the study private key can open. The kiosk signs the envelope with its Ed25519
+    device key. What is signed is :func:`signing_bytes`: the canonical JSON of every field except
+    ``signature`` and ``sha256`` — keys sorted, separators ``,`` and ``:``, UTF-8, no escaping
+    of non-ASCII, ``submitted_at`` rendered as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always UTC,
+    always microseconds), UUIDs lower-case with hyphens. ``sha256`` is the hex SHA-256 of those
+    same bytes; it identifies the content for duplicate detection.
+
+Upload semantics (``POST /v1/responses:batch``)
+    Receipts come back in the order of the envelopes, one per envelope. ``stored``: new, kept.
+    ``duplicate``: the same ``response_id`` with the same ``sha256`` was stored before; the
+    receipt repeats the original ``receipt_id`` and ``received_at``. ``conflict``: the same
+    ``response_id`` arrived with different content; the new bytes are quarantined for review and
+    the original is never overwritten. ``rejected``: the envelope is malformed, not signed by the
+    sending kiosk, or its ``sha256`` does not match; ``message`` says which. A kiosk may mark an
+    envelope as sent on ``stored`` and ``duplicate`` (and keep ``conflict``/``rejected`` ones for
+    staff to look at); a retry of the same batch is always safe.
+
+This module has no I/O and imports neither textual nor an HTTP client.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
+
+from epro.errors import SyncError
+
+#: Bumped only for incompatible changes; the server's routes carry it as ``/v1``.
+PROTOCOL_VERSION = 1
+
+#: The largest batch a server accepts unless configured otherwise.
+DEFAULT_BATCH_MAX = 500
+
+Suite = Literal["x25519", "mlkem768-x25519"]
+ReceiptStatus = Literal["stored", "duplicate", "conflict", "rejected"]
+RosterStatus = Literal["created", "unchanged", "updated"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain_text(value: str) -> str:
+    """Refuse control characters and unpaired surrogates: databases cannot store them."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (tabs, new lines, NUL)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _base64(value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be standard base64 (A–Z, a–z, 0–9, +, /, = padding)") from None
+    if not raw:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a time zone, e.g. 2026-03-01T09:30:00Z")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the supported range of dates") from None
+
+
+def _year_month(value: str) -> str:
+    if not 1 <= int(value[5:7]) <= 12:
+        raise ValueError("month must be 01–12, as in 2015-07")
+    return value
+
+
+#: A short identifier: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit.
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+#: Free text on one line (labels, messages).
+PlainText = Annotated[str, Field(max_length=200), AfterValidator(_plain_text)]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")]
+Base64 = Annotated[str, Field(min_length=4, max_length=4_000_000), AfterValidator(_base64)]
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+YearMonth = Annotated[
+    str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2015-07"]), AfterValidator(_year_month)
+]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", examples=["nl"])]
+Version = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", examples=["1.0.0"])]
+
+
+class _Model(BaseModel):
+    """Wire models refuse unknown fields, so a typo is an error instead of silently lost data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------- envelopes
+
+
+class EnvelopeContent(_Model):
+    """Everything the kiosk signs: routing metadata in clear plus the sealed answers."""
+
+    response_id: UUID = Field(description="made by the kiosk when the session started; never new")
+    device_id: Code = Field(description="the kiosk, as assigned by the server at enrolment")
+    site: Code = Field(description="the site the kiosk is enrolled at")
+    patient: Code = Field(description="pseudonymous study code, e.g. DEMO-001 (never a name)")
+    visit: Code = Field(examples=["V1"])
+    form_id: Code = Field(examples=["chaq"])
+    form_version: Version
+    form_sha256: Sha256Hex = Field(description="SHA-256 of the form file the answers were given on")
+    respondent: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,31}$")] = Field(
+        description="child, parent or staff", examples=["child"]
+    )
+    language: Language
+    submitted_at: UtcDateTime
+    out_of_window: bool = Field(description="started outside the visit window by staff override")
+    suite: Suite = Field(description="HPKE suite of `sealed`")
+    sealed: Base64 = Field(description="HPKE ciphertext of answers and scores; opaque to servers")
+
+    @field_serializer("submitted_at")
+    def _render_time(self, value: datetime) -> str:
+        # One fixed rendering, so every implementation signs the same bytes.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Envelope(EnvelopeContent):
+    """A signed envelope as uploaded; build one with :func:`sign_envelope`."""
+
+    signature: Base64 = Field(description="Ed25519 signature over signing_bytes, base64")
+    sha256: Sha256Hex = Field(description="SHA-256 of signing_bytes, hex")
+
+
+def canonical_json(data: Any) -> bytes:
+    """Sorted keys, compact separators, UTF-8: the one byte form that is signed and hashed."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signing_bytes(envelope: EnvelopeContent) -> bytes:
+    """The canonical JSON of every envelope field except ``signature`` and ``sha256``."""
+    fields = set(EnvelopeContent.model_fields)
+    return canonical_json(envelope.model_dump(mode="json", include=fields))
+
+
+def content_sha256(envelope: EnvelopeContent) -> str:
+    """Hex SHA-256 of :func:`signing_bytes` — what ``Envelope.sha256`` must equal."""
+    return hashlib.sha256(signing_bytes(envelope)).hexdigest()
+
+
+def sign_envelope(content: EnvelopeContent, sign: Callable[[bytes], bytes]) -> Envelope:
+    """Seal the metadata: ``sign`` is the device key's Ed25519 signing function."""
+    data = signing_bytes(content)
+    return Envelope(
+        **content.model_dump(),
+        signature=base64.b64encode(sign(data)).decode("ascii"),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
+    """Check ``sha256`` and the Ed25519 signature; raise :class:`SyncError` saying which failed."""
+    if content_sha256(envelope) != envelope.sha256:
+        raise SyncError(
+            f"envelope {envelope.response_id}: sha256 does not match its content; "
+            "it was changed after it was signed"
+        )
+    try:
+        key = Ed25519PublicKey.from_public_bytes(device_public_key)
+        key.verify(base64.b64decode(envelope.signature), signing_bytes(envelope))
+    except (InvalidSignature, ValueError):
+        raise SyncError(
+            f"envelope {envelope.response_id}: the signature is not valid for the key "
+            f"registered for kiosk {envelope.device_id}"
+        ) from None
+
+
+class BatchRequest(_Model):
+    """``POST /v1/responses:batch``: up to the server's batch maximum of envelopes."""
+
+    envelopes: list[Envelope] = Field(max_length=DEFAULT_BATCH_MAX)
+
+
+class Receipt(_Model):
+    """The server's answer for one envelope (see the module docstring for the statuses)."""
+
+    response_id: UUID | None = Field(description="null only when the envelope had no valid id")
+    status: ReceiptStatus
+    receipt_id: UUID | None = Field(description="set for stored, duplicate and conflict")
+    received_at: datetime | None = Field(description="when the server first stored this id")
+    sha256: str | None = Field(description="the sha256 the server computed for these bytes")
+    message: str = Field(description="plain words for staff; empty when stored")
+
+
+class BatchReply(_Model):
+    """Receipts in the order of the uploaded envelopes."""
+
+    receipts: list[Receipt]
+
+
+# ---------------------------------------------------------------------------------- enrolment
+
+
+class EnrolRequest(_Model):
+    """``POST /v1/enrol``: a kiosk registers its public key with a one-time code."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="the one-time code from `epro-sync enrol-code` (dashes and case ignored)"
+    )
+    public_key: Base64 = Field(description="raw 32-byte Ed25519 public key, base64")
+    label: PlainText = Field(description="a name for the kiosk, e.g. 'outpatient clinic 2'")
+
+
+class StudyProtocol(_Model):
+    """The study protocol text the kiosk runs its visit schedule from."""
+
+    study_sha256: Sha256Hex
+    study_toml: str
+
+
+class EnrolReply(_Model):
+    """What a newly enrolled kiosk keeps: its identity, token, and the study's keys and plan."""
+
+    device_id: str
+    token: str = Field(description="bearer token for every later request; shown only once")
+    site: str
+    study_public_key: str = Field(description='JSON text {"suite": ..., "public_key": base64}')
+    protocol: StudyProtocol
+
+
+# ---------------------------------------------------------------------- roster and completion
+
+
+class RosterPatient(_Model):
+    """A patient as enrolled on a kiosk: pseudonymous code and the dates the schedule needs."""
+
+    code: Code = Field(examples=["DEMO-001"])
+    site: Code
+    birth_ym: YearMonth
+    baseline_date: date
+    language: Language
+
+
+class RosterPush(_Model):
+    """``POST /v1/roster``: patients enrolled locally; pushing the same data again is harmless."""
+
+    patients: list[RosterPatient] = Field(max_length=5000)
+
+
+class RosterResult(_Model):
+    code: str
+    status: RosterStatus
+
+
+class RosterPushReply(_Model):
+    patients: list[RosterResult]
+
+
+class Roster(_Model):
+    """``GET /v1/roster``: every patient of the kiosk's site, ordered by code."""
+
+    site: str
+    patients: list[RosterPatient]
+
+
+class CompletionEntry(_Model):
+    """One stored response, as metadata only."""
+
+    patient: str
+    visit: str
+    form_id: str
+    respondent: str
+    response_id: UUID
+    device_id: str
+    submitted_at: datetime
+
+
+class Completion(_Model):
+    """``GET /v1/completion``: every response stored for the kiosk's site, from any kiosk."""
+
+    site: str
+    entries: list[CompletionEntry]
+
+
+# ---------------------------------------------------------------------------------- audit head
+
+
+class AuditHead(_Model):
+    """``POST /v1/audit-head``: the head of the kiosk's hash-chained audit log."""
+
+    seq: int = Field(ge=0, le=2**62, description="sequence number of the last audit event")
+    hash: Sha256Hex
+    at: UtcDateTime
+
+
+class AuditHeadReply(_Model):
+    status: Literal["stored", "unchanged"]
+
+
+class Problem(_Model):
+    """Every refusal (4xx): one plain sentence saying what is wrong and how to fix it."""
+
+    detail: str
+
+
+class Health(_Model):
+    status: Literal["ok"]
+    protocol: int

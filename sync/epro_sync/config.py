@@ -1,0 +1,63 @@
+"""Typed server settings, read from ``EPRO_SYNC_*`` environment variables (or passed in tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from epro.protocol import DEFAULT_BATCH_MAX
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory (computed on use, never at import)."""
+    return f"sqlite:///{Path(platformdirs.user_data_dir('epro-sync')) / 'epro-sync.sqlite3'}"
+
+
+def default_study_file() -> Path:
+    """The study protocol shipped with epro: ``forms/study.toml`` (``epro/_forms`` if installed)."""
+    import epro
+
+    installed = Path(epro.__file__).resolve().parent / "_forms" / "study.toml"
+    if installed.exists():
+        return installed
+    return Path(__file__).resolve().parents[2] / "forms" / "study.toml"
+
+
+class ServerSettings(BaseSettings):
+    """Everything the study server needs; one object, passed to ``create_app``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EPRO_SYNC_", extra="forbid", use_attribute_docstrings=True
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    """SQLAlchemy URL: ``sqlite:///path`` (default, in the user data dir) or
+    ``postgresql+psycopg://user@host/db`` for a multi-site production server."""
+
+    study_public_key_file: Path | None = None
+    """The study public key JSON made by ``epro keys study-keypair DIR``; handed to kiosks at
+    enrolment. Needed to serve enrolments; the private key never comes near the server."""
+
+    study_file: Path = Field(default_factory=default_study_file)
+    """The study protocol (visit schedule) sent to kiosks at enrolment."""
+
+    batch_max: int = Field(default=DEFAULT_BATCH_MAX, ge=1, le=10_000)
+    """Most envelopes accepted in one ``POST /v1/responses:batch``."""
+
+    code_expiry_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    """How long a one-time enrolment code stays valid."""
+
+    host: str = "127.0.0.1"
+    """Interface ``epro-sync serve`` listens on; keep 127.0.0.1 behind a TLS reverse proxy."""
+
+    port: int = Field(default=8750, ge=0, le=65535)
+    """TCP port ``epro-sync serve`` listens on."""
+
+    def ensure_database_dir(self) -> None:
+        """Create the parent directory of a SQLite database file (only when actually used)."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and self.database_url != prefix + ":memory:":
+            Path(self.database_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,41 @@
+"""Engine construction: one code path for SQLite (WAL) and PostgreSQL, chosen by URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+#: How long a SQLite writer waits for the lock before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for ``database_url``; SQLite gets WAL, full fsync and serialised writers."""
+    if not database_url.startswith("sqlite"):
+        return create_engine(database_url, pool_pre_ping=True)
+    engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling would start transactions lazily (and too late
+        # to take the write lock); we emit BEGIN ourselves in the "begin" hook below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so two concurrent uploads queue behind each
+        # other instead of one failing with "database is locked" when it upgrades to a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,315 @@
+"""The server's repository: enrolment, kiosks, roster, completion, audit (uploads: ``upload``).
+
+Functions take an open ``Session`` and never commit; the caller (a route or CLI command) owns
+the transaction, so one request is one unit of work. Refusals a client can act on are raised as
+:class:`Refusal` with the HTTP status the routes answer with.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import CursorResult, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from epro.errors import EproError
+from epro.protocol import (
+    AuditHead,
+    CompletionEntry,
+    RosterPatient,
+    RosterResult,
+    RosterStatus,
+)
+from epro_sync.tables import (
+    AuditEvent,
+    AuditHeadRow,
+    Device,
+    EnrolCode,
+    Patient,
+    StoredResponse,
+    as_utc,
+)
+
+#: Letters and digits that cannot be mistaken for each other when read aloud or typed.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+class Refusal(EproError):
+    """A request the server understood but will not carry out; ``status`` is the HTTP code."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    """Codes are compared without dashes, spaces or case, as people type them."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def record(
+    session: Session, now: datetime, event: str, *, device: Device | None = None, **detail: Any
+) -> None:
+    """Append one event to the server audit log (append-only, enforced by triggers)."""
+    session.add(
+        AuditEvent(
+            at=now,
+            event=event,
+            device_id=device.device_id if device else None,
+            site=device.site if device else detail.pop("site", None),
+            detail=json.dumps(detail, sort_keys=True, default=str),
+        )
+    )
+
+
+# --------------------------------------------------------------------------------- enrolment
+
+
+def create_enrol_code(
+    session: Session, site: str, now: datetime, expiry: timedelta
+) -> tuple[str, datetime]:
+    """A new one-time code for ``site``; only its hash is stored. Returns (code, expires_at)."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    expires_at = now + expiry
+    session.add(
+        EnrolCode(code_sha256=sha256_hex(raw), site=site, created_at=now, expires_at=expires_at)
+    )
+    record(session, now, "enrol_code_created", site=site, expires_at=expires_at.isoformat())
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}", expires_at
+
+
+def enrol(
+    session: Session, code: str, public_key: str, label: str, now: datetime
+) -> tuple[Device, str]:
+    """Spend a one-time code on a new device; return the device and its bearer token."""
+    try:
+        raw_key = base64.b64decode(public_key, validate=True)
+        Ed25519PublicKey.from_public_bytes(raw_key)
+    except (ValueError, binascii.Error):
+        raise Refusal(
+            422, "public_key must be a raw 32-byte Ed25519 public key in base64"
+        ) from None
+    public_key = base64.b64encode(raw_key).decode("ascii")  # one spelling per key
+    code_hash = sha256_hex(normalise_code(code))
+    found = session.get(EnrolCode, code_hash)
+    if found is None:
+        raise Refusal(403, "unknown enrolment code; check it for typos or ask for a new one")
+    if found.used_at is not None:
+        raise Refusal(
+            403,
+            "this enrolment code has already been used; ask the data manager for a new one "
+            "(epro-sync enrol-code --site SITE)",
+        )
+    if as_utc(found.expires_at) <= now:
+        raise Refusal(
+            403,
+            f"this enrolment code expired at {as_utc(found.expires_at):%Y-%m-%d %H:%M} UTC; "
+            "ask the data manager for a new one",
+        )
+    if session.exec(select(Device).where(Device.public_key == public_key)).first():
+        raise Refusal(409, "this public key is already enrolled; generate a new device key")
+    device_id = str(uuid.uuid4())
+    # Spending the code is a conditional update, so two kiosks racing with one code cannot both
+    # win: only the update that still sees used_at IS NULL changes a row.
+    spent = cast(
+        CursorResult[Any],
+        session.execute(
+            update(EnrolCode)
+            .where(col(EnrolCode.code_sha256) == code_hash, col(EnrolCode.used_at).is_(None))
+            .values(used_at=now, device_id=device_id)
+        ),
+    )
+    if spent.rowcount != 1:
+        raise Refusal(403, "this enrolment code has already been used; ask for a new one")
+    token = secrets.token_urlsafe(32)
+    device = Device(
+        device_id=device_id,
+        site=found.site,
+        label=label,
+        public_key=public_key,
+        token_sha256=sha256_hex(token),
+        enrolled_at=now,
+    )
+    session.add(device)
+    record(session, now, "enrol", device=device, label=label)
+    return device, token
+
+
+def device_for_token(session: Session, token: str) -> Device | None:
+    return session.exec(select(Device).where(Device.token_sha256 == sha256_hex(token))).first()
+
+
+def list_devices(session: Session) -> list[Device]:
+    return list(session.exec(select(Device).order_by(col(Device.site), col(Device.enrolled_at))))
+
+
+def revoke(session: Session, device_id: str, now: datetime) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise EproError(f"no kiosk with id {device_id}; `epro-sync devices` lists them")
+    if device.revoked_at is None:
+        device.revoked_at = now
+        session.add(device)
+        record(session, now, "revoke", device=device)
+    return device
+
+
+# ---------------------------------------------------------------------- roster and completion
+
+
+def push_roster(
+    session: Session, device: Device, patients: list[RosterPatient], now: datetime
+) -> list[RosterResult]:
+    """Add or confirm patients; a changed birth month or baseline is a 409, nothing stored."""
+    results: list[RosterResult] = []
+    for patient in patients:
+        if patient.site != device.site:
+            raise Refusal(
+                403,
+                f"patient {patient.code} is for site {patient.site}, but this kiosk is "
+                f"enrolled at site {device.site}",
+            )
+        existing = session.get(Patient, patient.code)
+        status: RosterStatus
+        if existing is None:
+            session.add(
+                Patient(
+                    **patient.model_dump(),
+                    device_id=device.device_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            status = "created"
+        elif existing.site != patient.site:
+            raise Refusal(409, f"patient {patient.code} is already enrolled at another site")
+        elif (existing.birth_ym, existing.baseline_date) != (
+            patient.birth_ym,
+            patient.baseline_date,
+        ):
+            raise Refusal(
+                409,
+                f"patient {patient.code} is already on the roster with a different birth month "
+                "or baseline date; check the study code, or ask the data manager to correct "
+                "the roster (nothing from this push was stored)",
+            )
+        elif existing.language != patient.language:
+            existing.language = patient.language
+            existing.updated_at = now
+            session.add(existing)
+            status = "updated"
+        else:
+            status = "unchanged"
+        results.append(RosterResult(code=patient.code, status=status))
+        if status != "unchanged":
+            record(
+                session, now, "roster_change", device=device, patient=patient.code, change=status
+            )
+    # Flush inside the request so a duplicate code within one push surfaces as a 409 here.
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Refusal(
+            409,
+            "a patient in this push was added by another kiosk at the same moment; "
+            "push again to compare with what is stored",
+        ) from None
+    return results
+
+
+def roster(session: Session, site: str) -> list[RosterPatient]:
+    rows = session.exec(select(Patient).where(Patient.site == site).order_by(col(Patient.code)))
+    return [
+        RosterPatient(
+            code=row.code,
+            site=row.site,
+            birth_ym=row.birth_ym,
+            baseline_date=row.baseline_date,
+            language=row.language,
+        )
+        for row in rows
+    ]
+
+
+def completion(session: Session, site: str) -> list[CompletionEntry]:
+    rows = session.exec(
+        select(StoredResponse)
+        .where(StoredResponse.site == site)
+        .order_by(col(StoredResponse.patient), col(StoredResponse.submitted_at))
+    )
+    return [
+        CompletionEntry(
+            patient=row.patient,
+            visit=row.visit,
+            form_id=row.form_id,
+            respondent=row.respondent,
+            response_id=uuid.UUID(row.response_id),
+            device_id=row.device_id,
+            submitted_at=as_utc(row.submitted_at),
+        )
+        for row in rows
+    ]
+
+
+# ------------------------------------------------------------------------------- audit heads
+
+
+def record_audit_head(session: Session, device: Device, head: AuditHead, now: datetime) -> str:
+    """Append the kiosk's audit head; refuse one that rewinds or forks the kiosk's log."""
+    last = session.exec(
+        select(AuditHeadRow)
+        .where(AuditHeadRow.device_id == device.device_id)
+        .order_by(col(AuditHeadRow.seq).desc(), col(AuditHeadRow.id).desc())
+    ).first()
+    if last is not None and last.seq == head.seq and last.hash == head.hash:
+        return "unchanged"
+    if last is not None and head.seq <= last.seq:
+        record(session, now, "audit_head_mismatch", device=device, seq=head.seq, last_seq=last.seq)
+        raise Refusal(
+            409,
+            f"the kiosk's audit log head (event {head.seq}) does not continue the one it sent "
+            f"before (event {last.seq}); its log may have been reset or altered — tell the "
+            "data manager",
+        )
+    session.add(
+        AuditHeadRow(
+            device_id=device.device_id, seq=head.seq, hash=head.hash, at=head.at, received_at=now
+        )
+    )
+    return "stored"
+
+
+# -------------------------------------------------------------------------------- status view
+
+
+def status_by_site(session: Session) -> dict[str, dict[str, Any]]:
+    """Per site: patients, kiosks, and responses counted per (visit, form_id)."""
+    sites: dict[str, dict[str, Any]] = {}
+
+    def site_entry(site: str) -> dict[str, Any]:
+        return sites.setdefault(site, {"patients": 0, "devices": 0, "responses": {}})
+
+    for site, count in session.exec(select(Patient.site, func.count()).group_by(col(Patient.site))):
+        site_entry(site)["patients"] = count
+    for site, count in session.exec(select(Device.site, func.count()).group_by(col(Device.site))):
+        site_entry(site)["devices"] = count
+    for site, visit, form_id, count in session.exec(
+        select(
+            StoredResponse.site, StoredResponse.visit, StoredResponse.form_id, func.count()
+        ).group_by(col(StoredResponse.site), col(StoredResponse.visit), col(StoredResponse.form_id))
+    ):
+        site_entry(site)["responses"][(visit, form_id)] = count
+    return dict(sorted(sites.items()))

@@ -1,0 +1,73 @@
+"""Device tokens, revocation and the Date header (DESIGN §7 auth and clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
+from sqlalchemy import Engine, text
+
+from epro_sync import cli
+from epro_sync.testing import RunningServer, ScriptedKiosk
+
+KIOSK_ROUTES = [
+    ("GET", "/v1/roster"),
+    ("GET", "/v1/completion"),
+    ("POST", "/v1/responses:batch"),
+    ("POST", "/v1/roster"),
+    ("POST", "/v1/audit-head"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), KIOSK_ROUTES)
+def test_kiosk_routes_need_a_device_token(server: RunningServer, method: str, path: str) -> None:
+    reply = server.client.request(method, path, json={})
+    assert reply.status_code == 401
+    assert reply.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in reply.json()["detail"]
+
+
+def test_unknown_token_is_refused(server: RunningServer) -> None:
+    reply = server.client.get("/v1/roster", headers={"Authorization": "Bearer not-a-token"})
+    assert reply.status_code == 401
+    assert "unknown device token" in reply.json()["detail"]
+
+
+def test_revoked_kiosk_gets_403_with_a_plain_message(
+    new_kiosk: Callable[..., ScriptedKiosk],
+    server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+) -> None:
+    kiosk, sibling = new_kiosk(), new_kiosk()
+    assert kiosk.upload(kiosk.envelope()).status_code == 200
+    monkeypatch.setenv("EPRO_SYNC_DATABASE_URL", server.settings.database_url)
+    assert cli.main(["revoke", kiosk.device_id]) == 0
+    assert "is revoked" in capsys.readouterr().out
+    reply = kiosk.upload(kiosk.envelope())
+    assert reply.status_code == 403
+    detail = reply.json()["detail"]
+    assert "revoked by the data manager" in detail
+    assert "its data stays on the kiosk" in detail
+    assert sibling.client.get("/v1/roster", headers=sibling.headers).status_code == 200
+    with engine.connect() as conn:
+        revoked = conn.execute(text("SELECT device_id FROM audit WHERE event = 'revoke'"))
+        assert revoked.scalars().all() == [kiosk.device_id]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/v1/roster", "/no/such/route", "/openapi.json"])
+def test_every_response_carries_the_server_date(server: RunningServer, path: str) -> None:
+    reply = server.client.get(path)
+    dates = reply.headers.get_list("date")
+    assert len(dates) == 1
+    assert abs(parsedate_to_datetime(dates[0]) - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_health_and_docs_answer(server: RunningServer) -> None:
+    assert server.client.get("/healthz").json() == {"status": "ok", "protocol": 1}
+    assert server.client.get("/docs").status_code == 200
+    paths = server.client.get("/openapi.json").json()["paths"]
+    assert {"/v1/enrol", "/v1/responses:batch", "/v1/roster", "/v1/completion"} <= set(paths)

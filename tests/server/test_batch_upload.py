@@ -1,0 +1,198 @@
+"""Batch upload (DESIGN §7): stored, duplicate, conflict, rejected — one receipt per envelope."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, text
+
+from epro.protocol import BatchReply
+from epro_sync.testing import RunningServer, ScriptedKiosk
+
+
+def _receipts(reply: httpx.Response) -> list[dict[str, Any]]:
+    assert reply.status_code == 200, reply.text
+    receipts: list[dict[str, Any]] = BatchReply.model_validate(reply.json()).model_dump(
+        mode="json"
+    )["receipts"]
+    return receipts
+
+
+def test_new_envelopes_are_stored_with_a_receipt_each(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    kiosk = new_kiosk()
+    envelopes = [kiosk.envelope(patient=f"DEMO-00{n}") for n in range(1, 4)]
+    receipts = _receipts(kiosk.upload(*envelopes))
+    assert [r["status"] for r in receipts] == ["stored"] * 3
+    assert [r["response_id"] for r in receipts] == [str(e.response_id) for e in envelopes]
+    assert [r["sha256"] for r in receipts] == [e.sha256 for e in envelopes]
+    assert len({r["receipt_id"] for r in receipts}) == 3
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT envelope FROM responses ORDER BY patient")).scalars()
+        assert [uuid.UUID(json.loads(s)["response_id"]) for s in stored] == [
+            e.response_id for e in envelopes
+        ]
+
+
+def test_same_envelope_again_is_a_duplicate_with_the_original_receipt(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    envelope = kiosk.envelope()
+    (first,) = _receipts(kiosk.upload(envelope))
+    (again,) = _receipts(kiosk.upload(envelope))
+    assert again["status"] == "duplicate"
+    assert (again["receipt_id"], again["received_at"]) == (
+        first["receipt_id"],
+        first["received_at"],
+    )
+
+
+def test_same_id_with_other_content_is_quarantined_and_the_original_kept(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    kiosk = new_kiosk()
+    original = kiosk.envelope(visit="V2")
+    changed = kiosk.envelope(response_id=original.response_id, visit="V3")
+    (stored,) = _receipts(kiosk.upload(original))
+    (conflict,) = _receipts(kiosk.upload(changed))
+    assert conflict["status"] == "conflict"
+    assert conflict["receipt_id"] == stored["receipt_id"]
+    assert "quarantined" in conflict["message"]
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT visit, sha256 FROM responses")).all()
+        quarantined = conn.execute(
+            text("SELECT response_id, sha256, original_receipt_id FROM quarantine")
+        ).all()
+    assert [tuple(row) for row in kept] == [("V2", original.sha256)]
+    assert [tuple(row) for row in quarantined] == [
+        (str(original.response_id), changed.sha256, stored["receipt_id"])
+    ]
+
+
+def test_bad_signature_is_rejected_without_failing_the_others(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    forged = kiosk.envelope().model_dump(mode="json")
+    other = ScriptedKiosk(kiosk.client)  # a key the server has never seen
+    forged["signature"] = other.envelope(**kiosk.content().model_dump()).signature
+    good = kiosk.envelope()
+    receipts = _receipts(kiosk.upload(forged, good))
+    assert [r["status"] for r in receipts] == ["rejected", "stored"]
+    assert "signature is not valid" in receipts[0]["message"]
+    assert receipts[0]["receipt_id"] is None
+
+
+def test_content_changed_after_signing_is_rejected_as_sha_mismatch(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    tampered = kiosk.envelope().model_dump(mode="json")
+    tampered["patient"] = "DEMO-999"
+    (receipt,) = _receipts(kiosk.upload(tampered))
+    assert receipt["status"] == "rejected"
+    assert "sha256 does not match" in receipt["message"]
+
+
+def test_envelope_of_another_kiosk_is_rejected(new_kiosk: Callable[..., ScriptedKiosk]) -> None:
+    kiosk, other = new_kiosk(), new_kiosk()
+    (receipt,) = _receipts(kiosk.upload(other.envelope()))
+    assert receipt["status"] == "rejected"
+    assert "token of kiosk" in receipt["message"]
+
+
+def test_envelope_for_another_site_is_rejected(new_kiosk: Callable[..., ScriptedKiosk]) -> None:
+    kiosk = new_kiosk("UMCU")
+    (receipt,) = _receipts(kiosk.upload(kiosk.envelope(site="EMC")))
+    assert receipt["status"] == "rejected"
+    assert "enrolled at site UMCU" in receipt["message"]
+
+
+def test_malformed_envelope_is_rejected_naming_the_field(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    broken = kiosk.envelope().model_dump(mode="json")
+    broken["submitted_at"] = "2026-03-02T09:30:00"  # no time zone
+    receipts = _receipts(kiosk.upload(broken, kiosk.envelope(), "not an object"))
+    assert [r["status"] for r in receipts] == ["rejected", "stored", "rejected"]
+    assert receipts[0]["response_id"] == broken["response_id"]
+    assert "submitted_at" in receipts[0]["message"]
+    assert "time zone" in receipts[0]["message"]
+    assert "envelope 2 is malformed" in receipts[2]["message"]
+
+
+def test_a_batch_above_the_maximum_is_refused_whole(
+    new_kiosk: Callable[..., ScriptedKiosk], server: RunningServer, engine: Engine
+) -> None:
+    kiosk = new_kiosk()
+    limit = server.settings.batch_max
+    reply = kiosk.upload(*[kiosk.envelope() for _ in range(limit + 1)])
+    assert reply.status_code == 413
+    assert f"at most {limit}" in reply.json()["detail"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar() == 0
+
+
+def test_a_body_without_envelopes_is_a_clear_422(new_kiosk: Callable[..., ScriptedKiosk]) -> None:
+    kiosk = new_kiosk()
+    reply = kiosk.client.post("/v1/responses:batch", json={"envelope": []}, headers=kiosk.headers)
+    assert reply.status_code == 422
+    assert '{"envelopes": [' in reply.json()["detail"]
+
+
+def test_concurrent_uploads_of_one_envelope_store_it_once(
+    new_kiosk: Callable[..., ScriptedKiosk], server: RunningServer, engine: Engine
+) -> None:
+    kiosk = new_kiosk()
+    envelope = kiosk.envelope()
+    body = {"envelopes": [envelope.model_dump(mode="json")]}
+    barrier = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def upload() -> None:
+        # A client per thread: two real connections racing into the server.
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            barrier.wait()
+            reply = client.post("/v1/responses:batch", json=body, headers=kiosk.headers)
+            statuses.append(reply.json()["receipts"][0]["status"])
+
+    threads = [threading.Thread(target=upload) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == ["duplicate", "stored"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar() == 1
+
+
+def test_duplicate_within_one_batch_is_stored_once(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    envelope = kiosk.envelope()
+    receipts = _receipts(kiosk.upload(envelope, envelope))
+    assert [r["status"] for r in receipts] == ["stored", "duplicate"]
+
+
+def test_two_versions_of_one_id_in_one_batch_store_the_first_and_quarantine_the_second(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    kiosk = new_kiosk()
+    first = kiosk.envelope(visit="V2")
+    second = kiosk.envelope(response_id=first.response_id, visit="V3")
+    receipts = _receipts(kiosk.upload(first, second, first))
+    assert [r["status"] for r in receipts] == ["stored", "conflict", "duplicate"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT visit FROM responses")).scalars().all() == ["V2"]
+        assert conn.execute(text("SELECT sha256 FROM quarantine")).scalars().all() == [
+            second.sha256
+        ]

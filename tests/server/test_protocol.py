@@ -1,0 +1,129 @@
+"""The envelope wire format (DESIGN §7): canonical signing bytes, sha256 and signatures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from epro.errors import SyncError
+from epro.protocol import (
+    Envelope,
+    EnvelopeContent,
+    content_sha256,
+    sign_envelope,
+    signing_bytes,
+    verify_envelope,
+)
+from epro_sync.testing import ScriptedKiosk
+
+
+@pytest.fixture
+def kiosk() -> Iterator[ScriptedKiosk]:
+    with httpx.Client() as client:  # never used to talk; only the key matters here
+        kiosk = ScriptedKiosk(client)
+        kiosk.device_id, kiosk.site = "kiosk-1", "UMCU"
+        yield kiosk
+
+
+def test_signing_bytes_are_sorted_compact_json_without_signature_or_hash(
+    kiosk: ScriptedKiosk,
+) -> None:
+    envelope = kiosk.envelope()
+    data = signing_bytes(envelope)
+    parsed = json.loads(data)
+    assert list(parsed) == sorted(parsed)
+    assert set(parsed) == set(EnvelopeContent.model_fields)
+    assert b", " not in data
+    assert b": " not in data
+    assert data == signing_bytes(kiosk.content(response_id=envelope.response_id))
+
+
+def test_submission_time_is_rendered_in_utc_with_microseconds(kiosk: ScriptedKiosk) -> None:
+    amsterdam = timezone(timedelta(hours=1))
+    envelope = kiosk.envelope(submitted_at=datetime(2026, 3, 2, 10, 30, tzinfo=amsterdam))
+    assert json.loads(signing_bytes(envelope))["submitted_at"] == "2026-03-02T09:30:00.000000Z"
+
+
+def test_sha256_is_the_hash_of_the_signing_bytes(kiosk: ScriptedKiosk) -> None:
+    envelope = kiosk.envelope()
+    assert envelope.sha256 == hashlib.sha256(signing_bytes(envelope)).hexdigest()
+    assert content_sha256(envelope) == envelope.sha256
+
+
+def test_envelope_survives_a_json_round_trip_with_the_same_bytes(kiosk: ScriptedKiosk) -> None:
+    envelope = kiosk.envelope()
+    again = Envelope.model_validate_json(envelope.model_dump_json())
+    assert signing_bytes(again) == signing_bytes(envelope)
+    verify_envelope(again, base64.b64decode(kiosk.public_key_b64))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("patient", "DEMO-002"), ("out_of_window", True), ("visit", "V2")],
+)
+def test_any_change_after_signing_is_detected(kiosk: ScriptedKiosk, field: str, value: Any) -> None:
+    envelope = kiosk.envelope()
+    changed = envelope.model_copy(update={field: value})
+    with pytest.raises(SyncError, match="sha256 does not match"):
+        verify_envelope(changed, base64.b64decode(kiosk.public_key_b64))
+
+
+def test_a_recomputed_hash_does_not_hide_a_forged_signature(kiosk: ScriptedKiosk) -> None:
+    envelope = kiosk.envelope()
+    changed = envelope.model_copy(update={"patient": "DEMO-002"})
+    changed = changed.model_copy(update={"sha256": content_sha256(changed)})
+    with pytest.raises(SyncError, match="signature is not valid"):
+        verify_envelope(changed, base64.b64decode(kiosk.public_key_b64))
+
+
+def test_sign_envelope_accepts_any_ed25519_signing_function(kiosk: ScriptedKiosk) -> None:
+    calls: list[bytes] = []
+
+    def sign(data: bytes) -> bytes:
+        calls.append(data)
+        return kiosk.key.sign(data)
+
+    envelope = sign_envelope(kiosk.content(), sign)
+    assert calls == [signing_bytes(envelope)]
+
+
+BAD_FIELDS = [
+    ("submitted_at", datetime(2026, 3, 2, 9, 30), "time zone"),
+    ("patient", "DEMO 001", "pattern"),
+    ("patient", "DEMO\x00001", "pattern"),
+    ("sealed", "not base64!", "base64"),
+    ("form_sha256", "ABC", "pattern"),
+    ("suite", "rsa", "x25519"),
+    ("form_version", "1.0", "pattern"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_FIELDS)
+def test_malformed_fields_are_refused_with_the_field_named(
+    kiosk: ScriptedKiosk, field: str, value: Any, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        kiosk.content(**{field: value})
+    assert caught.value.errors()[0]["loc"] == (field,)
+
+
+def test_unknown_fields_are_refused_rather_than_silently_unsigned(kiosk: ScriptedKiosk) -> None:
+    data = kiosk.envelope().model_dump(mode="json") | {"comment": "hello"}
+    with pytest.raises(ValidationError, match="comment"):
+        Envelope.model_validate(data)
+
+
+def test_response_id_is_kept_exactly_as_made_by_the_kiosk(kiosk: ScriptedKiosk) -> None:
+    response_id = uuid.uuid4()
+    envelope = kiosk.envelope(response_id=response_id)
+    assert json.loads(signing_bytes(envelope))["response_id"] == str(response_id)
+    assert envelope.submitted_at.tzinfo == UTC

@@ -1,0 +1,112 @@
+"""Roster and completion: the server is the source of truth across a site's kiosks (DESIGN §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from epro_sync.testing import ScriptedKiosk
+
+
+def _patient(code: str = "DEMO-001", site: str = "UMCU", **changes: Any) -> dict[str, Any]:
+    patient = {
+        "code": code,
+        "site": site,
+        "birth_ym": "2015-07",
+        "baseline_date": "2026-03-02",
+        "language": "nl",
+    }
+    return patient | changes
+
+
+def _push(kiosk: ScriptedKiosk, *patients: dict[str, Any]) -> Any:
+    return kiosk.client.post("/v1/roster", json={"patients": patients}, headers=kiosk.headers)
+
+
+def test_pushed_patients_are_pulled_by_another_kiosk_of_the_site(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    pushing, pulling, elsewhere = new_kiosk("UMCU"), new_kiosk("UMCU"), new_kiosk("EMC")
+    reply = _push(pushing, _patient("DEMO-002"), _patient("DEMO-001"))
+    assert reply.status_code == 200
+    assert [p["status"] for p in reply.json()["patients"]] == ["created", "created"]
+    roster = pulling.client.get("/v1/roster", headers=pulling.headers).json()
+    assert roster["site"] == "UMCU"
+    assert roster["patients"] == [_patient("DEMO-001"), _patient("DEMO-002")]
+    other = elsewhere.client.get("/v1/roster", headers=elsewhere.headers).json()
+    assert other == {"site": "EMC", "patients": []}
+
+
+def test_pushing_the_same_patient_again_changes_nothing(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    kiosk = new_kiosk()
+    _push(kiosk, _patient())
+    again = _push(kiosk, _patient())
+    assert again.json()["patients"] == [{"code": "DEMO-001", "status": "unchanged"}]
+    language = _push(kiosk, _patient(language="en"))
+    assert language.json()["patients"] == [{"code": "DEMO-001", "status": "updated"}]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM patients")).scalar() == 1
+
+
+def test_conflicting_birth_month_is_a_409_and_nothing_is_stored(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    first, second = new_kiosk(), new_kiosk()
+    _push(first, _patient())
+    reply = _push(second, _patient("DEMO-003"), _patient(birth_ym="2014-07"))
+    assert reply.status_code == 409
+    assert "DEMO-001" in reply.json()["detail"]
+    assert "different birth month or baseline date" in reply.json()["detail"]
+    roster = second.client.get("/v1/roster", headers=second.headers).json()
+    assert roster["patients"] == [_patient()]
+
+
+def test_patient_of_another_site_is_refused(new_kiosk: Callable[..., ScriptedKiosk]) -> None:
+    kiosk = new_kiosk("UMCU")
+    reply = _push(kiosk, _patient(site="EMC"))
+    assert reply.status_code == 403
+    assert "enrolled at site UMCU" in reply.json()["detail"]
+
+
+def test_impossible_birth_month_names_the_field(new_kiosk: Callable[..., ScriptedKiosk]) -> None:
+    kiosk = new_kiosk()
+    reply = _push(kiosk, _patient(birth_ym="2015-13"))
+    assert reply.status_code == 422
+    assert reply.json()["detail"].startswith("patients.0.birth_ym: month must be 01–12")
+
+
+def test_completion_lists_responses_of_all_kiosks_of_the_site_only(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    a, b, elsewhere = new_kiosk("UMCU"), new_kiosk("UMCU"), new_kiosk("EMC")
+    from_a = a.envelope(patient="DEMO-001", visit="V1", form_id="chaq")
+    from_b = b.envelope(patient="DEMO-002", visit="V2", form_id="jamar", respondent="parent")
+    a.upload(from_a)
+    b.upload(from_b)
+    elsewhere.upload(elsewhere.envelope(patient="DEMO-050"))
+    completion = a.client.get("/v1/completion", headers=a.headers).json()
+    assert completion["site"] == "UMCU"
+    assert completion["entries"] == [
+        {
+            "patient": "DEMO-001",
+            "visit": "V1",
+            "form_id": "chaq",
+            "respondent": "child",
+            "response_id": str(from_a.response_id),
+            "device_id": a.device_id,
+            "submitted_at": "2026-03-02T09:30:00Z",
+        },
+        {
+            "patient": "DEMO-002",
+            "visit": "V2",
+            "form_id": "jamar",
+            "respondent": "parent",
+            "response_id": str(from_b.response_id),
+            "device_id": b.device_id,
+            "submitted_at": "2026-03-02T09:30:00Z",
+        },
+    ]
