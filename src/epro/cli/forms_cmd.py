@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from epro.forms.loader import (
 )
 from epro.forms.model import Form
 from epro.forms.outline import outline
+from epro.schedule import parse_study
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -63,8 +63,15 @@ def run_check(args: argparse.Namespace) -> int:
         raise FormError("no .toml files found — give form files or a forms folder")
     failed = 0
     ids: dict[str, Path] = {}
-    for path in files:
+    # Study protocols last, so the forms beside them are known when their visits are checked.
+    studies = [path for path in files if path.name == STUDY_FILE]
+    for path in [path for path in files if path.name != STUDY_FILE]:
         ok, problems = _check_one(path, ids)
+        for problem in problems:
+            print(problem)
+        failed += not ok
+    for path in studies:
+        ok, problems = _check_study(path, _form_ids_beside(path, ids))
         for problem in problems:
             print(problem)
         failed += not ok
@@ -73,8 +80,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check_one(path: Path, ids: dict[str, Path]) -> tuple[bool, list[Problem]]:
-    if path.name == STUDY_FILE:
-        return _check_study(path)
     form, problems = check_form_file(path)
     if form is None:
         return False, problems
@@ -86,27 +91,30 @@ def _check_one(path: Path, ids: dict[str, Path]) -> tuple[bool, list[Problem]]:
     return True, problems
 
 
-def _check_study(path: Path) -> tuple[bool, list[Problem]]:
+def _form_ids_beside(study: Path, checked: dict[str, Path]) -> set[str]:
+    """Ids of the valid form files in the study's folder (checked now, or read quietly)."""
+    folder = study.resolve().parent
+    seen = {path.resolve() for path in checked.values()}
+    known = {form_id for form_id, path in checked.items() if path.resolve().parent == folder}
+    for path in sorted(folder.glob("*.toml")):
+        if path.name != STUDY_FILE and path.resolve() not in seen:
+            form, _ = check_form_file(path)
+            if form is not None:
+                known.add(form.id)
+    return known
+
+
+def _check_study(path: Path, known_forms: set[str]) -> tuple[bool, list[Problem]]:
     """The study protocol is epro.schedule's to parse; it reports problems like a form."""
-    try:
-        schedule = importlib.import_module("epro.schedule")
-    except ImportError:
-        schedule = None
-    parse_study = getattr(schedule, "parse_study", None)
-    if parse_study is None:
-        print(f"warning: {path}: skipped, this epro has no study protocol checker yet")
-        return True, []
     text, digest, problems = read_form_file(path)
     if text is None:
         return False, problems
     try:
-        study = parse_study(text, str(path))
+        study = parse_study(text, str(path), known_forms=known_forms)
     except FormProblems as error:
         return False, error.problems
-    study_id = getattr(study, "id", "study")
-    version = getattr(study, "version", "-")
-    print(f"ok {path} {study_id} {version} sha256:{digest[:12]}")
-    return True, []
+    print(f"ok {path} {study.id} {study.version or '-'} sha256:{digest[:12]}")
+    return True, list(study.warnings)
 
 
 def _form(args: argparse.Namespace) -> Form:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from epro.errors import AnswerError
+from epro.forms.enablement import not_asked_message, rule_holds
 from epro.forms.errors import did_you_mean
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, Item, ItemType
 
@@ -44,7 +45,13 @@ def validate_answer(item: Item, value: object) -> AnswerValue:
 
 
 def validate_answers(form: Form, answers: Mapping[str, object]) -> dict[str, AnswerValue]:
-    """Every answer validated, in form order; all problems are reported together."""
+    """Every answer validated, in form order; all problems are reported together.
+
+    An answer to an item whose ``enable_when`` the other answers do not satisfy is refused:
+    the record would contradict itself (a stiffness duration without stiffness). "skipped"
+    there is accepted, since it records no answer. A condition on an item whose own answer is
+    invalid is not judged; that answer's problem is reported instead.
+    """
     known = set(form.link_ids)
     problems: list[str] = []
     for link_id in answers:
@@ -53,12 +60,26 @@ def validate_answers(form: Form, answers: Mapping[str, object]) -> dict[str, Ans
             message = f"form {form.id} has no item {link_id!r}"
             problems.append(message + (f" (did you mean {hint!r}?)" if hint else ""))
     result: dict[str, AnswerValue] = {}
+    # Answers of the items that are asked: an item behind an unasked one sees no answer there.
+    asked: dict[str, AnswerValue] = {}
+    invalid: set[str] = set()
     for item in form.items:
-        if item.link_id in answers:
-            try:
-                result[item.link_id] = validate_answer(item, answers[item.link_id])
-            except AnswerError as error:
-                problems.append(str(error))
+        if item.link_id not in answers:
+            continue
+        try:
+            value = validate_answer(item, answers[item.link_id])
+        except AnswerError as error:
+            problems.append(str(error))
+            invalid.add(item.link_id)
+            continue
+        result[item.link_id] = value
+        rule = item.enable_when
+        judged = rule is not None and not any(c.question in invalid for c in rule.conditions)
+        if rule is not None and judged and not rule_holds(rule, asked):
+            if value != SKIPPED:
+                problems.append(not_asked_message(form, item.link_id, rule))
+            continue
+        asked[item.link_id] = value
     if problems:
         raise AnswerError("\n".join(problems))
     return result
@@ -122,8 +143,14 @@ def _number(item: Item, value: object) -> float | int:
 def _in_scale(item: Item, number: float | int) -> None:
     low = item.min if item.min is not None else -math.inf
     high = item.max if item.max is not None else math.inf
-    if not low <= number <= high:
-        raise _refuse(item, "the answer is outside the scale")
+    if number < low or number > high:
+        side = f"below the lowest value, {_num(low)}" if number < low else ""
+        side = side or f"above the highest value, {_num(high)}"
+        # The help text carries what the bare numbers cannot: the unit and why the limit is
+        # where it is (e.g. ESR in mm/h, at most what a Westergren tube reads).
+        note = item.help.get("en", "")
+        error = _refuse(item, f"the answer is {side}")
+        raise AnswerError(f"{error} — {note}" if note else str(error))
     if item.step is not None:
         # Decimal arithmetic so 0.5-steps and 0.1-steps are judged exactly, not in binary.
         base = Decimal(str(item.min if item.min is not None else 0))

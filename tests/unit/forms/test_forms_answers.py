@@ -66,11 +66,11 @@ REFUSED = [
     pytest.param(CHECKLIST, ["walk", "walk"], "twice", id="checklist-duplicate"),
     pytest.param(CHECKLIST, ["run"], "codes", id="checklist-unknown-code"),
     pytest.param(VAS, 101, "from 0 to 100", id="vas-above-100"),
-    pytest.param(VAS, -1, "outside", id="vas-below-0"),
+    pytest.param(VAS, -1, "below the lowest value, 0", id="vas-below-0"),
     pytest.param(VAS, 50.5, "whole number", id="vas-fraction"),
     pytest.param(CIRCLES, 7.25, "step", id="circles-off-step"),
-    pytest.param(CIRCLES, 10.5, "outside", id="circles-above-10"),
-    pytest.param(JOINTS, 72, "outside", id="integer-above-max"),
+    pytest.param(CIRCLES, 10.5, "above the highest value, 10", id="circles-above-10"),
+    pytest.param(JOINTS, 72, "above the highest value, 71", id="integer-above-max"),
     pytest.param(ESR, float("nan"), "finite", id="decimal-nan"),
     pytest.param(ESR, "fast", "not a number", id="decimal-from-word"),
     pytest.param(STEPPED, 0.35, "step", id="decimal-off-step"),
@@ -125,3 +125,83 @@ def test_validate_answers_keeps_form_order(shipped: dict[str, Form]) -> None:
         ("chaq_dress_a", 0),
         ("chaq_walk_a", 1),
     ]
+
+
+# --- enable_when: an answer to an item that was not asked is a contradiction (§2.2, §2.1) ---
+
+
+def test_stiffness_duration_without_stiffness_is_refused(shipped: dict[str, Form]) -> None:
+    # instruments.md §2.2: jamar_stiffness_duration is asked only after jamar_stiffness = yes.
+    answers = {"jamar_stiffness": False, "jamar_stiffness_duration": "from_15_to_60_min"}
+    with pytest.raises(AnswerError) as caught:
+        validate_answers(shipped["jamar"], answers)
+    assert str(caught.value) == (
+        "jamar_stiffness_duration is only asked when jamar_stiffness is yes; "
+        "remove it or answer jamar_stiffness yes"
+    )
+
+
+@pytest.mark.parametrize("stiffness", [SKIPPED, None], ids=["skipped", "absent"])
+def test_stiffness_duration_needs_a_given_yes(
+    shipped: dict[str, Form], stiffness: str | None
+) -> None:
+    # §2.2: a skipped or missing jamar_stiffness does not enable the duration question.
+    answers: dict[str, object] = {"jamar_stiffness_duration": "from_15_to_60_min"}
+    if stiffness is not None:
+        answers["jamar_stiffness"] = stiffness
+    with pytest.raises(AnswerError, match="only asked when jamar_stiffness is yes"):
+        validate_answers(shipped["jamar"], answers)
+
+
+def test_stiffness_duration_after_a_yes_is_kept(shipped: dict[str, Form]) -> None:
+    answers = {"jamar_stiffness": True, "jamar_stiffness_duration": "from_15_to_60_min"}
+    assert validate_answers(shipped["jamar"], answers) == answers
+
+
+def test_other_device_text_without_other_ticked_is_refused(shipped: dict[str, Form]) -> None:
+    # instruments.md §2.1: chaq_devices_other belongs to the device "other".
+    answers = {"chaq_devices": ["wheelchair"], "chaq_devices_other": "a tablet stand"}
+    with pytest.raises(AnswerError) as caught:
+        validate_answers(shipped["chaq"], answers)
+    message = str(caught.value)
+    assert "chaq_devices_other is only asked when chaq_devices includes 'other'" in message
+    assert "tick 'other' in chaq_devices" in message
+    assert "tablet" not in message  # free text is patient data
+
+
+def test_other_device_text_with_other_ticked_is_kept(shipped: dict[str, Form]) -> None:
+    answers = {"chaq_devices": ["other", "wheelchair"], "chaq_devices_other": "a tablet stand"}
+    valid = validate_answers(shipped["chaq"], answers)
+    assert valid["chaq_devices_other"] == "a tablet stand"
+
+
+def test_a_skipped_unasked_item_records_nothing_false(shipped: dict[str, Form]) -> None:
+    # "skipped" is the absence of an answer, so it cannot contradict jamar_stiffness = no.
+    answers = {"jamar_stiffness": False, "jamar_stiffness_duration": SKIPPED}
+    assert validate_answers(shipped["jamar"], answers) == answers
+
+
+def test_an_invalid_condition_answer_is_reported_once(shipped: dict[str, Form]) -> None:
+    answers = {"jamar_stiffness": "maybe", "jamar_stiffness_duration": "from_15_to_60_min"}
+    with pytest.raises(AnswerError) as caught:
+        validate_answers(shipped["jamar"], answers)
+    assert str(caught.value).splitlines() == [
+        "item jamar_stiffness: the answer is not true or false; answer with true or false"
+        + " or 'skipped'"
+    ]
+
+
+def test_esr_above_the_tube_names_the_unit_and_the_limit(shipped: dict[str, Form]) -> None:
+    # instruments.md §2.4: esr is in mm/h; the form caps it at 200, what the tube can read.
+    with pytest.raises(AnswerError) as caught:
+        validate_answers(shipped["clinician"], {"esr": 250})
+    message = str(caught.value)
+    assert message.startswith("item esr: the answer is above the highest value, 200;")
+    assert "200 mm/h" in message
+    assert "250" not in message
+    assert validate_answers(shipped["clinician"], {"esr": 200}) == {"esr": 200.0}
+
+
+def test_a_number_below_the_scale_says_the_lowest_value() -> None:
+    with pytest.raises(AnswerError, match="below the lowest value, 0;"):
+        validate_answer(ESR, -1)

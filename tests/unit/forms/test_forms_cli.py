@@ -98,20 +98,40 @@ def test_forms_show_of_an_unknown_form_lists_the_known_ones(
     assert "chaq" in err
 
 
-def test_forms_check_skips_the_study_file_with_a_warning_when_schedule_is_missing(
-    tmp_path: Path,
-    forms_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_forms_check_prints_the_study_protocol_version(
+    tmp_path: Path, forms_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A None entry in sys.modules makes ``import epro.schedule`` fail as if it did not exist.
-    monkeypatch.setitem(sys.modules, "epro.schedule", None)
-    (tmp_path / "study.toml").write_text("not = [a study", encoding="utf-8")
-    shutil.copy(forms_dir / "vas_pain.toml", tmp_path)
+    text = (forms_dir / "study.toml").read_text(encoding="utf-8")
+    (tmp_path / "study.toml").write_text(
+        text.replace('version = "1.0.0"', 'version = "2.3.1"', 1), encoding="utf-8"
+    )
+    for name in ("chaq", "jamar", "vas_pain", "vas_wellbeing", "clinician"):
+        shutil.copy(forms_dir / f"{name}.toml", tmp_path)
     assert main(["forms", "check", str(tmp_path)]) == 0
+    study = [line for line in capsys.readouterr().out.splitlines() if "study.toml" in line]
+    assert len(study) == 1
+    assert study[0].startswith("ok ")
+    assert " MSC-JIA-DEMO 2.3.1 sha256:" in study[0]
+
+
+def test_forms_check_reports_a_study_naming_a_form_missing_from_its_folder(
+    tmp_path: Path, forms_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped study names jamar; without jamar.toml beside it the visit cannot be given.
+    shutil.copy(forms_dir / "study.toml", tmp_path)
+    for name in ("chaq", "vas_pain", "vas_wellbeing", "clinician"):
+        shutil.copy(forms_dir / f"{name}.toml", tmp_path)
+    assert main(["forms", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "warning: " in out
-    assert "study.toml: skipped" in out
+    assert "[S012] unknown form 'jamar'" in out
+    assert "1 with errors" in out
+
+
+def test_forms_check_of_a_study_alone_reads_the_forms_beside_it(
+    forms_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forms", "check", str(forms_dir / "study.toml")]) == 0
+    assert "S012" not in capsys.readouterr().out
 
 
 def test_forms_check_reports_a_broken_study_file_through_schedule(

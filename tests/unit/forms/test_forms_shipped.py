@@ -193,7 +193,8 @@ def test_a_complete_chaq_answer_set_can_be_built_from_the_form_file(
         if item.type is ItemType.CHOICE:
             answers[item.link_id] = item.codes[-1]
         elif item.type is ItemType.CHECKLIST:
-            answers[item.link_id] = [item.codes[0]]
+            # Every code ticked, "other" included, so chaq_devices_other is asked (§2.1).
+            answers[item.link_id] = list(item.codes)
         elif item.type is ItemType.VAS:
             answers[item.link_id] = 37.0
         elif item.type is ItemType.TEXT:
@@ -234,3 +235,54 @@ def test_every_patient_question_has_parent_and_child_wording(shipped: dict[str, 
                 assert parent
                 assert child
                 assert parent != child or item.link_id == "jamar_stiffness_duration", item.link_id
+
+
+def test_chaq_not_applicable_answer_is_any_reason_not_only_age(shipped: dict[str, Form]) -> None:
+    # instruments.md §2.1: "na" is "not applicable (e.g. too young)", not "not yet".
+    for item in shipped["chaq"].answerable_items:
+        if item.na_option:
+            assert item.na_text == {
+                "en": "Does not apply (for example, too young)",
+                "nl": "Geldt niet (bijvoorbeeld: te jong)",
+            }
+
+
+@pytest.mark.parametrize("respondent", ["parent", "child"])
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [("en", "Tick nothing if no help was needed."), ("nl", "Kies niets als er geen hulp")],
+)
+def test_chaq_help_says_to_tick_nothing_when_no_help_was_needed(
+    shipped: dict[str, Form], respondent: str, language: str, sentence: str
+) -> None:
+    # instruments.md §2.1: an empty chaq_help means no help; the question must say so.
+    assert sentence in shipped["chaq"].item("chaq_help").text_for(language, respondent)
+
+
+@pytest.mark.parametrize(
+    ("link_id", "words"),
+    [
+        ("jamar_jafs_12", "comb your hair"),
+        ("jamar_jafs_14", "turn your head to look over your shoulder"),
+        ("jamar_jafs_15", "on your back"),
+    ],
+)
+def test_jamar_child_questions_speak_of_the_childs_own_body(
+    shipped: dict[str, Form], link_id: str, words: str
+) -> None:
+    # instruments.md §2.2: the child version's wording is addressed to the child.
+    assert words in shipped["jamar"].item(link_id).text_for("en", "child")
+
+
+def test_dutch_child_questions_say_je_haar_not_het_haar(shipped: dict[str, Form]) -> None:
+    # instruments.md §2.2: child wording is addressed to the child, "je haar", not "het haar".
+    checked = 0
+    for form_id in ("chaq", "jamar"):
+        for item in shipped[form_id].answerable_items:
+            if "child" not in item.variants:
+                continue
+            text = item.text_for("nl", "child")
+            for impersonal in ("het haar", "de nagels", "het hoofd", "de rug", "de schouder"):
+                assert impersonal not in text, (item.link_id, impersonal)
+            checked += any(own in text for own in ("je haar", "je nagels", "je hoofd"))
+    assert checked >= 8  # CHAQ hair, nails, comb, shelf, sweater, head; JAMAR comb, head
