@@ -224,6 +224,10 @@ class EnrolRequest(_Model):
     code: Annotated[str, Field(min_length=1, max_length=64)] = Field(
         description="the one-time code from `epro-sync enrol-code` (dashes and case ignored)"
     )
+    device_id: UUID = Field(
+        description="the kiosk's own device id, made when its database was created; the server "
+        "adopts it, so envelopes sealed before enrolment carry the right id"
+    )
     public_key: Base64 = Field(description="raw 32-byte Ed25519 public key, base64")
     label: PlainText = Field(description="a name for the kiosk, e.g. 'outpatient clinic 2'")
 

@@ -94,7 +94,9 @@ def healthz() -> Health:
 @router.post("/v1/enrol", tags=["kiosks"], responses=_problems(403, 409))
 def enrol(body: EnrolRequest, request: Request, session: SessionDep) -> EnrolReply:
     """Register a kiosk's Ed25519 public key with a one-time code from `epro-sync enrol-code`."""
-    device, token = storage.enrol(session, body.code, body.public_key, body.label, _now(request))
+    device, token = storage.enrol(
+        session, body.code, str(body.device_id), body.public_key, body.label, _now(request)
+    )
     session.commit()
     material: StudyMaterial = request.app.state.material
     return EnrolReply(

@@ -92,7 +92,7 @@ def create_enrol_code(
 
 
 def enrol(
-    session: Session, code: str, public_key: str, label: str, now: datetime
+    session: Session, code: str, device_id: str, public_key: str, label: str, now: datetime
 ) -> tuple[Device, str]:
     """Spend a one-time code on a new device; return the device and its bearer token."""
     try:
@@ -121,7 +121,12 @@ def enrol(
         )
     if session.exec(select(Device).where(Device.public_key == public_key)).first():
         raise Refusal(409, "this public key is already enrolled; generate a new device key")
-    device_id = str(uuid.uuid4())
+    if session.get(Device, device_id) is not None:
+        raise Refusal(
+            409,
+            "a kiosk with this device id is already enrolled; a kiosk enrols once "
+            "(set up a new kiosk database with epro init to enrol again)",
+        )
     # Spending the code is a conditional update, so two kiosks racing with one code cannot both
     # win: only the update that still sees used_at IS NULL changes a row.
     spent = cast(

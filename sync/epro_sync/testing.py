@@ -122,6 +122,7 @@ class ScriptedKiosk:
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
         self.key = Ed25519PrivateKey.generate()
+        self.own_device_id = str(uuid.uuid4())
         self.device_id = ""
         self.site = ""
         self.token = ""
@@ -139,7 +140,13 @@ class ScriptedKiosk:
 
     def enrol(self, code: str, label: str = "test kiosk") -> httpx.Response:
         reply = self.client.post(
-            "/v1/enrol", json={"code": code, "public_key": self.public_key_b64, "label": label}
+            "/v1/enrol",
+            json={
+                "code": code,
+                "device_id": self.own_device_id,
+                "public_key": self.public_key_b64,
+                "label": label,
+            },
         )
         if reply.status_code == 200:
             body = reply.json()

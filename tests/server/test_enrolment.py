@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -77,6 +78,7 @@ def test_public_key_that_is_not_ed25519_is_refused(server: RunningServer) -> Non
         "/v1/enrol",
         json={
             "code": server.code(),
+            "device_id": str(uuid.uuid4()),
             "public_key": base64.b64encode(b"short").decode(),
             "label": "x",
         },

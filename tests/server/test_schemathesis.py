@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, str]:
     with Session(engine) as session:
         code, _ = storage.create_enrol_code(session, "UMCU", now, timedelta(minutes=15))
         raw = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
-        _device, token = storage.enrol(session, code, base64.b64encode(raw).decode(), "fuzz", now)
+        _device, token = storage.enrol(
+            session, code, str(uuid.uuid4()), base64.b64encode(raw).decode(), "fuzz", now
+        )
         session.commit()
     engine.dispose()
     return create_app(settings_), token

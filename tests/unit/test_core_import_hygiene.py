@@ -13,6 +13,12 @@ CORE = [
     "epro.schedule",
     "epro.crypto",
     "epro.config",
+    "epro.session",
+    "epro.store",
+    "epro.protocol",
+    "epro.sync_client",
+    "epro.station",
+    "epro.demo",
     "epro.errors",
 ]
 

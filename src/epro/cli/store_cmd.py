@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from epro.cli.prompts import secret
 from epro.crypto import FAST_KDF, KdfParams, StudyPublicKey
 from epro.errors import CryptoError, EproError, StoreError
-from epro.store import check_new_passphrase, init_store, open_store
+from epro.store import Store, check_new_passphrase, init_store, open_store
 from epro.store.staff import check_new_pin
 
 
@@ -34,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     init.add_argument(
         "--study-key", type=Path, metavar="FILE", help="the study public key (JSON) to seal to"
     )
+    init.add_argument("--server", metavar="URL", help="enrol with this study server (needs --code)")
+    init.add_argument(
+        "--code", metavar="CODE", help="one-time enrolment code from `epro-sync enrol-code`"
+    )
+    init.add_argument(
+        "--label", default=None, help="a name for this kiosk on the server (default: host name)"
+    )
     init.set_defaults(func=run_init)
 
     verify = subparsers.add_parser(
@@ -47,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    if (args.server is None) != (args.code is None):
+        raise EproError("--server and --code go together: give both to enrol, or neither")
+    if args.server is not None and args.study_key is not None:
+        raise EproError(
+            "give --study-key or --server, not both: the server hands out the study key"
+        )
     study_key = _read_study_key(args.study_key) if args.study_key else None
     passphrase = secret("EPRO_PASSPHRASE", "Site passphrase", confirm=True)
     check_new_passphrase(passphrase)
@@ -61,12 +75,35 @@ def run_init(args: argparse.Namespace) -> int:
         kdf=_kdf(),
         study_public_key=study_key,
     )
+    if args.server is not None:
+        _enrol_or_discard(store, args)
     store.close()
     print(f"created {args.db}: site {store.site}, device {store.device_id}, nurse {args.nurse}")
     if study_key is not None:
         print(f"study key fingerprint: {study_key.fingerprint()}")
     print("Keep the site passphrase safe: without it nobody can read this database.")
     return 0
+
+
+def _enrol_or_discard(store: Store, args: argparse.Namespace) -> None:
+    """Enrol the new kiosk; if that fails, remove the empty new database so init can be rerun."""
+    from epro.sync_client import enrol_kiosk
+
+    try:
+        enrolment = enrol_kiosk(
+            store, server_url=args.server, code=args.code, label=args.label or socket.gethostname()
+        )
+    except EproError as error:
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        raise EproError(
+            f"{error}. The new database was removed (it held no answers); run epro init again"
+        ) from None
+    print(
+        f"enrolled with {args.server}: device {enrolment.device_id}, site {enrolment.site}, "
+        f"study key fingerprint {enrolment.study_key_fingerprint}"
+    )
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -1,0 +1,331 @@
+"""Drain the kiosk's outbox to the study server, exactly once, whatever the network does.
+
+One :meth:`SyncClient.sync_once` uploads the outbox in batches, then pushes the local roster,
+pulls the site roster and completion, and pushes the audit chain head. Safety rests on three
+facts: every envelope keeps the UUID it was born with; the server answers a repeat of the same
+bytes with ``duplicate`` and the original receipt; and the kiosk acknowledges (and purges its
+own copy of) an envelope only on a ``stored`` or ``duplicate`` receipt. A reply lost on the
+wire therefore costs one repeat upload, never a loss or a second copy.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+from pydantic import ValidationError
+
+from epro.protocol import BatchReply
+from epro.store.domain import AuditKind, OutboxEntry
+from epro.sync_client import status as keys_
+from epro.sync_client.backoff import Uniform, backoff_delay
+from epro.sync_client.errors import (
+    HTTPX_ERRORS,
+    NotEnrolledError,
+    SyncFailure,
+    map_http_error,
+    status_error,
+)
+from epro.sync_client.http import error_detail, server_time
+from epro.sync_client.site import SiteData
+
+if TYPE_CHECKING:
+    from epro.store import Store
+
+#: Prefixes of ``OutboxEntry.last_error`` that take an envelope out of automatic retries:
+#: a conflict or rejection needs a person to look at it, not the same bytes again.
+CONFLICT_PREFIX = "conflict: "
+REJECTED_PREFIX = "rejected: "
+FLAGGED_PREFIXES = (CONFLICT_PREFIX, REJECTED_PREFIX)
+
+Progress = Callable[[int, int], None]
+
+
+class Acknowledger(Protocol):
+    """Marks a response acknowledged and purges the kiosk's copy (``SessionService`` fits).
+
+    An acknowledger may also offer ``acknowledge_many(receipts, *, at)`` taking
+    ``(response_id, receipt_id)`` pairs and doing them all in one transaction; the client uses
+    it when present, because one fsync'd transaction per response dominates a large sync.
+    """
+
+    def acknowledge(self, response_id: str, *, receipt_id: str, at: datetime) -> None: ...
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """The outcome of one sync (or of several attempts, summed by ``sync_until_empty``)."""
+
+    sent: int = 0
+    acknowledged: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    remaining: int = 0
+    skew_seconds: float | None = None
+    error: SyncFailure | None = None
+    attempts: int = 1
+    flagged: list[str] = field(default_factory=list)  # response ids needing staff review
+
+    @property
+    def skew_flagged(self) -> bool:
+        return self.skew_seconds is not None and abs(self.skew_seconds) > keys_.SKEW_LIMIT_S
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_flagged(entry: OutboxEntry) -> bool:
+    """True when the entry waits for staff (conflict or rejected), not for the network."""
+    return entry.last_error is not None and entry.last_error.startswith(FLAGGED_PREFIXES)
+
+
+class SyncClient:
+    """Uploads the outbox of one kiosk store; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        batch_size: int = 200,
+        timeout: float = 30.0,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Uniform | None = None,
+        acknowledger: Acknowledger | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.store = store
+        self.base_url = base_url
+        self.transport = transport
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.rng: Uniform = rng if rng is not None else random.Random()
+        self._acknowledger = acknowledger
+
+    # ------------------------------------------------------------------------ public API
+
+    def sync_once(self, progress: Progress | None = None) -> SyncReport:
+        """One full sync; failures come back in ``report.error`` (the outbox keeps everything)."""
+        report = SyncReport()
+        try:
+            with self._client() as client:
+                self._drain(client, report, progress)
+                site = SiteData(self.store, client, lambda r: self._check(r, report))
+                roster_problem = site.push_roster()
+                site.pull_roster()
+                site.pull_completion()
+                site.push_audit_head()
+                report.error = roster_problem
+        except SyncFailure as failure:
+            report.error = failure
+        except HTTPX_ERRORS as error:
+            report.error = map_http_error(error)
+        self._remember(report)
+        return report
+
+    def sync_until_empty(
+        self,
+        *,
+        max_attempts: int = 6,
+        base_delay: float = 0.5,
+        max_delay: float = 60.0,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Retry :meth:`sync_once` with backoff until the queue is empty or retrying is futile."""
+        total = SyncReport(attempts=0)
+        for attempt in range(max_attempts):
+            report = self.sync_once(progress)
+            total.attempts += 1
+            for name in ("sent", "acknowledged", "duplicates", "conflicts", "rejected"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.flagged.extend(report.flagged)
+            total.remaining = report.remaining
+            total.skew_seconds = report.skew_seconds
+            total.error = report.error
+            if report.error is None or not report.error.retryable:
+                break
+            if attempt + 1 < max_attempts:
+                self.sleep(backoff_delay(attempt, base_delay, max_delay, self.rng))
+        return total
+
+    # ------------------------------------------------------------------------ internals
+
+    def _client(self) -> httpx.Client:
+        with self.store.unit_of_work() as uow:
+            token = uow.keys.get_setting(keys_.DEVICE_TOKEN)
+            url = self.base_url or uow.keys.get_setting(keys_.SERVER_URL)
+        if not token or not url:
+            raise NotEnrolledError()
+        return httpx.Client(
+            base_url=url,
+            transport=self.transport,
+            timeout=self.timeout,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+
+    def _acknowledge(self, receipts: list[tuple[str, str]], at: datetime) -> None:
+        if not receipts:
+            return
+        if self._acknowledger is None:
+            self._acknowledger = default_acknowledger(self.store)
+        many = getattr(self._acknowledger, "acknowledge_many", None)
+        if callable(many):
+            many(receipts, at=at)
+            return
+        for response_id, receipt_id in receipts:
+            self._acknowledger.acknowledge(response_id, receipt_id=receipt_id, at=at)
+
+    def _check(self, response: httpx.Response, report: SyncReport) -> None:
+        """Record the clock skew of every reply; turn an unusable status into a failure."""
+        when = server_time(response)
+        if when is not None:
+            report.skew_seconds = (when - self.clock()).total_seconds()
+        if response.status_code >= 400:
+            raise status_error(response.status_code, error_detail(response))
+
+    def _next_batch(self, done: set[str]) -> list[OutboxEntry]:
+        # Entries flagged for staff or already handled in this run are skipped; asking for a
+        # few more than one batch keeps a wall of flagged entries from stalling the queue.
+        limit = self.batch_size
+        while True:
+            with self.store.unit_of_work() as uow:
+                entries = uow.outbox.pending(limit)
+            batch = [e for e in entries if e.response_id not in done and not is_flagged(e)]
+            if batch or len(entries) < limit:
+                return batch[: self.batch_size]
+            limit *= 2
+
+    def _drain(self, client: httpx.Client, report: SyncReport, progress: Progress | None) -> None:
+        with self.store.unit_of_work() as uow:
+            total = uow.outbox.count_pending()
+        done: set[str] = set()
+        if progress is not None:
+            progress(0, total)
+        while batch := self._next_batch(done):
+            # The stored envelope JSON goes out byte for byte: no re-serialisation that could
+            # change what was signed.
+            body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
+            response = client.post("/v1/responses:batch", content=body)
+            report.sent += len(batch)
+            self._check(response, report)
+            self._apply_receipts(batch, response, report)
+            done.update(e.response_id for e in batch)
+            if progress is not None:
+                progress(min(len(done), max(total, len(done))), max(total, len(done)))
+        with self.store.unit_of_work() as uow:
+            report.remaining = uow.outbox.count_pending()
+
+    def _apply_receipts(
+        self, batch: list[OutboxEntry], response: httpx.Response, report: SyncReport
+    ) -> None:
+        try:
+            receipts = BatchReply.model_validate_json(response.content).receipts
+        except ValidationError:
+            raise SyncFailure(
+                "the study server's reply to an upload was not understood; nothing was marked "
+                "as sent, the next sync repeats it safely",
+                retryable=True,
+            ) from None
+        by_id = {e.response_id: e for e in batch}
+        if len(receipts) != len(batch):
+            raise SyncFailure(
+                f"the study server returned {len(receipts)} receipts for {len(batch)} responses; "
+                "nothing was marked as sent, the next sync repeats it safely",
+                retryable=True,
+            )
+        now = self.clock()
+        acknowledged: list[tuple[str, str]] = []
+        flagged: list[tuple[str, str, str]] = []  # (response id, status, message)
+        for entry, receipt in zip(batch, receipts, strict=True):
+            rid = str(receipt.response_id) if receipt.response_id else entry.response_id
+            if rid not in by_id or rid != entry.response_id:
+                raise SyncFailure(
+                    "the study server's receipts do not match the uploaded responses; nothing "
+                    "was marked as sent, the next sync repeats it safely",
+                    retryable=True,
+                )
+            if receipt.status in ("stored", "duplicate"):
+                if receipt.receipt_id is None:
+                    raise SyncFailure(
+                        "the study server sent a receipt without an id; nothing was marked as "
+                        "sent, the next sync repeats it safely",
+                        retryable=True,
+                    )
+                acknowledged.append((rid, str(receipt.receipt_id)))
+                report.duplicates += receipt.status == "duplicate"
+                continue
+            default = (
+                "the server already holds different content under this response id"
+                if receipt.status == "conflict"
+                else "the server rejected this response"
+            )
+            flagged.append((rid, receipt.status, receipt.message or default))
+        # Receipts are checked as a whole before anything is written, so a malformed reply
+        # changes nothing on the kiosk.
+        self._acknowledge(acknowledged, now)
+        report.acknowledged += len(acknowledged)
+        if flagged:
+            self._flag(flagged, report)
+
+    def _flag(self, flagged: list[tuple[str, str, str]], report: SyncReport) -> None:
+        """Conflicts and rejections wait for staff: recorded, audited, never resent blindly."""
+        with self.store.unit_of_work() as uow:
+            for rid, status, message in flagged:
+                prefix = CONFLICT_PREFIX if status == "conflict" else REJECTED_PREFIX
+                uow.outbox.record_error(rid, prefix + message)
+                uow.audit.append(
+                    AuditKind.SYNC, "system", response_id=rid, detail=f"{status} on upload"
+                )
+                report.flagged.append(rid)
+                if status == "conflict":
+                    report.conflicts += 1
+                else:
+                    report.rejected += 1
+            uow.commit()
+
+    def _remember(self, report: SyncReport) -> None:
+        """Keep what the nurse station shows: last success or error, skew, revocation."""
+        with self.store.unit_of_work() as uow:
+            keys = uow.keys
+            if report.skew_seconds is not None:
+                keys.set_setting(keys_.CLOCK_SKEW, f"{report.skew_seconds:.1f}")
+            if report.error is None:
+                keys.set_setting(keys_.LAST_SUCCESS, self.clock().isoformat())
+                keys.set_setting(keys_.LAST_ERROR, "")
+            else:
+                keys.set_setting(keys_.LAST_ERROR, str(report.error))
+            # Only a server that answered can lift the revoked flag; a network error cannot.
+            if report.error is None:
+                keys.set_setting(keys_.REVOKED, "0")
+            elif report.error.revoked:
+                keys.set_setting(keys_.REVOKED, "1")
+            if report.error is None or report.acknowledged:
+                uow.audit.append(
+                    AuditKind.SYNC,
+                    "system",
+                    detail=f"sync: {report.acknowledged} acknowledged, {report.remaining} waiting",
+                )
+            if report.error is not None:
+                report.remaining = uow.outbox.count_pending()
+            uow.commit()
+
+
+def default_acknowledger(store: Store) -> Acknowledger:
+    """A ``SessionService`` over the kiosk's forms and study: it purges on acknowledgement."""
+    from epro.forms import default_forms_dir, load_forms
+    from epro.schedule import load_study
+    from epro.session import SessionService
+
+    return SessionService(store, load_forms(default_forms_dir()), load_study())

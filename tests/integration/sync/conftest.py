@@ -1,0 +1,29 @@
+"""Fixtures for the sync tests (defined in ``sync_harness``, a plain importable module)."""
+
+from __future__ import annotations
+
+from sync_harness import (
+    build_kiosks,
+    database_url,
+    forms,
+    live_server,
+    make_kiosk,
+    server_db,
+    server_settings,
+    start_server,
+    study,
+    study_key,
+)
+
+__all__ = [
+    "build_kiosks",
+    "database_url",
+    "forms",
+    "live_server",
+    "make_kiosk",
+    "server_db",
+    "server_settings",
+    "start_server",
+    "study",
+    "study_key",
+]

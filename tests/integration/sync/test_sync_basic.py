@@ -1,0 +1,80 @@
+"""The sync client against the real study server: upload, receipts, roster, completion, status.
+
+DESIGN.md §7: an envelope is acknowledged (and its local answers purged) only on a receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb
+
+from epro.crypto import FAST_KDF, StudyPrivateKey
+from epro.forms import load_forms
+from epro.schedule import load_study
+from epro.store import init_store
+from epro.store.domain import ResponseStatus
+from epro.sync_client import SyncClient, enrol_kiosk, sync_status
+
+MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
+
+
+def test_sync_once_uploads_every_queued_response_and_purges_local_answers(
+    live_server: LiveServer, server_db: ServerDb, make_kiosk: MakeKiosk
+) -> None:
+    kiosk = make_kiosk("k1", server_db, live_server.url)
+    ids = kiosk.queue(7)
+
+    report = SyncClient(kiosk.store, batch_size=3).sync_once()
+
+    assert report.error is None
+    assert (report.sent, report.acknowledged, report.remaining) == (7, 7, 0)
+    assert sorted(server_db.response_ids()) == sorted(ids)
+    with kiosk.store.unit_of_work() as uow:
+        for rid in ids:
+            meta = uow.responses.get(rid)
+            assert meta is not None
+            assert meta.status == ResponseStatus.ACKNOWLEDGED
+            assert meta.purged
+            entry = uow.outbox.get(rid)
+            assert entry is not None
+            assert entry.receipt_id
+    status = sync_status(kiosk.store)
+    assert status.queue == 0
+    assert status.last_success is not None
+    assert status.last_error is None
+    assert not status.revoked
+
+
+def test_responses_submitted_before_enrolment_sync_after_it(
+    tmp_path: Path,
+    live_server: LiveServer,
+    server_db: ServerDb,
+    study_key: tuple[StudyPrivateKey, Path],
+) -> None:
+    # DESIGN §7: a kiosk may work offline from day one (study key given at `epro init`) and be
+    # enrolled later; the server adopts the kiosk's own device id, so those envelopes are valid.
+    private, _ = study_key
+    store = init_store(
+        tmp_path / "offline-first.db",
+        passphrase=PASSPHRASE,
+        site=SITE,
+        nurse_name="nurse",
+        nurse_pin="1234",
+        kdf=FAST_KDF,
+        study_public_key=private.public_key(),
+    )
+    kiosk = Kiosk(tmp_path / "offline-first.db", store, load_forms(), load_study(), prefix="OFF")
+    ids = kiosk.queue(3)
+
+    enrolment = enrol_kiosk(
+        store, server_url=live_server.url, code=server_db.enrol_code(), label="late"
+    )
+    report = SyncClient(store).sync_once()
+
+    assert enrolment.device_id == store.device_id
+    assert report.error is None
+    assert (report.acknowledged, report.rejected) == (3, 0)
+    assert sorted(server_db.response_ids()) == sorted(ids)
+    kiosk.close()
