@@ -1,14 +1,15 @@
-"""The nurse station as a service: today's patients, completion, trends, enrolment, sessions.
+"""The nurse station as a service: today's patients, completion, trends, enrolment, sessions, sync.
 
 Everything the kiosk's staff screens show or do goes through :class:`Station`, built on the
-store, schedule, scoring and session APIs; it never imports the UI (STYLE §1, §2). Patient
-answers are decrypted here only to compute trend scores and never leave as text or logs.
+store, schedule, scoring, session and sync-client APIs; it never imports the UI (STYLE §1, §2),
+so the kiosk package itself never speaks HTTP. Patient answers are decrypted here only to
+compute trend scores and never leave as text or logs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -18,11 +19,13 @@ from epro.errors import ScheduleError, SessionError
 from epro.forms.model import Form, FormKind
 from epro.schedule import DueStatus, age_at, age_at_baseline, due_forms, open_visit
 from epro.session import QuestionnaireSession, SessionService, utc_now
+from epro.station_sync import StationSync
 from epro.store.domain import AuditKind, Patient, ResponseMeta, ResponseStatus
 
 if TYPE_CHECKING:
     from epro.schedule import Study
     from epro.store import Store
+
 
 #: The trend series of the patient detail, in display order (DESIGN §5.2).
 TREND_SCORES: Final = ("vas_pain", "vas_wellbeing", "chaq_di", "cjadas10")
@@ -83,6 +86,23 @@ class PatientToday:
 
 
 @dataclass(frozen=True, slots=True)
+class GridRow:
+    """One patient at one visit: its cells by (form, respondent)."""
+
+    patient: str
+    visit: str
+    cells: Mapping[tuple[str, str], CompletionCell]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionGrid:
+    """All patients × kiosk visits; ``columns`` are the (form, respondent) pairs in order."""
+
+    columns: tuple[tuple[str, str], ...]
+    rows: tuple[GridRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TrendPoint:
     visit: str
     value: float | None
@@ -102,6 +122,7 @@ class Station:
         self.forms = forms
         self.study = study
         self.sessions = SessionService(store, forms, study, clock)
+        self.sync = StationSync(store, self.sessions)
 
     def today(self) -> date:
         return self.sessions.today()
@@ -182,6 +203,7 @@ class Station:
         with self.store.unit_of_work() as uow:
             people = uow.patients.list()
             metas = uow.responses.list(patient=patient)
+        remote = self.sync.site_completion()
         cells: list[CompletionCell] = []
         for person in sorted(people, key=lambda p: p.code):
             if patient is not None and person.code != patient:
@@ -190,22 +212,56 @@ class Station:
             done = {
                 (m.visit, m.form_id, m.respondent) for m in mine if m.status in _SUBMITTED + _SYNCED
             }
+            done |= {key[1:] for key in remote if key[0] == person.code}
             due = due_forms(self.study, person.baseline_date, person.birth_ym, today, done)
             for entry in due:
                 if entry.form_id not in self.forms:
                     continue  # a form of the protocol this kiosk does not carry
                 meta = _latest(mine, entry.visit_code, entry.form_id, entry.respondent)
+                status = _cell_status(entry.status, meta)
+                key = (person.code, entry.visit_code, entry.form_id, entry.respondent)
+                if key in remote:
+                    status = CellStatus.SYNCED  # the server holds it (maybe from another kiosk)
                 cells.append(
                     CompletionCell(
-                        person.code,
-                        entry.visit_code,
-                        entry.form_id,
-                        entry.respondent,
-                        _cell_status(entry.status, meta),
+                        *key,
+                        status,
                         None if meta is None else meta.id,
                     )
                 )
         return cells
+
+    def grid(self, *, visit: str | None = None, status: str | None = None) -> CompletionGrid:
+        """The completion grid of every patient × kiosk visit, optionally filtered.
+
+        ``visit`` keeps one visit; ``status`` keeps the rows with at least one cell of that
+        status and only those cells. The columns never change with the filters, so the nurse
+        does not lose her place.
+        """
+        kiosk_visits = self.kiosk_visits()
+        cells = [c for c in self.completion() if c.visit in kiosk_visits]
+        columns = self.order_columns((c.form_id, c.respondent) for c in cells)
+        by_row: dict[tuple[str, str], dict[tuple[str, str], CompletionCell]] = {}
+        for cell in cells:
+            row = by_row.setdefault((cell.patient, cell.visit), {})
+            if status is None or cell.status == status:
+                row[(cell.form_id, cell.respondent)] = cell
+        order = {code: n for n, code in enumerate(kiosk_visits)}
+        rows = tuple(
+            GridRow(patient, code, by_row[(patient, code)])
+            for patient, code in sorted(by_row, key=lambda k: (k[0], order[k[1]]))
+            if (visit is None or code == visit) and by_row[(patient, code)]
+        )
+        return CompletionGrid(columns, rows)
+
+    def order_columns(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """Distinct (form, respondent) pairs in protocol form order, child before parent."""
+        form_order = list(dict.fromkeys(f for v in self.study.visits for f in v.forms))
+        return _columns(set(pairs), form_order)
+
+    def kiosk_visits(self) -> list[str]:
+        """The visits with kiosk forms (V1–V8), in protocol order."""
+        return [v.code for v in self.study.visits if v.kiosk]
 
     def trends(self, patient: str) -> dict[str, list[TrendPoint]]:
         """VAS pain, VAS well-being, CHAQ-DI and cJADAS10 per visit with submitted responses."""
@@ -278,6 +334,21 @@ class Station:
     def _patient_form(self, form_id: str) -> bool:
         form = self.forms.get(form_id)
         return form is not None and form.kind is FormKind.PATIENT
+
+
+def _columns(pairs: set[tuple[str, str]], form_order: list[str]) -> tuple[tuple[str, str], ...]:
+    respondent_order = {"child": 0, "parent": 1, "staff": 2}
+    return tuple(
+        sorted(
+            pairs,
+            key=lambda p: (
+                p[1] == "staff",  # staff forms (clinician data) after the questionnaires
+                form_order.index(p[0]) if p[0] in form_order else len(form_order),
+                respondent_order.get(p[1], 9),
+                p,
+            ),
+        )
+    )
 
 
 def _visit_day(baseline: date, week: int) -> date:

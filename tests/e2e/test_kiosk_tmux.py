@@ -112,6 +112,13 @@ def test_a_vas_pain_session_typed_in_a_real_terminal_is_stored(
     term.keys("Enter")
     term.wait_for("Nurse station")
     term.wait_for("DEMO-001")
+    shown = term.wait_for("offline kiosk")  # the demo is not enrolled with a study server
+    assert "VAS-W P" in shown  # every completion column fits in 100 columns
+    term.keys("g")  # the completion grid of all patients and visits, then back
+    shown = term.wait_for("Completion of all patients and visits")
+    assert "V8" in shown
+    term.keys("Escape")
+    term.wait_for("Patients with an open visit today")
     term.keys("s")  # DEMO-001 is the first row
     term.wait_for("Nederlands")
     # Forms list has the focus, all ticked: untick chaq and jamar, keep vas_pain only.

@@ -70,3 +70,15 @@ def test_kiosk_takes_its_database_from_epro_db_when_no_db_is_given(
     monkeypatch.setenv("EPRO_DB", str(tmp_path / "from-env.db"))
     assert main(["kiosk"]) == 1
     assert "from-env.db" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["soon", "1", "999999"])
+def test_kiosk_refuses_a_sync_interval_it_cannot_use(
+    given: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["kiosk", "--db", str(tmp_path / "k.db"), "--sync-interval", given])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "--sync-interval" in err
+    assert "seconds" in err

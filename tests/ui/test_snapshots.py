@@ -10,16 +10,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from bench import station_on, submit_form
 from flows import show_item, steady_cursor, unlock, wait_for
 from textual.pilot import Pilot
+from textual.widgets import Select
 
-from conftest import NURSE, PASSPHRASE, PIN
+from conftest import NURSE, PASSPHRASE, PIN, clock
+from epro.forms.model import Form
 from epro.kiosk.app import make_kiosk
 from epro.kiosk.screens.dialogs import ConfirmDialog
+from epro.kiosk.screens.grid import GridScreen
 from epro.kiosk.screens.review import ReviewScreen
 from epro.kiosk.screens.thanks import GiveBackScreen, ThanksScreen
+from epro.schedule import Study
 from epro.station import SessionPlan, Station
+from epro.store import open_store
+from epro.sync_client import map_http_error
+from epro.sync_client import status as status_keys
 
 SIZE = (100, 32)
 LANGUAGES = ["en", "nl"]
@@ -166,4 +175,71 @@ def test_give_the_kiosk_back(
         await wait_for(pilot, GiveBackScreen)
 
     app = kiosk_in(language, kiosk_db, open_station)
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+@pytest.fixture
+def grid_db(kiosk_db: Path, forms: dict[str, Form], study: Study) -> Path:
+    """DEMO-001's parent answered VAS pain at V2; one response waits to be sent."""
+    store, station = station_on(kiosk_db, forms, study)
+    submit_form(station, "DEMO-001", "V2", "vas_pain")
+    store.close()
+    return kiosk_db
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_completion_grid(
+    snap_compare: Snap, language: str, grid_db: Path, open_station: Opener
+) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("g")
+        await wait_for(pilot, GridScreen)
+
+    app = kiosk_in(language, grid_db, open_station)
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_completion_grid_filtered_by_status(
+    snap_compare: Snap, language: str, grid_db: Path, open_station: Opener
+) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("g")
+        await wait_for(pilot, GridScreen)
+        pilot.app.screen.query_one("#status", Select).value = "due"
+        await pilot.pause()
+
+    app = kiosk_in(language, grid_db, open_station)
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+@pytest.fixture
+def troubled_db(grid_db: Path) -> Path:
+    """An enrolled-looking kiosk whose last sync failed and whose clock is 7 minutes off.
+
+    The server address is a closed loopback port and the timer is far off, so nothing runs
+    while the snapshot is taken; the panel only reads these settings.
+    """
+    store = open_store(grid_db, passphrase=PASSPHRASE, clock=clock)
+    with store.unit_of_work() as uow:
+        uow.keys.set_setting(status_keys.SERVER_URL, "http://127.0.0.1:9")
+        uow.keys.set_setting(status_keys.DEVICE_TOKEN, "not-a-real-token", secret=True)
+        uow.keys.set_setting(status_keys.LAST_SUCCESS, "2026-03-10T08:15:00+00:00")
+        uow.keys.set_setting(status_keys.LAST_ERROR, str(map_http_error(httpx.ConnectError("x"))))
+        uow.keys.set_setting(status_keys.CLOCK_SKEW, "-420.0")
+        uow.commit()
+    store.close()
+    return grid_db
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_sync_panel_with_a_failed_sync_and_a_wrong_clock(
+    snap_compare: Snap, language: str, troubled_db: Path, open_station: Opener
+) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+
+    app = kiosk_in(language, troubled_db, open_station)
     assert snap_compare(app, terminal_size=SIZE, run_before=before)

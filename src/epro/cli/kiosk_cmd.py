@@ -28,7 +28,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--high-contrast", action="store_true", help="white and yellow on black, for low vision"
     )
+    parser.add_argument(
+        "--sync-interval",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="seconds between background syncs when enrolled with a study server (default 300)",
+    )
     parser.set_defaults(func=run_kiosk)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 10 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("give between 10 and 86400 seconds, e.g. 300")
+    return value
 
 
 def run_kiosk(args: argparse.Namespace) -> int:
@@ -51,6 +68,7 @@ def run_kiosk(args: argparse.Namespace) -> int:
         idle_warning_s=warning,
         # The lock setting counts from the warning, the kiosk counts from the last input.
         idle_lock_s=warning + settings.inactivity_lock_s,
+        sync_interval_s=args.sync_interval,
     )
     app.run()
     return 0

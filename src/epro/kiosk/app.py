@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from epro.errors import EproError
 from epro.kiosk.i18n import tr
+from epro.kiosk.messages import SyncFinished
 from epro.kiosk.screens.dialogs import ErrorDialog, IdleWarning
 from epro.kiosk.screens.lock import LockScreen
 from epro.kiosk.screens.too_small import TooSmallScreen
@@ -28,6 +29,7 @@ from epro.kiosk.screens.too_small import TooSmallScreen
 if TYPE_CHECKING:
     from epro.session import QuestionnaireSession
     from epro.station import SessionPlan, Station
+    from epro.sync_client import BackgroundSync, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class KioskSettings:
     idle_lock_s: float = 120.0
     forms_dir: Path | None = None
     opener: Opener | None = field(default=None, repr=False)
+    #: Seconds between background syncs (when the store is enrolled with a study server).
+    sync_interval_s: float = 300.0
 
 
 class KioskApp(App[None]):
@@ -84,6 +88,7 @@ class KioskApp(App[None]):
         self.actor: str | None = None
         self.session: QuestionnaireSession | None = None
         self.queue: list[SessionPlan] = []
+        self.background: BackgroundSync | None = None
         self._last_input = time.monotonic()
         self._warned = False
         self.register_theme(HIGH_CONTRAST)
@@ -108,6 +113,7 @@ class KioskApp(App[None]):
         from epro.kiosk.screens.station import StationScreen
 
         self.session = None
+        self.start_background_sync()
         self.switch_screen(StationScreen())
 
     def begin(self, plans: list[SessionPlan]) -> None:
@@ -152,7 +158,72 @@ class KioskApp(App[None]):
         self.queue = []
         self.actor = None
         self.language = self.settings.language
+        self.stop_background_sync(wait=False)
         self.switch_screen(LockScreen())
+
+    # -- sync (the station service talks to the server; this only schedules it) -------------
+
+    def start_background_sync(self) -> None:
+        """After unlock: sync on a timer and after each Submit, when the store is enrolled."""
+        if self.background is None and self.station is not None:
+            self.background = self.station.sync.background(
+                self._sync_reported, interval=self.settings.sync_interval_s
+            )
+
+    def kick_sync(self) -> None:
+        """Right after a Submit: ask the background sync to run soon (never blocks)."""
+        if self.background is not None:
+            self.background.kick()
+
+    def stop_background_sync(self, *, wait: bool) -> None:
+        background, self.background = self.background, None
+        if background is None:
+            return
+        if wait:
+            background.stop(timeout=5.0)
+        else:
+            # Joining could wait for a sync in flight: let a helper thread do it, not the UI.
+            import threading
+
+            threading.Thread(target=background.stop, name="epro-sync-stop", daemon=True).start()
+
+    def sync_now(self) -> None:
+        """The nurse's "Sync now": one sync in a worker thread; the result comes back calmly."""
+        station = self.station
+        if station is None:
+            return
+        if not station.sync.status().enrolled:
+            self.notify(tr(self.language, "sync_offline"))
+            return
+        self.notify(tr(self.language, "syncing"))
+        self.run_worker(
+            lambda: self._sync_reported(station.sync.sync_now(), announce=True),
+            thread=True,
+            group="sync",
+            exit_on_error=False,
+        )
+
+    def _sync_reported(self, report: SyncReport, *, announce: bool = False) -> None:
+        """Called in a sync thread: hand the outcome to the UI thread as a message."""
+        message = None
+        if announce:
+            if report.error is None:
+                message = tr(
+                    self.language, "sync_done", sent=report.acknowledged, waiting=report.remaining
+                )
+            else:
+                message = tr(self.language, "sync_failed", error=str(report.error))
+        self.post_message(SyncFinished(message, failed=report.error is not None))
+
+    def on_sync_finished(self, event: SyncFinished) -> None:
+        if event.text:
+            self.notify(event.text, severity="warning" if event.failed else "information")
+        refresh = getattr(self.screen, "refresh_rows", None)
+        if callable(refresh):
+            refresh()
+
+    def on_unmount(self) -> None:
+        self.stop_background_sync(wait=True)
 
     # -- inactivity --------------------------------------------------------------------------
 
@@ -234,6 +305,7 @@ def make_kiosk(
     idle_lock_s: float = 120.0,
     forms_dir: Path | None = None,
     opener: Opener | None = None,
+    sync_interval_s: float = 300.0,
 ) -> KioskApp:
     """Build the kiosk for the store at ``db``; nothing is opened until a nurse unlocks."""
     settings = KioskSettings(
@@ -245,6 +317,7 @@ def make_kiosk(
         idle_lock_s=idle_lock_s,
         forms_dir=forms_dir,
         opener=opener,
+        sync_interval_s=sync_interval_s,
     )
     return KioskApp(settings)
 

@@ -33,3 +33,18 @@ def legend(language: str) -> Text:
         text.append_text(status_text(status, tr(language, f"status_{status}")))
         text.append("  ")
     return text
+
+
+#: Short column headers for the grids; the legend line explains them.
+_SHORT_FORMS: Final = {"vas_pain": "VAS-P", "vas_wellbeing": "VAS-W", "clinician": "CLIN"}
+
+
+def column_label(form_id: str, respondent: str, language: str) -> str:
+    """A compact header such as ``CHAQ C`` (form, then the respondent's initial)."""
+    form = _SHORT_FORMS.get(form_id, form_id.upper()[:6])
+    return f"{form} {tr(language, f'short_{respondent}')}"
+
+
+def columns_hint(language: str) -> str:
+    """What the respondent letters and short form names in the grid headers mean."""
+    return tr(language, "columns_hint")

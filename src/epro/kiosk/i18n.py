@@ -97,6 +97,31 @@ _EN: Final[dict[str, str]] = {
     "parent": "parent",
     "child": "child",
     "staff": "staff",
+    "grid": "Completion grid",
+    "grid_title": "Completion of all patients and visits",
+    "all_visits": "All visits",
+    "all_statuses": "All statuses",
+    "grid_empty": "No questionnaire matches these filters.",
+    "sync_now": "Sync now",
+    "syncing": "Syncing with the study server…",
+    "sync_done": "Sync finished: {sent} sent, {waiting} waiting.",
+    "sync_failed": "Sync did not finish: {error}",
+    "sync_offline": "Not connected to a study server (offline kiosk).",
+    "sync_never": "never",
+    "sync_last_success": "Last successful sync: {when}",
+    "sync_no_error": "No sync problems.",
+    "sync_last_error": "Last sync problem: {error}",
+    "sync_revoked": (
+        "The study server no longer accepts this kiosk. Do not reset or wipe it: every "
+        "response is still on it. Ask the data manager to enrol it again."
+    ),
+    "sync_skew": (
+        "This kiosk's clock is about {minutes} min off the server's: ask IT to set the time."
+    ),
+    "columns_hint": "C child · P parent · S staff   VAS-P pain · VAS-W well-being · CLIN clinician",
+    "short_child": "C",
+    "short_parent": "P",
+    "short_staff": "S",
 }
 
 _NL: Final[dict[str, str]] = {
@@ -188,6 +213,32 @@ _NL: Final[dict[str, str]] = {
     "parent": "ouder",
     "child": "kind",
     "staff": "medewerker",
+    "grid": "Overzicht",
+    "grid_title": "Voortgang van alle patiënten en visites",
+    "all_visits": "Alle visites",
+    "all_statuses": "Alle statussen",
+    "grid_empty": "Geen vragenlijst past bij deze filters.",
+    "sync_now": "Nu synchroniseren",
+    "syncing": "Bezig met synchroniseren met de studieserver…",
+    "sync_done": "Synchroniseren klaar: {sent} verstuurd, {waiting} wachtend.",
+    "sync_failed": "Synchroniseren is niet gelukt: {error}",
+    "sync_offline": "Niet verbonden met een studieserver (offline kiosk).",
+    "sync_never": "nog nooit",
+    "sync_last_success": "Laatst gelukt: {when}",
+    "sync_no_error": "Geen problemen met synchroniseren.",
+    "sync_last_error": "Laatste probleem: {error}",
+    "sync_revoked": (
+        "De studieserver accepteert deze kiosk niet meer. Niet resetten of wissen: alle "
+        "antwoorden staan er nog op. Vraag de datamanager de kiosk opnieuw aan te melden."
+    ),
+    "sync_skew": (
+        "De klok van deze kiosk loopt ongeveer {minutes} min af van de server: "
+        "vraag ICT de tijd goed te zetten."
+    ),
+    "columns_hint": "K kind · O ouder · M medewerker   VAS-P pijn · VAS-W welbevinden · CLIN arts",
+    "short_child": "K",
+    "short_parent": "O",
+    "short_staff": "M",
 }
 
 _TEXTS: Final = {"en": _EN, "nl": _NL}

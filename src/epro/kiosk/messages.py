@@ -1,4 +1,4 @@
-"""Typed messages the answer widgets post upwards; the screen owns the session state."""
+"""Typed messages: answer widgets post upwards (the screen owns the session state); sync news."""
 
 from __future__ import annotations
 
@@ -14,3 +14,12 @@ class AnswerChanged(Message):
         super().__init__()
         self.link_id = link_id
         self.value = value
+
+
+class SyncFinished(Message):
+    """A sync ended (posted from its thread); ``text`` is what to tell the nurse, if anything."""
+
+    def __init__(self, text: str | None, *, failed: bool) -> None:
+        super().__init__()
+        self.text = text
+        self.failed = failed

@@ -77,4 +77,5 @@ class ReviewScreen(Screen[None]):
         if result is None:
             return
         self.app.session = None
+        self.app.kick_sync()
         self.app.switch_screen(ThanksScreen(self.language, has_next=bool(self.app.queue)))

@@ -1,22 +1,23 @@
-"""The nurse station: today's patients with their completion cells, drafts and the outbox.
+"""The nurse station: today's patients with their completion cells, drafts and sync state.
 
-Every action calls one ``Station`` method; the screen only arranges what those return.
+Every action calls one ``Station`` method (sync runs in the app's worker); the screen only
+arranges what those return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, Footer, Static
 
-from epro.kiosk.glyphs import legend, status_text
+from epro.kiosk.glyphs import columns_hint, legend
 from epro.kiosk.i18n import tr
+from epro.kiosk.widgets.completion_table import Column, CompletionTable
+from epro.kiosk.widgets.sync_panel import SyncPanel
 
 if TYPE_CHECKING:
     from epro.kiosk.app import KioskApp
@@ -31,6 +32,8 @@ class StationScreen(Screen[None]):
         Binding("e", "enrol", "Enrol"),
         Binding("d", "detail", "Detail"),
         Binding("c", "clinician", "Clinician data"),
+        Binding("g", "grid", "Grid"),
+        Binding("y", "sync", "Sync now"),
         Binding("l", "lock", "Lock"),
     ]
 
@@ -43,49 +46,54 @@ class StationScreen(Screen[None]):
         t = self.app.language
         yield Static(f"{tr(t, 'station_title')} — {self.app.actor or ''}", classes="title")
         yield Static(tr(t, "today"), classes="hint")
-        yield DataTable(id="station-grid", cursor_type="row", zebra_stripes=True)
+        yield CompletionTable(id="station-grid", cursor_type="row", zebra_stripes=True)
         yield Static(legend(t), id="station-legend", classes="hint")
+        yield Static(columns_hint(t), classes="hint")
         yield Static("", id="station-status")
+        yield SyncPanel(id="sync-panel")
         with Horizontal(classes="buttons"):
             yield Button(tr(t, "start"), id="start", variant="primary")
             yield Button(tr(t, "resume"), id="resume")
             yield Button(tr(t, "enrol"), id="enrol")
+        with Horizontal(classes="buttons station-row"):
+            yield Button(tr(t, "grid"), id="grid")
+            yield Button(tr(t, "sync_now"), id="sync")
             yield Button(tr(t, "lock"), id="lock", variant="warning")
         yield Footer()
 
     def on_mount(self) -> None:
         self.refresh_rows()
-        self.query_one(DataTable).focus()
+        self.query_one(CompletionTable).focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
         t = self.app.language
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        table.add_column(tr(t, "study_code"), width=12)
-        table.add_column(tr(t, "visit"), width=6)
-        # The completion cells get the rest of the width (columns do not grow on their own).
-        table.add_column(tr(t, "completion"), width=max(self.size.width - 28, 30))
         rows = self.station.patients_today()
+        columns: list[Column] = []
         for row in rows:
-            summary = _join(
-                status_text(c.status, f"{c.form_id}·{tr(t, c.respondent)}") for c in row.cells
-            )
-            table.add_row(row.code, row.visit, summary, key=row.code)
-        status = tr(t, "outbox", count=self.station.outbox_count())
-        if not rows:
-            status = f"{tr(t, 'no_patients')}  {status}"
-        self.query_one("#station-status", Static).update(status)
+            columns += [(c.form_id, c.respondent) for c in row.cells]
+        table = self.query_one(CompletionTable)
+        table.fill(
+            t,
+            self.station.order_columns(columns),
+            [
+                (row.code, row.visit, {(c.form_id, c.respondent): c for c in row.cells})
+                for row in rows
+            ],
+        )
+        self.query_one("#station-status", Static).update("" if rows else tr(t, "no_patients"))
+        self.refresh_sync()
+
+    def refresh_sync(self) -> None:
+        self.query_one(SyncPanel).show(self.station.sync.status(), self.app.language)
 
     def _selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
+        code = self.query_one(CompletionTable).selected_patient()
+        if code is None:
             self.notify(tr(self.app.language, "choose_patient"))
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return None if key.value is None else str(key.value)
+        return code
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         await self.run_action(str(event.button.id))
@@ -136,14 +144,13 @@ class StationScreen(Screen[None]):
             plan = self.station.clinician_plan(row.code, row.visit)
             self.app.guarded(lambda: self.app.begin([plan]))
 
+    def action_grid(self) -> None:
+        from epro.kiosk.screens.grid import GridScreen
+
+        self.app.push_screen(GridScreen())
+
+    def action_sync(self) -> None:
+        self.app.sync_now()
+
     def action_lock(self) -> None:
         self.app.lock()
-
-
-def _join(parts: Iterable[Text]) -> Text:
-    text = Text()
-    for n, part in enumerate(parts):
-        if n:
-            text.append("  ")
-        text.append_text(part)
-    return text

@@ -1,0 +1,56 @@
+"""A DataTable of completion glyphs: one row per patient visit, one column per form/respondent.
+
+Compact on purpose: a glyph per cell (with its colour) and short column headers keep every
+cell readable at 100 columns; the legend under the table names the glyphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from epro.kiosk.glyphs import column_label, status_text
+from epro.kiosk.i18n import tr
+
+if TYPE_CHECKING:
+    from epro.station import CompletionCell
+
+Column = tuple[str, str]
+
+
+class CompletionTable(DataTable[str | Text]):
+    """Rows keyed ``patient|visit``; :meth:`fill` replaces everything."""
+
+    def fill(
+        self,
+        language: str,
+        columns: Sequence[Column],
+        rows: Sequence[tuple[str, str, Mapping[Column, CompletionCell]]],
+    ) -> None:
+        self.clear(columns=True)
+        self.add_column(tr(language, "study_code"), width=10, key="patient")
+        self.add_column(tr(language, "visit"), width=6, key="visit")
+        for form_id, respondent in columns:
+            label = column_label(form_id, respondent, language)
+            header = Text(label, justify="center")
+            self.add_column(header, width=max(len(label), 3), key=f"{form_id}|{respondent}")
+        for patient, visit, cells in rows:
+            glyphs: list[str | Text] = []
+            for column in columns:
+                cell = cells.get(column)
+                glyphs.append(Text("") if cell is None else _centred(status_text(cell.status)))
+            self.add_row(patient, visit, *glyphs, key=f"{patient}|{visit}")
+
+    def selected_patient(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return None if key is None else str(key).split("|", 1)[0]
+
+
+def _centred(text: Text) -> Text:
+    text.justify = "center"
+    return text
