@@ -14,13 +14,14 @@ acknowledge + purge of each response, roster/completion/audit head). bare: the v
 request bodies (the stored envelope bytes, same batch size) POSTed to the bare endpoint with
 httpx over one kept-alive connection. ``ratio`` = bare seconds ÷ app seconds on SQLite (goal
 ≥ 0.3); ``sqlite_seconds_10k`` / ``postgres_seconds_10k`` scale the app time to 10,000
-responses (goal ≤ 10 s).
+responses (goal ≤ 10 s). Each backend is measured ``--repeat`` times on a fresh database and
+kiosk, the bare side before and after the app each time, and medians are reported.
 
 The queued responses are built directly through the store API (sealed with HPKE and signed
 like a Submit, in large transactions) because the benchmark measures sync, not Submit
 (``benchmarks/store.py`` measures that).
 
-    python benchmarks/sync.py [--n 10000] [--batch 200] [--postgres-url URL] [--json]
+    python benchmarks/sync.py [--n 10000] [--batch 200] [--repeat 3] [--postgres-url URL] [--json]
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ import contextlib
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -249,37 +251,6 @@ class TimedTransport(httpx.HTTPTransport):
             self.seconds += time.perf_counter() - started
 
 
-class BatchAcknowledger:
-    """Prototype of the ``acknowledge_many`` asked of ``SessionService``: the same steps as its
-    ``acknowledge`` (mark, purge, update, audit PURGE) for a whole batch in one transaction.
-    Measured beside the real per-response path to show what batching would buy."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def acknowledge(self, response_id: str, *, receipt_id: str, at: datetime) -> None:
-        self.acknowledge_many([(response_id, receipt_id)], at=at)
-
-    def acknowledge_many(self, receipts: list[tuple[str, str]], *, at: datetime) -> None:
-        from epro.store.domain import AuditKind, ResponseStatus
-
-        with self.store.unit_of_work() as uow:
-            for response_id, receipt_id in receipts:
-                meta = uow.responses.get(response_id)
-                if meta is None or meta.status == ResponseStatus.ACKNOWLEDGED:
-                    continue
-                uow.outbox.mark_acknowledged(response_id, receipt_id, at)
-                meta.answers_sha256 = uow.answers.purge(meta)
-                meta.purged = True
-                meta.status = ResponseStatus.ACKNOWLEDGED
-                meta.updated_at = at
-                uow.responses.update(meta)
-                uow.audit.append(
-                    AuditKind.PURGE, "system", response_id=response_id, detail="receipt"
-                )
-            uow.commit()
-
-
 def bodies(store: Any, batch: int) -> list[bytes]:
     with store.unit_of_work() as uow:
         entries = uow.outbox.pending(10**9)
@@ -291,9 +262,25 @@ def bodies(store: Any, batch: int) -> list[bytes]:
     ]
 
 
+def bare_upload(url: str, payloads: list[bytes]) -> float:
+    """Seconds to POST every body to the bare endpoint over one kept-alive connection."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for body in payloads:
+            reply = client.post(
+                "/bare/v1/responses:batch",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+            assert len(reply.json()["receipts"]) > 0
+    return time.perf_counter() - started
+
+
 def run_backend(
-    database_url: str, key_file: Path, n: int, batch: int, work: Path, *, batched_ack: bool
+    database_url: str, key_file: Path, n: int, batch: int, work: Path
 ) -> dict[str, float]:
+    """One measurement: a fresh server and kiosk; bare before and after the app (interleaved,
+    so a load spike on a shared machine hits both sides), the app once in between."""
     from epro.sync_client import SyncClient
 
     with server_process(database_url, key_file) as url:
@@ -302,33 +289,36 @@ def run_backend(
         )
         try:
             payloads = bodies(store, batch)
+            bare_before = bare_upload(url, payloads)
             started = time.perf_counter()
-            with httpx.Client(base_url=url, timeout=120) as client:
-                for body in payloads:
-                    reply = client.post(
-                        "/bare/v1/responses:batch",
-                        content=body,
-                        headers={"Content-Type": "application/json"},
-                    )
-                    assert len(reply.json()["receipts"]) > 0
-            bare = time.perf_counter() - started
-            started = time.perf_counter()
-            acknowledger = BatchAcknowledger(store) if batched_ack else None
             transport = TimedTransport()
-            client = SyncClient(
-                store,
-                batch_size=batch,
-                timeout=120,
-                acknowledger=acknowledger,
-                transport=transport,
-            )
+            client = SyncClient(store, batch_size=batch, timeout=120, transport=transport)
             report = client.sync_once()
             app = time.perf_counter() - started
             if report.error is not None or report.acknowledged != n:
                 raise SystemExit(f"benchmark: the sync did not complete: {report.error}")
+            bare_after = bare_upload(url, payloads)
         finally:
             store.close()
-    return {"app_seconds": app, "bare_seconds": bare, "http_seconds": transport.seconds}
+    return {
+        "app_seconds": app,
+        "bare_seconds": (bare_before + bare_after) / 2,
+        "http_seconds": transport.seconds,
+    }
+
+
+def median_run(
+    database: Callable[[], contextlib.AbstractContextManager[str]],
+    key_file: Path,
+    args: argparse.Namespace,
+    work: Path,
+) -> dict[str, float]:
+    """Per-key medians over ``--repeat`` runs, each on a fresh server database and kiosk."""
+    runs = []
+    for _ in range(args.repeat):
+        with database() as url:
+            runs.append(run_backend(url, key_file, args.n, args.batch, work))
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,11 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200, help="envelopes per request")
     parser.add_argument("--postgres-url", default=os.environ.get("EPRO_TEST_POSTGRES_URL"))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--batched-ack",
-        action="store_true",
-        help="acknowledge each batch in one transaction (prototype of acknowledge_many)",
-    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per backend (medians)")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -350,14 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     from epro.crypto import generate_study_keypair
 
     scale = 10_000 / args.n
-    result: dict[str, Any] = {"n": args.n, "batch": args.batch, "batched_ack": args.batched_ack}
+    result: dict[str, Any] = {"n": args.n, "batch": args.batch, "repeat": args.repeat}
     with tempfile.TemporaryDirectory(prefix="epro-bench-sync-") as tmp:
         work = Path(tmp)
         key_file = work / "study-public.json"
         key_file.write_text(generate_study_keypair().public_key().to_json(), encoding="utf-8")
-        batched = args.batched_ack
-        sqlite_url = f"sqlite:///{work / 'server.sqlite3'}"
-        sqlite = run_backend(sqlite_url, key_file, args.n, args.batch, work, batched_ack=batched)
+
+        def sqlite_file() -> contextlib.AbstractContextManager[str]:
+            return contextlib.nullcontext(f"sqlite:///{work / uuid.uuid4().hex}.sqlite3")
+
+        sqlite = median_run(sqlite_file, key_file, args, work)
         result["sqlite_app_seconds"] = round(sqlite["app_seconds"], 3)
         result["bare_seconds"] = round(sqlite["bare_seconds"], 3)
         result["sqlite_seconds_10k"] = round(sqlite["app_seconds"] * scale, 2)
@@ -367,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         result["server_ratio"] = round(sqlite["bare_seconds"] / sqlite["http_seconds"], 3)
         result["postgres_seconds_10k"] = None
         if args.postgres_url:
-            with postgres_schema(args.postgres_url) as url:
-                pg = run_backend(url, key_file, args.n, args.batch, work, batched_ack=batched)
+            base = args.postgres_url
+            pg = median_run(lambda: postgres_schema(base), key_file, args, work)
             result["postgres_app_seconds"] = round(pg["app_seconds"], 3)
             result["postgres_seconds_10k"] = round(pg["app_seconds"] * scale, 2)
             result["postgres_ratio"] = round(pg["bare_seconds"] / pg["app_seconds"], 3)

@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import CursorResult, func, update
 from sqlalchemy.exc import IntegrityError
@@ -250,22 +251,31 @@ def roster(session: Session, site: str) -> list[RosterPatient]:
 
 
 def completion(session: Session, site: str) -> list[CompletionEntry]:
-    rows = session.exec(
-        select(StoredResponse)
-        .where(StoredResponse.site == site)
+    # Only the metadata columns: a whole row would drag every stored envelope along.
+    rows = session.execute(
+        sa.select(
+            col(StoredResponse.patient),
+            col(StoredResponse.visit),
+            col(StoredResponse.form_id),
+            col(StoredResponse.respondent),
+            col(StoredResponse.response_id),
+            col(StoredResponse.device_id),
+            col(StoredResponse.submitted_at),
+        )
+        .where(col(StoredResponse.site) == site)
         .order_by(col(StoredResponse.patient), col(StoredResponse.submitted_at))
     )
     return [
         CompletionEntry(
-            patient=row.patient,
-            visit=row.visit,
-            form_id=row.form_id,
-            respondent=row.respondent,
-            response_id=uuid.UUID(row.response_id),
-            device_id=row.device_id,
-            submitted_at=as_utc(row.submitted_at),
+            patient=patient,
+            visit=visit,
+            form_id=form_id,
+            respondent=respondent,
+            response_id=uuid.UUID(response_id),
+            device_id=device_id,
+            submitted_at=as_utc(submitted_at),
         )
-        for row in rows
+        for patient, visit, form_id, respondent, response_id, device_id, submitted_at in rows
     ]
 
 

@@ -7,7 +7,7 @@ which lets one pass in form order settle everything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from epro.errors import SessionError
 from epro.forms.model import SKIPPED, AnswerValue, Condition, Form, Item
@@ -70,11 +70,16 @@ def enabled_items(form: Form, answers: Mapping[str, AnswerValue]) -> list[Item]:
     return enabled
 
 
-def disabled_with_answers(form: Form, answers: Mapping[str, AnswerValue]) -> list[str]:
-    """Link ids that hold an answer although their item is disabled: these must be cleared."""
-    enabled = {item.link_id for item in enabled_items(form, answers)}
+def disabled_with_answers(
+    form: Form, answers: Mapping[str, AnswerValue], enabled: Sequence[Item] | None = None
+) -> list[str]:
+    """Link ids that hold an answer although their item is disabled: these must be cleared.
+
+    ``enabled`` is ``enabled_items(form, answers)`` when the caller has it already.
+    """
+    shown = {
+        item.link_id for item in (enabled_items(form, answers) if enabled is None else enabled)
+    }
     return [
-        item.link_id
-        for item in form.items
-        if item.link_id in answers and item.link_id not in enabled
+        item.link_id for item in form.items if item.link_id in answers and item.link_id not in shown
     ]

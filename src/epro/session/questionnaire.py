@@ -23,7 +23,8 @@ from epro.store.domain import AuditKind, OutboxEntry, ResponseMeta, ResponseStat
 if TYPE_CHECKING:
     from epro.crypto import DeviceKey
     from epro.scoring import ScoreResult
-    from epro.store import Store, UnitOfWork
+    from epro.store import Store
+    from epro.store.hot import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,22 @@ class QuestionnaireSession:
         meta: ResponseMeta,
         answers: dict[str, AnswerValue],
         clock: Callable[[], datetime],
-        device_key: Callable[[UnitOfWork], DeviceKey] | None = None,
+        device_key: Callable[[Transaction], DeviceKey] | None = None,
     ) -> None:
         self._store = store
-        self._device_key = device_key or (lambda uow: uow.keys.device_key())
+        # The store decrypts the device key once per open store and keeps it.
+        self._device_key = device_key or (lambda tx: tx.device_key())
         self.form = form
         self._meta = meta
         self._answers = answers
+        self._shown: tuple[dict[str, AnswerValue], list[Item]] | None = None
+        #: Items some ``enable_when`` looks at: only their answers can switch items on or off.
+        self._conditions_on = frozenset(
+            condition.question
+            for shown in form.items
+            if shown.enable_when is not None
+            for condition in shown.enable_when.conditions
+        )
         self._clock = clock
         self._closed: str | None = None
         #: Index into ``form.items`` of the item on screen. Moving only changes this copy; it is
@@ -101,7 +111,11 @@ class QuestionnaireSession:
 
     def items(self) -> list[Item]:
         """The enabled items in order, display items included."""
-        return enabled_items(self.form, self._answers)
+        # Worked out once per set of answers: the kiosk asks for it several times per screen,
+        # and ``_answers`` is replaced (never changed in place) whenever an answer is stored.
+        if self._shown is None or self._shown[0] is not self._answers:
+            self._shown = (self._answers, enabled_items(self.form, self._answers))
+        return list(self._shown[1])
 
     def _answerable(self) -> list[Item]:
         return [item for item in self.items() if item.type is not ItemType.DISPLAY]
@@ -199,15 +213,21 @@ class QuestionnaireSession:
         if previous is not None and kind is AuditKind.ANSWERED:
             kind = AuditKind.CHANGED
         after = {**self._answers, item.link_id: value}
-        cleared = disabled_with_answers(self.form, after)
-        with self._store.unit_of_work() as uow:
-            meta = self._fresh(uow)
-            uow.answers.put(meta, item.link_id, value)
+        if item.link_id in self._conditions_on:
+            shown = enabled_items(self.form, after)
+        else:
+            shown = self.items()  # no condition reads this item: what is shown stays the same
+        cleared = disabled_with_answers(self.form, after, shown)
+        # Plain SQL on the store's cached connection: this runs for every answer, and the
+        # ORM's per-call work would cost more than the encryption and the fsync together.
+        with self._store.transaction() as tx:
+            meta = self._fresh(tx)
+            tx.put_answer(meta, item.link_id, value)
             # The audit never carries the value, only that the item was answered.
-            uow.audit.append(kind, meta.respondent, response_id=meta.id, link_id=item.link_id)
+            tx.audit(kind, meta.respondent, response_id=meta.id, link_id=item.link_id)
             for link_id in cleared:
-                uow.answers.remove(meta, link_id)
-                uow.audit.append(
+                tx.remove_answer(meta.id, link_id)
+                tx.audit(
                     AuditKind.CLEARED,
                     "system",
                     response_id=meta.id,
@@ -216,11 +236,14 @@ class QuestionnaireSession:
                 )
             meta.position = self._position
             meta.updated_at = self._clock()
-            uow.responses.update(meta)
-            uow.commit()
+            tx.touch_response(meta)
+            tx.commit()
         for link_id in cleared:
             after.pop(link_id)
         self._answers = after
+        # Clearing the answers of disabled items changes no enablement (conditions only see
+        # answers of enabled items), so ``shown`` is still the list for ``after``.
+        self._shown = (after, shown)
         self._meta = meta
 
     # --- moving --------------------------------------------------------------------------
@@ -254,13 +277,13 @@ class QuestionnaireSession:
     def timeout(self, *, actor: str = "system") -> None:
         """The kiosk locked for inactivity: the draft stays, only a nurse can resume it."""
         self._require_open()
-        with self._store.unit_of_work() as uow:
-            meta = self._fresh(uow)
+        with self._store.transaction() as tx:
+            meta = self._fresh(tx)
             meta.position = self._position
             meta.updated_at = self._clock()
-            uow.responses.update(meta)
-            uow.audit.append(AuditKind.TIMEOUT, actor, response_id=meta.id)
-            uow.commit()
+            tx.touch_response(meta)
+            tx.audit(AuditKind.TIMEOUT, actor, response_id=meta.id)
+            tx.commit()
         self._closed = "this questionnaire timed out; a nurse can resume it"
 
     def submit(self, *, actor: str) -> SubmitResult:
@@ -273,15 +296,15 @@ class QuestionnaireSession:
                 f"(first: {missing[0]}); answer, mark not applicable or skip them"
             )
         submitted_at = self._clock()
-        with self._store.unit_of_work() as uow:
-            meta = self._fresh(uow)
-            study_key = uow.keys.study_public_key()
+        with self._store.transaction() as tx:
+            meta = self._fresh(tx)
+            study_key = tx.study_public_key()
             if study_key is None:
                 raise SessionError(
                     "this kiosk has no study public key yet, so it cannot seal responses; "
                     "enrol it with the study server first (the draft is kept)"
                 )
-            answers = uow.answers.load(meta)
+            answers = tx.answers(meta)
             result = score_form(self.form.id, answers)
             document = response_document(
                 meta,
@@ -299,10 +322,10 @@ class QuestionnaireSession:
                 site=self._store.site,
                 device_id=self._store.device_id,
                 study_key=study_key,
-                device_key=self._device_key(uow),
+                device_key=self._device_key(tx),
                 submitted_at=submitted_at,
             )
-            uow.outbox.add(
+            tx.add_outbox(
                 OutboxEntry(
                     response_id=meta.id,
                     envelope_json=envelope.model_dump_json(),
@@ -313,9 +336,9 @@ class QuestionnaireSession:
             meta.status = ResponseStatus.SUBMITTED
             meta.submitted_at = submitted_at
             meta.updated_at = submitted_at
-            uow.responses.update(meta)
-            uow.audit.append(AuditKind.SUBMIT, actor, response_id=meta.id)
-            uow.commit()
+            tx.update_response(meta)
+            tx.audit(AuditKind.SUBMIT, actor, response_id=meta.id)
+            tx.commit()
         self._meta = meta
         self._closed = "this questionnaire has been submitted; it can no longer change"
         return SubmitResult(meta.id, submitted_at, result, envelope.sha256)
@@ -326,10 +349,10 @@ class QuestionnaireSession:
         if self._closed is not None:
             raise SessionError(self._closed)
 
-    def _fresh(self, uow: UnitOfWork) -> ResponseMeta:
+    def _fresh(self, tx: Transaction) -> ResponseMeta:
         # Re-read inside the transaction: a nurse may have stopped this response meanwhile,
         # and a stale copy must never write its status back.
-        meta = uow.responses.get(self._meta.id)
+        meta = tx.response(self._meta.id)
         if meta is None or meta.status != ResponseStatus.IN_PROGRESS:
             state = "missing" if meta is None else meta.status.value.replace("_", " ")
             raise SessionError(f"response {self._meta.id} is {state}; it can no longer change")

@@ -8,7 +8,7 @@ window or a staff reason) before anything is written, and audits every transitio
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,6 @@ from epro.session.questionnaire import QuestionnaireSession
 from epro.store.domain import AuditKind, ResponseMeta, ResponseStatus
 
 if TYPE_CHECKING:
-    from epro.crypto import DeviceKey
     from epro.schedule import Study
     from epro.store import Store, UnitOfWork
 
@@ -50,14 +49,6 @@ class SessionService:
         self._forms = forms
         self._study = study
         self._clock = clock
-        self._signing_key: DeviceKey | None = None
-
-    def _device_key(self, uow: UnitOfWork) -> DeviceKey:
-        # Read and decrypted once: the device key is made at init and never changes, and
-        # unwrapping it for every submit would be pure overhead.
-        if self._signing_key is None:
-            self._signing_key = uow.keys.device_key()
-        return self._signing_key
 
     def today(self) -> date:
         # Visit windows are kept in the clinic's calendar days, so the kiosk's local date
@@ -94,8 +85,8 @@ class SessionService:
         today = self.today()
         now = self._clock()
         reason = (out_of_window_reason or "").strip() or None
-        with self._store.unit_of_work() as uow:
-            person = uow.patients.get(patient)
+        with self._store.transaction() as tx:
+            person = tx.patient(patient)
             if person is None:
                 raise SessionError(
                     f"no patient {patient!r} is enrolled on this kiosk; enrol the study code first"
@@ -108,7 +99,7 @@ class SessionService:
                     f"today is outside the window of visit {visit} for {patient}; "
                     "a staff member must give a reason to start it anyway"
                 )
-            for other in uow.responses.list(patient=patient, statuses=_TAKEN):
+            for other in tx.responses_of(patient, _TAKEN):
                 if (other.visit, other.form_id, other.respondent) == (visit, form_id, respondent):
                     what = (
                         "a draft exists; resume it"
@@ -130,15 +121,15 @@ class SessionService:
                 updated_at=now,
                 out_of_window_reason=reason,
             )
-            uow.responses.add(meta)
-            uow.audit.append(
+            tx.add_response(meta)
+            tx.audit(
                 AuditKind.SESSION_START,
                 actor,
                 response_id=meta.id,
                 detail="out of window (staff override)" if reason else None,
             )
-            uow.commit()
-        return QuestionnaireSession(self._store, form, meta, {}, self._clock, self._device_key)
+            tx.commit()
+        return QuestionnaireSession(self._store, form, meta, {}, self._clock)
 
     def resume(self, response_id: str, *, actor: str) -> QuestionnaireSession:
         """Reopen a draft at the item where it stopped, with every stored answer."""
@@ -159,7 +150,7 @@ class SessionService:
             answers = uow.answers.load(meta)
             uow.audit.append(AuditKind.RESUME, actor, response_id=meta.id)
             uow.commit()
-        return QuestionnaireSession(self._store, form, meta, answers, self._clock, self._device_key)
+        return QuestionnaireSession(self._store, form, meta, answers, self._clock)
 
     def drafts(self, patient: str | None = None) -> list[ResponseMeta]:
         """Responses still in progress (oldest first), for one patient or all."""
@@ -213,6 +204,48 @@ class SessionService:
                 "system",
                 response_id=meta.id,
                 detail=f"receipt {receipt_id}; answers sha256 {digest}",
+            )
+            uow.commit()
+
+    def acknowledge_many(self, receipts: Sequence[tuple[str, str]], *, at: datetime) -> None:
+        """``acknowledge`` for many ``(response_id, receipt_id)`` pairs in ONE transaction.
+
+        Same outcome as calling ``acknowledge`` for each pair in order: already acknowledged
+        responses (and a repeated pair) change nothing, the first receipt of a response wins,
+        and each purge is audited with the answers' hash. Every pair is checked before anything
+        is written, so an unknown or unsent response raises and leaves the whole batch as it was.
+        Set-based statements instead of one fsync'd transaction per response: this is what
+        keeps a large sync fast.
+        """
+        first: dict[str, str] = {}
+        for response_id, receipt_id in receipts:
+            first.setdefault(response_id, receipt_id)
+        if not first:
+            return
+        with self._store.unit_of_work() as uow:
+            found = uow.responses.get_many(first)
+            todo: list[ResponseMeta] = []
+            for response_id in first:
+                meta = found.get(response_id)
+                if meta is None:
+                    raise SessionError(f"no response {response_id} on this kiosk")
+                if meta.status == ResponseStatus.ACKNOWLEDGED:
+                    continue  # a repeated receipt changes nothing
+                if meta.status not in (ResponseStatus.SUBMITTED, ResponseStatus.SENT):
+                    raise SessionError(
+                        f"response {response_id} is {meta.status.value.replace('_', ' ')}; "
+                        "only a submitted response can be acknowledged"
+                    )
+                todo.append(meta)
+            if not todo:
+                return
+            uow.outbox.mark_acknowledged_many([(m.id, first[m.id]) for m in todo], at)
+            digests = uow.answers.purge_many(todo)
+            uow.responses.mark_acknowledged_many(todo, self._clock())
+            uow.audit.append_many(
+                AuditKind.PURGE,
+                "system",
+                [(m.id, f"receipt {first[m.id]}; answers sha256 {digests[m.id]}") for m in todo],
             )
             uow.commit()
 

@@ -1,7 +1,8 @@
 """The encrypted local store: SQLite file, AES-GCM records, hash-chained audit, migrations.
 
 Only this package sees rows, ciphertext and keys; everything else works with the domain
-objects re-exported here, through a :class:`UnitOfWork`.
+objects re-exported here, through a :class:`UnitOfWork` (or, for the session's
+per-answer writes, the plain-SQL ``Store.transaction()`` of ``epro.store.hot``).
 """
 
 from epro.store.domain import (

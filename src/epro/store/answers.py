@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlmodel import Session, col, delete, select
@@ -19,6 +20,8 @@ from epro.forms.model import AnswerValue
 from epro.store.domain import ResponseMeta
 from epro.store.tables import AnswerRow, ResponseRow
 
+#: Ids per ``IN (...)`` list, well under SQLite's bound-parameter limit.
+_CHUNK = 500
 _UPSERT = (
     "INSERT INTO answers (response_id, link_id, key_version, ciphertext) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (response_id, link_id) DO UPDATE "
@@ -111,6 +114,47 @@ class AnswerRepository:
         meta.answers_sha256 = digest
         meta.purged = True
         return digest
+
+    def purge_many(self, metas: Sequence[ResponseMeta]) -> dict[str, str]:
+        """``purge`` for many responses at once: one read, one delete; digests by response id.
+
+        The digests are exactly ``purge``'s (the canonical answers JSON, so every answer is
+        decrypted and authenticated once more before it goes). Sets each ``meta``'s
+        ``answers_sha256`` and ``purged``; the caller saves them (``responses.mark_purged_many``).
+        """
+        by_id = {meta.id: meta for meta in metas}
+        answers: dict[str, dict[str, AnswerValue]] = {rid: {} for rid in by_id}
+        connection = self._session.connection()
+        ids = sorted(by_id)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = connection.exec_driver_sql(
+                "SELECT response_id, link_id, key_version, ciphertext FROM answers "
+                f"WHERE response_id IN ({marks})",
+                tuple(chunk),
+            )
+            for response_id, link_id, key_version, ciphertext in rows:
+                try:
+                    value = decrypt_answer(
+                        self._cipher, by_id[response_id], link_id, key_version, ciphertext
+                    )
+                except CryptoError:
+                    raise StoreError(
+                        f"answer of response {response_id} item {link_id} does not authenticate "
+                        "(edited, swapped or damaged); run `epro verify` and report it"
+                    ) from None
+                answers[response_id][link_id] = cast(AnswerValue, value)
+            connection.exec_driver_sql(
+                f"DELETE FROM answers WHERE response_id IN ({marks})", tuple(chunk)
+            )
+        digests: dict[str, str] = {}
+        for rid, meta in by_id.items():
+            digest = hashlib.sha256(canonical_answers(answers[rid])).hexdigest()
+            meta.answers_sha256 = digest
+            meta.purged = True
+            digests[rid] = digest
+        return digests
 
     def _require_response(self, meta: ResponseMeta) -> ResponseRow:
         row = self._session.get(ResponseRow, meta.id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -171,6 +171,44 @@ class AuditRepository:
             ),
         )
         return to_event(row)
+
+    def append_many(
+        self,
+        kind: AuditKind,
+        actor: str,
+        events: Sequence[tuple[str | None, str | None]],
+    ) -> None:
+        """Add one event per ``(response_id, detail)``, chained in order, in one statement.
+
+        The chain is the same as ``append`` called once per event; the head is read once and
+        the hashes are computed here, so a batch costs one INSERT instead of one per event.
+        """
+        if not events:
+            return
+        connection = self._session.connection()
+        head = connection.exec_driver_sql(_HEAD).first()
+        seq = 0 if head is None else int(head[0])
+        prev_hash = GENESIS if head is None else str(head[1])
+        kind_value = AuditKind(kind).value
+        rows: list[tuple[object, ...]] = []
+        for response_id, detail in events:
+            seq += 1
+            at = to_text(self._clock())
+            canonical = canonical_event(
+                seq=seq,
+                at=at,
+                actor=actor,
+                kind=kind_value,
+                device_id=self._device_id,
+                response_id=response_id,
+                link_id=None,
+                detail=detail,
+            )
+            digest = chain_hash(prev_hash, canonical)
+            row = (seq, at, actor, kind_value, self._device_id, response_id, None, detail)
+            rows.append((*row, prev_hash, digest))
+            prev_hash = digest
+        connection.exec_driver_sql(_INSERT, rows)
 
     def head(self) -> AuditEvent | None:
         row = self._head_row()

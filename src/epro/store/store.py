@@ -36,6 +36,7 @@ from epro.store import migrations
 from epro.store._time import to_text, utc_now
 from epro.store.connection import APPLICATION_ID, Limits, make_engine, open_raw, translate
 from epro.store.domain import AuditKind
+from epro.store.hot import HotPath, Transaction
 from epro.store.keys import device_key_aad
 from epro.store.staff import check_new_pin
 from epro.store.tables import DeviceRow, MetaRow
@@ -74,6 +75,7 @@ class Store:
         self.path = context.path
         self.site = site
         self.device_id = context.device_id
+        self._hot = HotPath(context, limits)
         self._closed = False
 
     def __enter__(self) -> Store:
@@ -85,6 +87,11 @@ class Store:
     def unit_of_work(self) -> UnitOfWork:
         self._require_open()
         return UnitOfWork(self._context)
+
+    def transaction(self) -> Transaction:
+        """A plain-SQL transaction for the session's hot path (start, answer, submit)."""
+        self._require_open()
+        return self._hot.transaction()
 
     def change_passphrase(self, old: str, new: str, kdf: KdfParams | None = None) -> None:
         """Re-wrap the data key under a new passphrase; no record is re-encrypted."""
@@ -115,6 +122,7 @@ class Store:
     def close(self) -> None:
         """Close every connection (the WAL is checkpointed into the file); safe to repeat."""
         self._closed = True
+        self._hot.close()
         self._context.engine.dispose()
 
     def _require_open(self) -> None:
@@ -124,6 +132,7 @@ class Store:
     def limit_pages_for_tests(self, max_page_count: int | None) -> None:
         """Test hook: cap the file size in pages (``PRAGMA max_page_count``) to fake a full disk."""
         self._limits.max_page_count = max_page_count
+        self._hot.close()
         self._context.engine.dispose()  # new connections pick the limit up
 
 
