@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session
+from ui_constants import NURSE, PASSPHRASE, clock
 
-from conftest import NURSE, PASSPHRASE, clock
 from epro.forms.model import Form
 from epro.schedule import Study
 from epro.station import SessionPlan, Station

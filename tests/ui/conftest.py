@@ -7,10 +7,11 @@ made-up study codes only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from ui_constants import NOW, NURSE, PASSPHRASE, PIN, TODAY, clock  # noqa: F401
 
 from epro.crypto import FAST_KDF, StudyPrivateKey, generate_study_keypair
 from epro.forms import default_forms_dir, load_forms
@@ -19,15 +20,6 @@ from epro.kiosk.app import KioskApp, make_kiosk
 from epro.schedule import Study, load_study
 from epro.station import Station
 from epro.store import init_store, open_store
-
-PASSPHRASE = "kiosk test passphrase"
-NURSE, PIN = "nurse", "4321"
-NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-TODAY = date(2026, 3, 10)
-
-
-def clock() -> datetime:
-    return NOW
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from flows import app_of, type_text, unlock, wait_for
 from textual.pilot import Pilot
+from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
-from conftest import NURSE, PASSPHRASE, PIN, clock
 from epro.crypto import StudyPrivateKey, open_sealed
 from epro.forms.model import NA, SKIPPED, AnswerValue, ItemType
 from epro.kiosk.app import KioskApp

@@ -14,8 +14,8 @@ from bench import enrol, revoke, station_on, submit_form
 from flows import app_of, unlock, wait_for
 from rich.text import Text
 from textual.pilot import Pilot
+from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
-from conftest import NURSE, PASSPHRASE, PIN, clock
 from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.forms.model import Form
 from epro.kiosk.app import KioskApp, make_kiosk
@@ -178,7 +178,7 @@ def other_kiosk_submits(
     enrol(store, server.url, server.code("DEMO"), "kiosk B")
     from datetime import timedelta
 
-    from conftest import TODAY
+    from ui_constants import TODAY
 
     station.enrol("DEMO-001", "2019-11", TODAY - timedelta(weeks=4), actor=NURSE)
     submit_form(station, "DEMO-001", "V2", "vas_wellbeing")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from flows import type_text, unlock, wait_for
 from textual.widgets import DataTable
+from ui_constants import NURSE, PASSPHRASE, PIN
 
-from conftest import NURSE, PASSPHRASE, PIN
 from epro.kiosk.app import KioskApp, make_kiosk
 from epro.kiosk.screens.dialogs import ErrorDialog
 from epro.kiosk.screens.enrol import EnrolDialog

@@ -16,8 +16,8 @@ from bench import station_on, submit_form
 from flows import show_item, steady_cursor, unlock, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Select
+from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
-from conftest import NURSE, PASSPHRASE, PIN, clock
 from epro.forms.model import Form
 from epro.kiosk.app import make_kiosk
 from epro.kiosk.screens.dialogs import ConfirmDialog

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from ui_constants import NURSE, PASSPHRASE, PIN, TODAY
 
-from conftest import NURSE, PASSPHRASE, PIN, TODAY
 from epro.errors import SessionError, StoreError
 from epro.station import CellStatus, SessionPlan, Station
 
