@@ -14,14 +14,23 @@ Envelopes
     same bytes; it identifies the content for duplicate detection.
 
 Upload semantics (``POST /v1/responses:batch``)
+    The request carries, besides the bearer token, an ``Epro-Signature`` header: the kiosk's
+    Ed25519 signature of :func:`request_signing_bytes` (method, path, SHA-256 of the body). The
+    server checks that one signature per request; it authenticates every envelope in the body.
     Receipts come back in the order of the envelopes, one per envelope. ``stored``: new, kept.
     ``duplicate``: the same ``response_id`` with the same ``sha256`` was stored before; the
     receipt repeats the original ``receipt_id`` and ``received_at``. ``conflict``: the same
     ``response_id`` arrived with different content; the new bytes are quarantined for review and
-    the original is never overwritten. ``rejected``: the envelope is malformed, not signed by the
-    sending kiosk, or its ``sha256`` does not match; ``message`` says which. A kiosk may mark an
-    envelope as sent on ``stored`` and ``duplicate`` (and keep ``conflict``/``rejected`` ones for
-    staff to look at); a retry of the same batch is always safe.
+    the original is never overwritten. ``rejected``: the envelope is malformed, names another
+    kiosk or site, or its ``sha256`` does not match its content; ``message`` says which. A kiosk
+    may mark an envelope as sent on ``stored`` and ``duplicate`` (and keep ``conflict``/
+    ``rejected`` ones for staff to look at); a retry of the same batch is always safe.
+
+Two signatures, two jobs
+    The request signature proves, at upload, that the registered kiosk sent these bytes. Each
+    envelope's own signature, made offline at Submit, travels with it and is stored: it lets
+    anyone holding the kiosk's public key check a response end to end, long after upload and
+    without trusting the server (``epro-sync verify`` does so for every stored response).
 
 This module has no I/O and imports neither textual nor an HTTP client.
 """
@@ -190,6 +199,41 @@ def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
             f"envelope {envelope.response_id}: the signature is not valid for the key "
             f"registered for kiosk {envelope.device_id}"
         ) from None
+
+
+# ---------------------------------------------------------------------- request signatures
+
+#: The header carrying the kiosk's Ed25519 signature of an upload request.
+REQUEST_SIGNATURE_HEADER = "Epro-Signature"
+
+
+def request_signing_bytes(method: str, path: str, body: bytes) -> bytes:
+    """What a kiosk signs for one request: method, path and the SHA-256 of the exact body.
+
+    One signature per request authenticates every envelope in it, because the body holds each
+    envelope's bytes, signature included. A replayed upload is harmless (the receipts say
+    ``duplicate``), so no timestamp or nonce is signed.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    return f"epro request v{PROTOCOL_VERSION}\n{method.upper()}\n{path}\n{digest}".encode()
+
+
+def sign_request(method: str, path: str, body: bytes, sign: Callable[[bytes], bytes]) -> str:
+    """The ``Epro-Signature`` header value: base64 Ed25519 signature of the request."""
+    return base64.b64encode(sign(request_signing_bytes(method, path, body))).decode("ascii")
+
+
+def request_signature_valid(
+    device_public_key: bytes, header: str, method: str, path: str, body: bytes
+) -> bool:
+    """True when ``header`` is the registered key's signature of this very request."""
+    try:
+        signature = base64.b64decode(header, validate=True)
+        key = Ed25519PublicKey.from_public_bytes(device_public_key)
+        key.verify(signature, request_signing_bytes(method, path, body))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
 
 
 class BatchRequest(_Model):

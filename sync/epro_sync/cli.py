@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(func=cmd_revoke)
 
     sub.add_parser("status", help="completion per site").set_defaults(func=cmd_status)
+    sub.add_parser(
+        "verify", help="check every stored response's hash and kiosk signature"
+    ).set_defaults(func=cmd_verify)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
     return parser
 
@@ -180,6 +183,25 @@ def _visit_order(item: tuple[tuple[str, str], Any]) -> tuple[int, str, str]:
     (visit, form_id), _count = item
     digits = "".join(ch for ch in visit if ch.isdigit())
     return (int(digits) if digits else 0, visit, form_id)
+
+
+def cmd_verify(_args: argparse.Namespace) -> int:
+    """Exit 0 when every stored response checks out, 1 (listing them) when some do not."""
+    from epro_sync.verify import verify_responses
+
+    with _database(_settings()) as engine, Session(engine) as session:
+        report = verify_responses(session, _now())
+        session.commit()
+    for finding in report.findings:
+        print(f"response {finding.response_id} from kiosk {finding.device_id}: {finding.problem}")
+    if report.ok:
+        print(f"all {report.checked} stored responses check out (hash and kiosk signature)")
+        return 0
+    print(
+        f"{len(report.findings)} of {report.checked} stored responses failed; keep them out of "
+        "the analysis and ask the site which kiosk sent them"
+    )
+    return 1
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

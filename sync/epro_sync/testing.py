@@ -14,6 +14,7 @@ take the port. Uvicorn's own ``Date`` header is switched off; the app sets it.
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import threading
 import time
@@ -32,7 +33,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from epro.protocol import Envelope, EnvelopeContent, sign_envelope
+from epro.protocol import (
+    REQUEST_SIGNATURE_HEADER,
+    Envelope,
+    EnvelopeContent,
+    sign_envelope,
+    sign_request,
+)
 from epro_sync import storage
 from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
@@ -177,12 +184,22 @@ class ScriptedKiosk:
         """A correctly signed envelope; ``overrides`` change the signed content."""
         return sign_envelope(self.content(**overrides), self.key.sign)
 
+    def signed_headers(self, body: bytes, path: str = "/v1/responses:batch") -> dict[str, str]:
+        """Token and request signature for POSTing ``body`` to ``path``, as a kiosk sends them."""
+        signature = sign_request("POST", path, body, self.key.sign)
+        return {
+            **self.headers,
+            REQUEST_SIGNATURE_HEADER: signature,
+            "Content-Type": "application/json",
+        }
+
+    def post_signed(self, body: bytes, path: str = "/v1/responses:batch") -> httpx.Response:
+        return self.client.post(path, content=body, headers=self.signed_headers(body, path))
+
     def upload(self, *envelopes: Envelope | object) -> httpx.Response:
-        """Upload a batch; anything not an Envelope is sent as given (to test rejections)."""
+        """Upload a signed batch; anything not an Envelope is sent as given (to test rejections)."""
         items = [e.model_dump(mode="json") if isinstance(e, Envelope) else e for e in envelopes]
-        return self.client.post(
-            "/v1/responses:batch", json={"envelopes": items}, headers=self.headers
-        )
+        return self.post_signed(json.dumps({"envelopes": items}).encode())
 
 
 @dataclass

@@ -7,28 +7,48 @@ concurrent one, another server instance — on PostgreSQL the insert waits for a
 writer of the same id to commit); we then read what it stored and answer ``duplicate`` or
 ``conflict``. One statement for the whole batch instead of one round trip per envelope.
 Functions never commit; the route does.
+
+The route has already checked the request signature, which authenticates every byte of the
+body, so envelopes are not verified one by one here (``epro-sync verify`` checks each stored
+envelope's own signature). What is checked per envelope is what decides how it is filed: its
+shape, that it is this kiosk's and site's, and that ``sha256`` is the hash of its content —
+duplicate and conflict detection rest on that hash.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from epro.protocol import Envelope, Receipt, ReceiptStatus, signing_bytes
-from epro_sync.storage import record
+from epro.protocol import BatchRequest, Envelope, ReceiptStatus, signing_bytes
+from epro_sync.storage import Refusal, record
 from epro_sync.tables import Device, Quarantined, StoredResponse, as_utc
+
+
+class WireReceipt(TypedDict):
+    """A receipt as it goes on the wire (``epro.protocol.Receipt``), built as plain JSON values:
+    a reply holds hundreds, and building validated models for them cost more than storing."""
+
+    response_id: str | None
+    status: ReceiptStatus
+    receipt_id: str | None
+    received_at: str | None
+    sha256: str | None
+    message: str
+
+
+def reply_json(receipts: list[WireReceipt]) -> bytes:
+    """The ``BatchReply`` body."""
+    return json.dumps({"receipts": receipts}, separators=(",", ":")).encode()
 
 
 def _first_problem(error: ValidationError) -> str:
@@ -37,29 +57,67 @@ def _first_problem(error: ValidationError) -> str:
     return f"{where}: {problem['msg'].removeprefix('Value error, ')}"
 
 
-def store_batch(session: Session, device: Device, items: list[Any], now: datetime) -> list[Receipt]:
-    """Check and store each envelope on its own; receipts come back in the order given."""
-    receipts: list[Receipt | None] = [None] * len(items)
-    valid: list[tuple[int, Envelope]] = []
-    key = _device_key(device)  # parsed once per batch, not once per envelope
+def parse_batch(body: bytes, batch_max: int) -> list[Envelope | WireReceipt]:
+    """The body's envelopes, each parsed or (when malformed) a ``rejected`` receipt, in order.
+
+    A body that is not ``{"envelopes": [...]}`` at all, or holds more than ``batch_max``
+    envelopes, is refused as a whole. The common case — every envelope well formed — is one
+    validation of the whole body; only a body with a bad envelope is taken apart item by item,
+    so that one bad envelope does not hold back the others.
+    """
+    try:
+        envelopes: list[Envelope | WireReceipt] = list(
+            BatchRequest.model_validate_json(body).envelopes
+        )
+    except ValidationError:
+        pass
+    else:
+        _check_size(len(envelopes), batch_max)
+        return envelopes
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise Refusal(400, "the request body is not valid JSON text (UTF-8)") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
+        raise Refusal(422, 'the body must be {"envelopes": [ ... ]}')
+    if extra := sorted(set(payload) - {"envelopes"}):
+        raise Refusal(422, f"unexpected field(s) {', '.join(map(str, extra))}; send only envelopes")
+    items: list[Any] = payload["envelopes"]
+    _check_size(len(items), batch_max)
+    parsed: list[Envelope | WireReceipt] = []
     for index, item in enumerate(items):
         try:
-            envelope = Envelope.model_validate(item)
+            parsed.append(Envelope.model_validate(item))
         except ValidationError as error:
             raw_id = item.get("response_id") if isinstance(item, dict) else None
-            receipts[index] = _rejected(
-                raw_id, f"envelope {index} is malformed: {_first_problem(error)}"
+            parsed.append(
+                _rejected(raw_id, f"envelope {index} is malformed: {_first_problem(error)}")
             )
-            continue
-        problem = _envelope_problem(envelope, device, key)
-        if problem:
-            receipts[index] = _rejected(envelope.response_id, problem)
+    return parsed
+
+
+def _check_size(count: int, batch_max: int) -> None:
+    if count > batch_max:
+        raise Refusal(413, f"{count} envelopes in one batch; send at most {batch_max}")
+
+
+def store_batch(
+    session: Session, device: Device, items: list[Envelope | WireReceipt], now: datetime
+) -> list[WireReceipt]:
+    """Check and store each envelope on its own; receipts come back in the order given."""
+    receipts: list[WireReceipt | None] = [None] * len(items)
+    valid: list[tuple[int, Envelope]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Envelope):
+            receipts[index] = item
+        elif problem := _envelope_problem(item, device):
+            receipts[index] = _rejected(item.response_id, problem)
         else:
-            valid.append((index, envelope))
+            valid.append((index, item))
     for index, receipt in _store_all(session, device, valid, now).items():
         receipts[index] = receipt
     done = [receipt for receipt in receipts if receipt is not None]
-    counts = {status: sum(r.status == status for r in done) for status in _STATUSES}
+    counts = {status: sum(r["status"] == status for r in done) for status in _STATUSES}
     record(session, now, "batch_received", device=device, **counts)
     device.last_seen_at = now
     session.add(device)
@@ -69,53 +127,22 @@ def store_batch(session: Session, device: Device, items: list[Any], now: datetim
 _STATUSES = ("stored", "duplicate", "conflict", "rejected")
 
 
-def _rejected(response_id: Any, message: str) -> Receipt:
+def _rejected(response_id: Any, message: str) -> WireReceipt:
     try:
-        parsed = uuid.UUID(str(response_id)) if response_id is not None else None
+        parsed = str(uuid.UUID(str(response_id))) if response_id is not None else None
     except ValueError:
         parsed = None
-    return Receipt(
-        response_id=parsed,
-        status="rejected",
-        receipt_id=None,
-        received_at=None,
-        sha256=None,
-        message=message,
-    )
+    return {
+        "response_id": parsed,
+        "status": "rejected",
+        "receipt_id": None,
+        "received_at": None,
+        "sha256": None,
+        "message": message,
+    }
 
 
-def _device_key(device: Device) -> Ed25519PublicKey | None:
-    """The kiosk's registered key, or None when it is unusable (every envelope then fails)."""
-    try:
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(device.public_key))
-    except (ValueError, binascii.Error):
-        return None
-
-
-def _signature_problem(envelope: Envelope, key: Ed25519PublicKey | None) -> str | None:
-    """``epro.protocol.verify_envelope`` with the key parsed once per batch and the signing
-    bytes built once per envelope (they were the largest cost after the signature itself)."""
-    data = signing_bytes(envelope)
-    if hashlib.sha256(data).hexdigest() != envelope.sha256:
-        return (
-            f"envelope {envelope.response_id}: sha256 does not match its content; "
-            "it was changed after it was signed"
-        )
-    try:
-        if key is None:
-            raise ValueError("no usable key")
-        key.verify(base64.b64decode(envelope.signature), data)
-    except (InvalidSignature, ValueError, binascii.Error):
-        return (
-            f"envelope {envelope.response_id}: the signature is not valid for the key "
-            f"registered for kiosk {envelope.device_id}"
-        )
-    return None
-
-
-def _envelope_problem(
-    envelope: Envelope, device: Device, key: Ed25519PublicKey | None
-) -> str | None:
+def _envelope_problem(envelope: Envelope, device: Device) -> str | None:
     if envelope.device_id != device.device_id:
         return (
             f"envelope {envelope.response_id} names kiosk {envelope.device_id} but was sent "
@@ -126,12 +153,17 @@ def _envelope_problem(
             f"envelope {envelope.response_id} is for site {envelope.site} but this kiosk is "
             f"enrolled at site {device.site}"
         )
-    return _signature_problem(envelope, key)
+    if hashlib.sha256(signing_bytes(envelope)).hexdigest() != envelope.sha256:
+        return (
+            f"envelope {envelope.response_id}: sha256 does not match its content; "
+            "it was changed after it was signed"
+        )
+    return None
 
 
 def _store_all(
     session: Session, device: Device, envelopes: list[tuple[int, Envelope]], now: datetime
-) -> dict[int, Receipt]:
+) -> dict[int, WireReceipt]:
     """Insert every new id in one statement; what the key refused is re-read and classified."""
     first: dict[str, dict[str, Any]] = {}
     for _index, envelope in envelopes:
@@ -144,9 +176,11 @@ def _store_all(
         inserted = set(session.connection().execute(statement, rows).scalars())
     # Rows the key refused were stored earlier, by a concurrent request, or by an earlier
     # copy in this very batch; read them now (READ COMMITTED sees a concurrent winner).
-    refused = {str(e.response_id) for _i, e in envelopes} - inserted
-    stored = _read_receipts(session, refused | inserted)
-    receipts: dict[int, Receipt] = {}
+    stored = _read_receipts(session, set(first) - inserted)
+    for key in inserted:
+        row = first[key]
+        stored[key] = _Stored(key, row["receipt_id"], row["sha256"], now)
+    receipts: dict[int, WireReceipt] = {}
     fresh = set(inserted)
     for index, envelope in envelopes:
         key = str(envelope.response_id)
@@ -222,7 +256,7 @@ def _read_receipts(session: Session, ids: set[str]) -> dict[str, _Stored]:
 
 def _quarantine(
     session: Session, device: Device, envelope: Envelope, original: _Stored, now: datetime
-) -> Receipt:
+) -> WireReceipt:
     session.add(
         Quarantined(
             response_id=original.response_id,
@@ -248,15 +282,16 @@ def _quarantine(
         "a different response with this id was stored before; the original is kept and this "
         "one is quarantined for the data manager to review",
     )
-    return receipt.model_copy(update={"sha256": envelope.sha256})
+    receipt["sha256"] = envelope.sha256  # the hash of what was sent, not of the original
+    return receipt
 
 
-def _receipt(row: _Stored, status: ReceiptStatus, message: str) -> Receipt:
-    return Receipt(
-        response_id=uuid.UUID(row.response_id),
-        status=status,
-        receipt_id=uuid.UUID(row.receipt_id),
-        received_at=row.received_at,
-        sha256=row.sha256,
-        message=message,
-    )
+def _receipt(row: _Stored, status: ReceiptStatus, message: str) -> WireReceipt:
+    return {
+        "response_id": row.response_id,
+        "status": status,
+        "receipt_id": row.receipt_id,
+        "received_at": row.received_at.isoformat(),
+        "sha256": row.sha256,
+        "message": message,
+    }

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, text
 
-from epro.protocol import BatchReply
+from epro.protocol import REQUEST_SIGNATURE_HEADER, BatchReply
+from epro_sync import cli
 from epro_sync.testing import RunningServer, ScriptedKiosk
 
 
@@ -76,18 +78,80 @@ def test_same_id_with_other_content_is_quarantined_and_the_original_kept(
     ]
 
 
-def test_bad_signature_is_rejected_without_failing_the_others(
-    new_kiosk: Callable[..., ScriptedKiosk],
+def test_an_unsigned_upload_is_refused_and_stores_nothing(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
 ) -> None:
+    kiosk = new_kiosk()
+    body = ('{"envelopes": [' + kiosk.envelope().model_dump_json() + "]}").encode()
+    reply = kiosk.client.post(
+        "/v1/responses:batch",
+        content=body,
+        headers={**kiosk.headers, "Content-Type": "application/json"},
+    )
+    assert reply.status_code == 401
+    assert "missing request signature" in reply.json()["detail"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar() == 0
+
+
+@pytest.mark.parametrize("forgery", ["other key", "other body", "other path", "not base64"])
+def test_a_request_signature_that_does_not_fit_is_refused(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine, forgery: str
+) -> None:
+    kiosk = new_kiosk()
+    body = ('{"envelopes": [' + kiosk.envelope().model_dump_json() + "]}").encode()
+    headers = kiosk.signed_headers(body)
+    if forgery == "other key":  # a stolen token without the kiosk's key
+        headers = {**ScriptedKiosk(kiosk.client).signed_headers(body), **kiosk.headers}
+    elif forgery == "other body":
+        headers = kiosk.signed_headers(body.replace(b"DEMO-001", b"DEMO-002"))
+    elif forgery == "other path":
+        headers = kiosk.signed_headers(body, path="/v1/roster")
+    else:
+        headers[REQUEST_SIGNATURE_HEADER] = "%%%"
+    reply = kiosk.client.post("/v1/responses:batch", content=body, headers=headers)
+    assert reply.status_code == 401
+    assert "does not match the key registered for this kiosk" in reply.json()["detail"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM responses")).scalar() == 0
+
+
+def test_an_envelope_signature_is_checked_by_verify_not_at_upload(
+    new_kiosk: Callable[..., ScriptedKiosk],
+    server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The signed request authenticates the upload; a bad inner signature (a kiosk bug) is
+    stored, and `epro-sync verify` names it for the data manager."""
     kiosk = new_kiosk()
     forged = kiosk.envelope().model_dump(mode="json")
     other = ScriptedKiosk(kiosk.client)  # a key the server has never seen
     forged["signature"] = other.envelope(**kiosk.content().model_dump()).signature
     good = kiosk.envelope()
     receipts = _receipts(kiosk.upload(forged, good))
-    assert [r["status"] for r in receipts] == ["rejected", "stored"]
-    assert "signature is not valid" in receipts[0]["message"]
-    assert receipts[0]["receipt_id"] is None
+    assert [r["status"] for r in receipts] == ["stored", "stored"]
+    monkeypatch.setenv("EPRO_SYNC_DATABASE_URL", server.settings.database_url)
+    assert cli.main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"response {forged['response_id']} from kiosk {kiosk.device_id}" in out
+    assert "signature is not valid" in out
+    assert str(good.response_id) not in out
+    assert "1 of 2 stored responses failed" in out
+
+
+def test_verify_passes_when_every_envelope_checks_out(
+    new_kiosk: Callable[..., ScriptedKiosk],
+    server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kiosk, sibling = new_kiosk(), new_kiosk()
+    _receipts(kiosk.upload(kiosk.envelope(), kiosk.envelope()))
+    _receipts(sibling.upload(sibling.envelope()))
+    monkeypatch.setenv("EPRO_SYNC_DATABASE_URL", server.settings.database_url)
+    assert cli.main(["verify"]) == 0
+    assert "all 3 stored responses check out" in capsys.readouterr().out
 
 
 def test_content_changed_after_signing_is_rejected_as_sha_mismatch(
@@ -143,7 +207,7 @@ def test_a_batch_above_the_maximum_is_refused_whole(
 
 def test_a_body_without_envelopes_is_a_clear_422(new_kiosk: Callable[..., ScriptedKiosk]) -> None:
     kiosk = new_kiosk()
-    reply = kiosk.client.post("/v1/responses:batch", json={"envelope": []}, headers=kiosk.headers)
+    reply = kiosk.post_signed(b'{"envelope": []}')
     assert reply.status_code == 422
     assert '{"envelopes": [' in reply.json()["detail"]
 
@@ -153,7 +217,7 @@ def test_concurrent_uploads_of_one_envelope_store_it_once(
 ) -> None:
     kiosk = new_kiosk()
     envelope = kiosk.envelope()
-    body = {"envelopes": [envelope.model_dump(mode="json")]}
+    body = ('{"envelopes": [' + envelope.model_dump_json() + "]}").encode()
     barrier = threading.Barrier(2)
     statuses: list[str] = []
 
@@ -161,7 +225,9 @@ def test_concurrent_uploads_of_one_envelope_store_it_once(
         # A client per thread: two real connections racing into the server.
         with httpx.Client(base_url=server.url, timeout=30) as client:
             barrier.wait()
-            reply = client.post("/v1/responses:batch", json=body, headers=kiosk.headers)
+            reply = client.post(
+                "/v1/responses:batch", content=body, headers=kiosk.signed_headers(body)
+            )
             statuses.append(reply.json()["receipts"][0]["status"])
 
     threads = [threading.Thread(target=upload) for _ in range(2)]

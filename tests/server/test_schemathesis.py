@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session
 
+from epro.protocol import REQUEST_SIGNATURE_HEADER, sign_request
 from epro_sync import storage
 from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
@@ -41,8 +42,42 @@ CHECKS = [
 ]
 
 
+class SigningKiosk:
+    """ASGI wrapper acting as a well-behaved kiosk: every request made with the fuzz kiosk's
+    token gets that kiosk's request signature over the body schemathesis generated, so the
+    fuzzing reaches past the signature check into body parsing and storage."""
+
+    def __init__(self, app: FastAPI, token: str, key: Ed25519PrivateKey) -> None:
+        self.app, self.token, self.key = app, token, key
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        bearer = f"Bearer {self.token}".encode()
+        if scope["type"] != "http" or (b"authorization", bearer) not in scope["headers"]:
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        signature = sign_request(scope["method"], scope["path"], body, self.key.sign)
+        header = (REQUEST_SIGNATURE_HEADER.lower().encode(), signature.encode())
+        scope = {**scope, "headers": [*scope["headers"], header]}
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, str]:
+def api(tmp_path_factory: pytest.TempPathFactory) -> tuple[SigningKiosk, str]:
     """The app on a fresh SQLite file, and the token of one kiosk enrolled at site UMCU."""
     folder = tmp_path_factory.mktemp("schemathesis")
     key_file = folder / "study_public_key.json"
@@ -58,17 +93,18 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, str]:
     now = datetime.now(UTC)
     with Session(engine) as session:
         code, _ = storage.create_enrol_code(session, "UMCU", now, timedelta(minutes=15))
-        raw = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+        private = Ed25519PrivateKey.generate()
+        raw = private.public_key().public_bytes_raw()
         _device, token = storage.enrol(
             session, code, str(uuid.uuid4()), base64.b64encode(raw).decode(), "fuzz", now
         )
         session.commit()
     engine.dispose()
-    return create_app(settings_), token
+    return SigningKiosk(create_app(settings_), token, private), token
 
 
 @pytest.fixture(scope="module")
-def api_schema(api: tuple[FastAPI, str]) -> Any:
+def api_schema(api: tuple[SigningKiosk, str]) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", api[0])
 
 
@@ -94,7 +130,7 @@ def test_api_without_a_token_never_fails_with_a_server_error(case: Any) -> None:
     suppress_health_check=list(HealthCheck),
 )
 def test_api_with_a_valid_token_never_fails_with_a_server_error(
-    case: Any, api: tuple[FastAPI, str]
+    case: Any, api: tuple[SigningKiosk, str]
 ) -> None:
     response = case.call(headers={"Authorization": f"Bearer {api[1]}"})
     case.validate_response(response, checks=CHECKS)

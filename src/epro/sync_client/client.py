@@ -10,9 +10,11 @@ wire therefore costs one repeat upload, never a loss or a second copy.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 from pydantic import ValidationError
 
-from epro.protocol import BatchReply
+from epro.protocol import DEFAULT_BATCH_MAX, BatchReply
 from epro.store.domain import AuditKind, OutboxEntry
 from epro.sync_client import status as keys_
 from epro.sync_client.backoff import Uniform, backoff_delay
@@ -31,7 +33,7 @@ from epro.sync_client.errors import (
     map_http_error,
     status_error,
 )
-from epro.sync_client.http import error_detail, server_time
+from epro.sync_client.http import DeviceAuth, error_detail, server_time
 from epro.sync_client.site import SiteData
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ class SyncClient:
         *,
         base_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
-        batch_size: int = 200,
+        batch_size: int = DEFAULT_BATCH_MAX,
         timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
@@ -166,13 +168,15 @@ class SyncClient:
         with self.store.unit_of_work() as uow:
             token = uow.keys.get_setting(keys_.DEVICE_TOKEN)
             url = self.base_url or uow.keys.get_setting(keys_.SERVER_URL)
-        if not token or not url:
-            raise NotEnrolledError()
+            if not token or not url:
+                raise NotEnrolledError()
+            sign = uow.keys.device_key().sign
         return httpx.Client(
             base_url=url,
             transport=self.transport,
             timeout=self.timeout,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            auth=DeviceAuth(token, sign),
+            headers={"Content-Type": "application/json"},
         )
 
     def _acknowledge(self, receipts: list[tuple[str, str]], at: datetime) -> None:
@@ -208,24 +212,51 @@ class SyncClient:
             limit *= 2
 
     def _drain(self, client: httpx.Client, report: SyncReport, progress: Progress | None) -> None:
+        """Upload batch after batch; the next batch travels while this one is acknowledged.
+
+        The POST runs on a worker thread and every store access stays on this thread, so the
+        kiosk's bookkeeping (receipts, purge, audit) overlaps the server's work on the next
+        batch. Safety does not change: an envelope is acknowledged only from its own receipt,
+        and a batch in flight when something fails is simply uploaded again next time.
+        """
         with self.store.unit_of_work() as uow:
             total = uow.outbox.count_pending()
         done: set[str] = set()
         if progress is not None:
             progress(0, total)
-        while batch := self._next_batch(done):
-            # The stored envelope JSON goes out byte for byte: no re-serialisation that could
-            # change what was signed.
-            body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
-            response = client.post("/v1/responses:batch", content=body)
-            report.sent += len(batch)
-            self._check(response, report)
-            self._apply_receipts(batch, response, report)
-            done.update(e.response_id for e in batch)
-            if progress is not None:
-                progress(min(len(done), max(total, len(done))), max(total, len(done)))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="epro-upload") as uploader:
+            batch = self._next_batch(done)
+            in_flight = self._send(uploader, client, batch, done) if batch else None
+            try:
+                while in_flight is not None:
+                    response = in_flight.result()
+                    in_flight = None
+                    report.sent += len(batch)
+                    self._check(response, report)
+                    following = self._next_batch(done)
+                    if following:
+                        in_flight = self._send(uploader, client, following, done)
+                    self._apply_receipts(batch, response, report)
+                    if progress is not None:
+                        acknowledged = len(done) - len(following)
+                        progress(min(acknowledged, max(total, acknowledged)), max(total, len(done)))
+                    batch = following
+            finally:
+                if in_flight is not None:  # let it finish before the connection closes
+                    with contextlib.suppress(Exception):
+                        in_flight.result()
         with self.store.unit_of_work() as uow:
             report.remaining = uow.outbox.count_pending()
+
+    @staticmethod
+    def _send(
+        uploader: ThreadPoolExecutor, client: httpx.Client, batch: list[OutboxEntry], done: set[str]
+    ) -> Future[httpx.Response]:
+        # The stored envelope JSON goes out byte for byte: no re-serialisation that could
+        # change what was signed.
+        body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
+        done.update(e.response_id for e in batch)
+        return uploader.submit(client.post, "/v1/responses:batch", content=body)
 
     def _apply_receipts(
         self, batch: list[OutboxEntry], response: httpx.Response, report: SyncReport

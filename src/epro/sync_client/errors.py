@@ -121,8 +121,8 @@ def status_error(status: int, detail: str) -> SyncFailure:
         return RevokedError(detail or "this kiosk is not allowed to sync")
     if status == 401:
         return SyncFailure(
-            "the study server did not accept this kiosk's token: ask the data manager to enrol "
-            "the kiosk again",
+            "the study server did not accept this kiosk's token or signature: ask the data "
+            "manager to enrol the kiosk again",
             retryable=False,
         )
     if status == 404:

@@ -1,12 +1,15 @@
-"""Small helpers for reading the study server's HTTP replies."""
+"""Small HTTP helpers: signing the kiosk's requests, reading the study server's replies."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Generator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+
+from epro.protocol import REQUEST_SIGNATURE_HEADER, sign_request
 
 
 def error_detail(response: httpx.Response) -> str:
@@ -33,3 +36,24 @@ def server_time(response: httpx.Response) -> datetime | None:
         return parsedate_to_datetime(header)
     except (TypeError, ValueError):
         return None
+
+
+class DeviceAuth(httpx.Auth):
+    """Bearer token on every request, plus the kiosk's Ed25519 signature of each request.
+
+    The signature covers method, path and the SHA-256 of the exact body bytes
+    (``epro.protocol.request_signing_bytes``), so a stolen token alone cannot upload.
+    """
+
+    requires_request_body = True
+
+    def __init__(self, token: str, sign: Callable[[bytes], bytes]) -> None:
+        self._token = token
+        self._sign = sign
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers[REQUEST_SIGNATURE_HEADER] = sign_request(
+            request.method, request.url.path, request.content, self._sign
+        )
+        yield request

@@ -28,6 +28,8 @@ from epro.schedule import Study, load_study
 from epro.session import SessionService
 from epro.store import Store, init_store, open_store
 from epro.sync_client import enrol_kiosk
+from epro.sync_client.http import DeviceAuth
+from epro.sync_client.status import DEVICE_TOKEN
 from epro_sync.config import ServerSettings
 
 PG_URL = os.environ.get("EPRO_TEST_POSTGRES_URL")
@@ -304,6 +306,14 @@ class Kiosk:
     @property
     def service(self) -> SessionService:
         return SessionService(self.store, self.forms, self.study)
+
+    def auth(self) -> DeviceAuth:
+        """The kiosk's own token and request signing, for uploads made behind its back."""
+        with self.store.unit_of_work() as uow:
+            token = uow.keys.get_setting(DEVICE_TOKEN)
+            sign = uow.keys.device_key().sign
+        assert token is not None
+        return DeviceAuth(token, sign)
 
     def reopen(self) -> None:
         """Simulate a crash/restart: drop the open store and read everything back from disk."""

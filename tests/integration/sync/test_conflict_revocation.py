@@ -19,16 +19,9 @@ from sync_harness import PASSPHRASE, Kiosk, LiveServer, ServerDb
 from epro.protocol import Completion, Envelope, EnvelopeContent, sign_envelope
 from epro.store.domain import ResponseStatus
 from epro.sync_client import RevokedError, SyncClient, is_flagged, sync_status
-from epro.sync_client.status import COMPLETION, DEVICE_TOKEN
+from epro.sync_client.status import COMPLETION
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
-
-
-def token_of(kiosk: Kiosk) -> str:
-    with kiosk.store.unit_of_work() as uow:
-        token = uow.keys.get_setting(DEVICE_TOKEN)
-    assert token is not None
-    return token
 
 
 def upload_other_bytes_first(kiosk: Kiosk, url: str, response_id: str) -> str:
@@ -44,7 +37,8 @@ def upload_other_bytes_first(kiosk: Kiosk, url: str, response_id: str) -> str:
     reply = httpx.post(
         f"{url}/v1/responses:batch",
         content='{"envelopes":[' + other.model_dump_json() + "]}",
-        headers={"Authorization": f"Bearer {token_of(kiosk)}", "Content-Type": "application/json"},
+        headers={"Content-Type": "application/json"},
+        auth=kiosk.auth(),
     )
     assert reply.json()["receipts"][0]["status"] == "stored"
     return other.sha256

@@ -28,7 +28,6 @@ from sync_harness import Kiosk, LiveServer, ServerDb, build_kiosk
 
 from epro.store.domain import ResponseStatus
 from epro.sync_client import SyncClient
-from epro.sync_client.status import DEVICE_TOKEN
 
 EXAMPLES = 10
 STEPS = 10
@@ -127,14 +126,14 @@ class SyncProtocol(RuleBasedStateMachine):
         """Everything still queued reaches the server once behind the kiosk's back."""
         with self.k.store.unit_of_work() as uow:
             entries = uow.outbox.pending(1000)
-            token = uow.keys.get_setting(DEVICE_TOKEN)
         if not entries:
             return
         body = '{"envelopes":[' + ",".join(e.envelope_json for e in entries) + "]}"
         reply = httpx.post(
             f"{self.server.url}/v1/responses:batch",
             content=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={"Content-Type": "application/json"},
+            auth=self.k.auth(),
             timeout=10,
         )
         assert reply.status_code == 200
