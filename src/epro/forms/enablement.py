@@ -1,15 +1,17 @@
 """Whether an item is asked, given the other answers (``enable_when``, instruments.md §2).
 
 Used by :func:`epro.forms.answers.validate_answers` to refuse answers to items that were never
-asked. The rules match the session service's: a checklist condition holds when the code is
-ticked, ``True`` never equals an option coded 1, "skipped" counts as no answer, and an item
-whose condition points at an item that is not asked sees no answer there.
+asked, and by the kiosk session to decide what it shows, so stored answers and the screens can
+never disagree. A checklist condition holds when the code is ticked, ``True`` never equals an
+option coded 1, "skipped" counts as no answer, and an item whose condition points at an item
+that is not asked sees no answer there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from epro.errors import FormError
 from epro.forms.model import SKIPPED, AnswerValue, Condition, EnableWhen, Form, ItemType
 
 
@@ -26,20 +28,31 @@ def _equals(value: AnswerValue | None, expected: AnswerValue | None) -> bool:
     if value is None or value == SKIPPED:
         return False
     if isinstance(value, list):
+        # A checklist condition holds when the code is among the ticked ones.
         return any(_same(code, expected) for code in value)
     return _same(value, expected)
 
 
 def condition_holds(condition: Condition, answers: Mapping[str, AnswerValue]) -> bool:
-    """One ``enable_when`` clause against stored (validated) answers."""
+    """One ``enable_when`` clause against the answers of the items that are asked.
+
+    An operator the loader would have refused is an error, never read as ``equals``: a
+    hand-built form must not silently show or hide items.
+    """
     value = answers.get(condition.question)
     if condition.operator == "exists":
+        # "na" is an answer the instrument offers; "skipped" is the absence of one.
         present = value is not None and value != SKIPPED
         wanted = condition.answer if isinstance(condition.answer, bool) else True
         return present == wanted
+    if condition.operator == "equals":
+        return _equals(value, condition.answer)
     if condition.operator == "not_equals":
         return not _equals(value, condition.answer)
-    return _equals(value, condition.answer)
+    raise FormError(
+        f"the enable_when condition on {condition.question} uses the unknown operator "
+        f"{condition.operator!r}; the form file needs equals, not_equals or exists"
+    )
 
 
 def rule_holds(rule: EnableWhen | None, answers: Mapping[str, AnswerValue]) -> bool:

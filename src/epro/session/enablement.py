@@ -1,61 +1,31 @@
 """Which items of a form are enabled, given the answers so far (``enable_when``).
 
-Pure functions over the form model. An item whose condition refers to a disabled item sees no
-answer there, so disabling cascades; the form loader only allows conditions on earlier items,
-which lets one pass in form order settle everything.
+Pure functions over the form model; each rule is judged by :mod:`epro.forms.enablement`. An
+item whose condition refers to a disabled item sees no answer there, so disabling cascades; the
+form loader only allows conditions on earlier items, which lets one pass in form order settle
+everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from epro.errors import SessionError
-from epro.forms.model import SKIPPED, AnswerValue, Condition, Form, Item
-
-
-def _same(value: AnswerValue, expected: AnswerValue | None) -> bool:
-    # ``True == 1`` in Python; a yes/no answer must never match an option coded 1.
-    if isinstance(value, bool) or isinstance(expected, bool):
-        return isinstance(value, bool) and isinstance(expected, bool) and value == expected
-    if isinstance(value, int | float) and isinstance(expected, int | float):
-        return float(value) == float(expected)
-    return value == expected
-
-
-def _equals(value: AnswerValue | None, expected: AnswerValue | None) -> bool:
-    if value is None or value == SKIPPED:
-        return False
-    if isinstance(value, list):
-        # A checklist condition holds when the code is among the ticked ones.
-        return any(_same(code, expected) for code in value)
-    return _same(value, expected)
-
-
-def condition_holds(condition: Condition, answers: Mapping[str, AnswerValue]) -> bool:
-    """One ``enable_when`` clause against the answers of enabled items."""
-    value = answers.get(condition.question)
-    if condition.operator == "exists":
-        # "na" is an answer the instrument offers; "skipped" is the absence of one.
-        present = value is not None and value != SKIPPED
-        wanted = condition.answer if isinstance(condition.answer, bool) else True
-        return present == wanted
-    if condition.operator == "equals":
-        return _equals(value, condition.answer)
-    if condition.operator == "not_equals":
-        return not _equals(value, condition.answer)
-    raise SessionError(
-        f"item condition on {condition.question} uses the unknown operator "
-        f"{condition.operator!r}; the form file needs equals, not_equals or exists"
-    )
+from epro.errors import FormError, SessionError
+from epro.forms.enablement import rule_holds
+from epro.forms.model import AnswerValue, Form, Item
 
 
 def is_enabled(item: Item, answers: Mapping[str, AnswerValue]) -> bool:
-    """Whether ``item`` is shown, given the answers of the items enabled before it."""
-    rule = item.enable_when
-    if rule is None or not rule.conditions:
-        return True
-    results = (condition_holds(condition, answers) for condition in rule.conditions)
-    return any(results) if rule.behavior == "any" else all(results)
+    """Whether ``item`` is shown, given the answers of the items enabled before it.
+
+    The rules are :mod:`epro.forms.enablement`'s, the same that validate stored answers. A
+    condition the loader would have refused is a session error here, like every refusal the
+    kiosk shows, and names the item it belongs to.
+    """
+    try:
+        return rule_holds(item.enable_when, answers)
+    except FormError as error:
+        raise SessionError(f"item {item.link_id}: {error}") from None
 
 
 def enabled_items(form: Form, answers: Mapping[str, AnswerValue]) -> list[Item]:

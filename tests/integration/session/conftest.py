@@ -7,13 +7,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from session_support import PASSPHRASE, Clock
+from session_support import Clock, new_store
 
-from epro.crypto import FAST_KDF, StudyPrivateKey, generate_study_keypair
+from epro.crypto import StudyPrivateKey, generate_study_keypair
 from epro.forms import Form, load_forms
 from epro.schedule import Study, load_study
 from epro.session import SessionService
-from epro.store import Store, init_store
+from epro.store import Store
 
 
 @pytest.fixture(scope="session")
@@ -38,15 +38,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path, study_key: StudyPrivateKey) -> Iterator[Store]:
-    opened = init_store(
-        db_path,
-        passphrase=PASSPHRASE,
-        site="DEMO",
-        nurse_name="nurse",
-        nurse_pin="1234",
-        kdf=FAST_KDF,
-        study_public_key=study_key.public_key(),
-    )
+    opened = new_store(db_path, study_key)
     yield opened
     opened.close()
 

@@ -21,13 +21,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from epro.crypto import FAST_KDF, generate_study_keypair
+from session_support import new_store, start
+
+from epro.crypto import generate_study_keypair
 from epro.demo import demo_answer
 from epro.forms import Form, load_forms
 from epro.forms.model import ItemType
 from epro.schedule import Study, load_study
 from epro.session import QuestionnaireSession, SessionService
-from epro.store import init_store, open_store
+from epro.store import open_store
 from epro.store.domain import Patient
 
 #: Mostly short forms, so that many kills land in and around submit, some long ones too.
@@ -78,14 +80,7 @@ def write_forever(db: Path, seed: int, forms: Mapping[str, Form], study: Study) 
                     Patient(code, f"{today.year - 10}-01", baseline_date=today, site="DEMO")
                 )
                 uow.commit()
-            session = service.start(
-                patient=code,
-                visit="V1",
-                form_id=rng.choices(FORMS, WEIGHTS)[0],
-                respondent="child",
-                language="en",
-                actor="nurse",
-            )
+            session = start(service, patient=code, form_id=rng.choices(FORMS, WEIGHTS)[0])
         say(f"STARTED {session.response_id}")
         fill(session, rng)
         session.submit(actor="nurse")
@@ -97,26 +92,11 @@ def warm_up(forms: Mapping[str, Form], study: Study) -> None:
     configured and the modules imported: then a kill lands in real work, not in start-up."""
     today = datetime.now(UTC).astimezone().date()
     with tempfile.TemporaryDirectory() as scratch:
-        store = init_store(
-            Path(scratch) / "warm.db",
-            passphrase=os.environ["EPRO_PASSPHRASE"],
-            site="DEMO",
-            nurse_name="nurse",
-            nurse_pin="1234",
-            kdf=FAST_KDF,
-            study_public_key=generate_study_keypair().public_key(),
-        )
+        store = new_store(Path(scratch) / "warm.db", generate_study_keypair())
         with store.unit_of_work() as uow:
             uow.patients.add(Patient("DEMO-W", f"{today.year - 10}-01", today, site="DEMO"))
             uow.commit()
-        session = SessionService(store, forms, study).start(
-            patient="DEMO-W",
-            visit="V1",
-            form_id="vas_pain",
-            respondent="child",
-            language="en",
-            actor="nurse",
-        )
+        session = start(SessionService(store, forms, study), patient="DEMO-W", form_id="vas_pain")
         fill(session, random.Random(0), quiet=True)
         session.submit(actor="nurse")
         store.close()

@@ -1,5 +1,6 @@
-"""Shared helpers of the session tests: fixed clock, enrolment, and reading the outbox the way
-the study would (open the seal with the study private key, check the device signature)."""
+"""Shared helpers of the session tests: fixed clock, a fresh store, enrolment, starting a
+questionnaire, reading back what the store holds, and reading the outbox the way the study
+would (open the seal with the study private key, check the device signature)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from epro.crypto import StudyPrivateKey, open_sealed
+from epro.crypto import FAST_KDF, StudyPrivateKey, open_sealed
+from epro.forms.model import AnswerValue
 from epro.protocol import Envelope, verify_envelope
+from epro.session import QuestionnaireSession, SessionService
 from epro.session.submission import SEAL_INFO
-from epro.store import Store
-from epro.store.domain import AuditEvent, Patient
+from epro.store import Store, init_store
+from epro.store.domain import AuditEvent, Patient, ResponseMeta
 
 PASSPHRASE = "correct horse battery"
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -31,6 +35,19 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def new_store(path: Path, study_key: StudyPrivateKey | None = None) -> Store:
+    """A fresh kiosk store at ``path`` (fast KDF); without ``study_key`` it cannot submit."""
+    return init_store(
+        path,
+        passphrase=PASSPHRASE,
+        site="DEMO",
+        nurse_name="nurse",
+        nurse_pin="1234",
+        kdf=FAST_KDF,
+        study_public_key=None if study_key is None else study_key.public_key(),
+    )
 
 
 def birth_ym_for_age(years: int, on: date = TODAY) -> str:
@@ -51,6 +68,51 @@ def enrol(store: Store, code: str, *, age: int, baseline: date = TODAY) -> Patie
         uow.patients.add(patient)
         uow.commit()
     return patient
+
+
+def start(
+    service: SessionService,
+    *,
+    patient: str = "DEMO-001",
+    visit: str = "V1",
+    form_id: str = "chaq",
+    respondent: str = "child",
+    language: str = "en",
+    out_of_window_reason: str | None = None,
+) -> QuestionnaireSession:
+    """Start a questionnaire as the nurse; the defaults are a 10-year-old's CHAQ at V1."""
+    return service.start(
+        patient=patient,
+        visit=visit,
+        form_id=form_id,
+        respondent=respondent,
+        language=language,
+        actor="nurse",
+        out_of_window_reason=out_of_window_reason,
+    )
+
+
+def submitted_pain(service: SessionService, patient: str = "DEMO-001", pain: int = 20) -> str:
+    """The response id of a pain VAS answered with ``pain`` and submitted at V1."""
+    session = start(service, patient=patient, form_id="vas_pain")
+    session.answer("vas_pain", pain)
+    session.submit(actor="nurse")
+    return session.response_id
+
+
+def meta_of(store: Store, response_id: str) -> ResponseMeta:
+    with store.unit_of_work() as uow:
+        meta = uow.responses.get(response_id)
+    assert meta is not None, f"no response {response_id}"
+    return meta
+
+
+def stored_answers(store: Store, response_id: str) -> dict[str, AnswerValue]:
+    """The answers as the store holds them now (decrypted), not as the session remembers them."""
+    with store.unit_of_work() as uow:
+        meta = uow.responses.get(response_id)
+        assert meta is not None, f"no response {response_id}"
+        return uow.answers.load(meta)
 
 
 def open_outbox(store: Store, response_id: str, study_key: StudyPrivateKey) -> tuple[Envelope, Any]:

@@ -7,33 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from session_support import Clock, audit_of, enrol
+from session_support import Clock, audit_of, enrol, meta_of, start, submitted_pain
 
 from epro.errors import SessionError, StoreError
 from epro.session import SessionService
 from epro.store import Store
-from epro.store.domain import AuditKind, ResponseMeta, ResponseStatus
-
-
-def submitted(service: SessionService, patient: str, pain: int) -> str:
-    session = service.start(
-        patient=patient,
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
-    session.answer("vas_pain", pain)
-    session.submit(actor="nurse")
-    return session.response_id
-
-
-def meta_of(store: Store, response_id: str) -> ResponseMeta:
-    with store.unit_of_work() as uow:
-        meta = uow.responses.get(response_id)
-    assert meta is not None
-    return meta
+from epro.store.domain import AuditKind, ResponseStatus
 
 
 def answer_rows(db_path: Path) -> int:
@@ -51,9 +30,9 @@ def three(service: SessionService, store: Store) -> list[str]:
     for code in ("DEMO-001", "DEMO-002", "DEMO-003"):
         enrol(store, code, age=10)
     return [
-        submitted(service, "DEMO-001", 20),
-        submitted(service, "DEMO-002", 20),
-        submitted(service, "DEMO-003", 70),
+        submitted_pain(service, "DEMO-001", 20),
+        submitted_pain(service, "DEMO-002", 20),
+        submitted_pain(service, "DEMO-003", 70),
     ]
 
 
@@ -103,14 +82,7 @@ def test_acknowledge_many_refuses_a_draft_and_leaves_the_whole_batch_untouched(
 ) -> None:
     one = three[0]
     enrol(store, "DEMO-004", age=10)
-    draft = service.start(
-        patient="DEMO-004",
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    draft = start(service, patient="DEMO-004", form_id="vas_pain")
     draft.answer("vas_pain", 10)
     with pytest.raises(SessionError, match="only a submitted response can be acknowledged"):
         service.acknowledge_many([(one, "r-1"), (draft.response_id, "r-x")], at=clock())

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-from session_support import PASSPHRASE
+from session_support import PASSPHRASE, new_store
 
-from epro.crypto import FAST_KDF, StudyPrivateKey
-from epro.store import init_store, open_store
+from epro.crypto import StudyPrivateKey
+from epro.store import open_store
 from epro.store.domain import ResponseStatus
 
 WRITER = Path(__file__).with_name("crash_writer.py")
@@ -115,15 +115,7 @@ def test_sigkill_at_random_moments_loses_no_answer_and_half_submits_nothing(
     tmp_path: Path, study_key: StudyPrivateKey
 ) -> None:
     db = tmp_path / "crash.db"
-    init_store(
-        db,
-        passphrase=PASSPHRASE,
-        site="DEMO",
-        nurse_name="nurse",
-        nurse_pin="1234",
-        kdf=FAST_KDF,
-        study_public_key=study_key.public_key(),
-    ).close()
+    new_store(db, study_key).close()
     rng = random.Random(os.environ.get("EPRO_CRASH_SEED", "20260302"))
     answered: dict[str, set[str]] = {}
     submitted: set[str] = set()

@@ -5,27 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from session_support import TODAY, Clock, audit_of, enrol, open_outbox
+from session_support import TODAY, Clock, audit_of, enrol, open_outbox, start
 
 from epro.crypto import StudyPrivateKey
 from epro.errors import SessionError
-from epro.session import QuestionnaireSession, SessionService
+from epro.session import SessionService
 from epro.store import Store
 from epro.store.domain import AuditKind, ResponseStatus
-
-
-def _start(service: SessionService, **overrides: object) -> QuestionnaireSession:
-    request: dict[str, object] = {
-        "patient": "DEMO-001",
-        "visit": "V1",
-        "form_id": "chaq",
-        "respondent": "child",
-        "language": "en",
-        "actor": "nurse",
-    }
-    request.update(overrides)
-    return service.start(**request)  # type: ignore[arg-type]
-
 
 START_REFUSALS = [
     pytest.param({"patient": "DEMO-404"}, "no patient 'DEMO-404'", id="unknown-patient"),
@@ -46,11 +32,11 @@ START_REFUSALS = [
 
 @pytest.mark.parametrize(("overrides", "message"), START_REFUSALS)
 def test_start_refuses_what_the_protocol_does_not_allow(
-    service: SessionService, store: Store, overrides: dict[str, object], message: str
+    service: SessionService, store: Store, overrides: dict[str, str], message: str
 ) -> None:
     enrol(store, "DEMO-001", age=10)
     with pytest.raises(SessionError, match=message):
-        _start(service, **overrides)
+        start(service, **overrides)
     assert service.drafts() == []
 
 
@@ -60,8 +46,8 @@ def test_a_six_year_old_has_the_parent_answer_the_chaq(
     # instruments.md §2.1: parent (proxy) below 8 years.
     enrol(store, "DEMO-001", age=6)
     with pytest.raises(SessionError, match="use: parent"):
-        _start(service)
-    _start(service, respondent="parent")
+        start(service)
+    start(service, respondent="parent")
 
 
 def test_out_of_window_needs_a_reason_which_flags_the_envelope(
@@ -70,42 +56,26 @@ def test_out_of_window_needs_a_reason_which_flags_the_envelope(
     # instruments.md §1: V1 window is −7/+0 days, so the day after baseline is outside it.
     enrol(store, "DEMO-001", age=10, baseline=TODAY - timedelta(days=1))
     with pytest.raises(SessionError, match="outside the window of visit V1"):
-        _start(service, form_id="vas_pain")
+        start(service, form_id="vas_pain")
     with pytest.raises(SessionError, match="reason"):
-        _start(service, form_id="vas_pain", out_of_window_reason="   ")
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-        out_of_window_reason="infusion postponed a day",
-    )
+        start(service, form_id="vas_pain", out_of_window_reason="   ")
+    session = start(service, form_id="vas_pain", out_of_window_reason="infusion postponed a day")
     session.answer("vas_pain", 10)
     session.submit(actor="nurse")
     envelope, document = open_outbox(store, session.response_id, study_key)
     assert envelope.out_of_window is True
     assert document["out_of_window_reason"] == "infusion postponed a day"
-    start = audit_of(store, session.response_id)[0]
-    assert start.kind is AuditKind.SESSION_START
-    assert start.detail is not None
-    assert "out of window" in start.detail
+    first = audit_of(store, session.response_id)[0]
+    assert first.kind is AuditKind.SESSION_START
+    assert first.detail is not None
+    assert "out of window" in first.detail
 
 
 def test_a_reason_given_inside_the_window_is_not_recorded(
     service: SessionService, store: Store
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-        out_of_window_reason="not needed",
-    )
+    session = start(service, form_id="vas_pain", out_of_window_reason="not needed")
     assert service.drafts()[0].out_of_window_reason is None
     assert session.visit == "V1"
 
@@ -114,7 +84,7 @@ def test_timeout_keeps_a_draft_that_resumes_with_the_same_answers_and_position(
     service: SessionService, store: Store, clock: Clock
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = _start(service, form_id="jamar", respondent="parent")
+    session = start(service, form_id="jamar", respondent="parent")
     assert session.current.link_id == "jamar_jafs_01"
     session.answer("jamar_jafs_01", 2)
     session.next()
@@ -146,14 +116,7 @@ def test_back_next_and_go_to_move_over_enabled_items_only(
     service: SessionService, store: Store
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="jamar",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service, form_id="jamar")
     assert session.back() is None
     session.go_to("jamar_stiffness")
     moved = session.next()
@@ -171,14 +134,14 @@ def test_back_next_and_go_to_move_over_enabled_items_only(
 
 def test_a_second_draft_for_the_same_form_is_refused(service: SessionService, store: Store) -> None:
     enrol(store, "DEMO-001", age=10)
-    _start(service)
+    start(service)
     with pytest.raises(SessionError, match="draft exists; resume it"):
-        _start(service)
+        start(service)
 
 
 def test_stop_ends_a_draft_for_good(service: SessionService, store: Store) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = _start(service, form_id="vas_pain")
+    session = start(service, form_id="vas_pain")
     response_id = session.response_id
     with pytest.raises(SessionError, match="needs a reason"):
         service.stop(response_id, actor="nurse", reason=" ")
@@ -191,7 +154,7 @@ def test_stop_ends_a_draft_for_good(service: SessionService, store: Store) -> No
     with pytest.raises(SessionError, match="no response"):
         service.resume("0000", actor="nurse")
     # A stopped response does not block a new start of the same form.
-    _start(service, form_id="vas_pain")
+    start(service, form_id="vas_pain")
 
 
 def test_a_draft_abandoned_without_timeout_resumes_where_the_last_answer_was_given(
@@ -199,7 +162,7 @@ def test_a_draft_abandoned_without_timeout_resumes_where_the_last_answer_was_giv
 ) -> None:
     # A crash leaves no timeout event: moves are saved with each answer, never lost answers.
     enrol(store, "DEMO-001", age=10)
-    session = _start(service, form_id="jamar", respondent="parent")
+    session = start(service, form_id="jamar", respondent="parent")
     session.go_to("jamar_pain")
     session.answer("jamar_pain", 4.5)
     session.next()  # moved on, then the kiosk died before the next answer

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from session_support import audit_of, enrol
+from session_support import audit_of, enrol, start, stored_answers
 
 from epro.errors import SessionError
+from epro.forms.enablement import condition_holds
 from epro.forms.model import Condition, EnableWhen, Form, FormKind, Item, ItemType, Option
 from epro.session import SessionService
-from epro.session.enablement import condition_holds, disabled_with_answers, enabled_items
+from epro.session.enablement import disabled_with_answers, enabled_items
 from epro.store import Store
 from epro.store.domain import AuditKind
 
@@ -18,14 +19,7 @@ def test_stiffness_yes_then_no_clears_the_duration_and_audits_cleared(
 ) -> None:
     # instruments.md §2.2: jamar_stiffness_duration is enabled only when jamar_stiffness is yes.
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="jamar",
-        respondent="parent",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service, form_id="jamar", respondent="parent")
     shown = [item.link_id for item in session.items()]
     assert "jamar_stiffness_duration" not in shown
     with pytest.raises(SessionError, match="not asked"):
@@ -38,11 +32,7 @@ def test_stiffness_yes_then_no_clears_the_duration_and_audits_cleared(
 
     assert session.value("jamar_stiffness_duration") is None
     assert "jamar_stiffness_duration" not in [item.link_id for item in session.items()]
-    with store.unit_of_work() as uow:
-        meta = uow.responses.get(session.response_id)
-        assert meta is not None
-        stored = uow.answers.load(meta)
-    assert stored == {"jamar_stiffness": False}
+    assert stored_answers(store, session.response_id) == {"jamar_stiffness": False}
     events = [(e.kind, e.link_id) for e in audit_of(store, session.response_id)]
     assert events[-2:] == [
         (AuditKind.CHANGED, "jamar_stiffness"),
@@ -53,14 +43,7 @@ def test_stiffness_yes_then_no_clears_the_duration_and_audits_cleared(
 def test_unticking_other_clears_the_described_device(service: SessionService, store: Store) -> None:
     # instruments.md §2.1: chaq_devices_other describes the device coded "other".
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="chaq",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service)
     session.answer("chaq_devices", ["walking_aid", "other"])
     session.answer("chaq_devices_other", "a cushion")
     session.answer("chaq_devices", ["walking_aid"])
@@ -141,3 +124,13 @@ def test_any_behaviour_needs_one_condition_and_all_needs_every_one() -> None:
     form = _form(_item("a", ItemType.BOOLEAN), _item("b", ItemType.CHOICE), either, both)
     shown = [item.link_id for item in enabled_items(form, {"a": True, "b": 2})]
     assert shown == ["a", "b", "x"]
+
+
+def test_an_unknown_operator_is_a_session_error_naming_the_item() -> None:
+    # The loader refuses such a form; a hand-built one must not read "equal" as "equals".
+    form = _form(
+        _item("a", ItemType.CHOICE),
+        _item("b", ItemType.INTEGER, EnableWhen((Condition("a", "equal", 1),))),
+    )
+    with pytest.raises(SessionError, match=r"item b: .* unknown operator 'equal'"):
+        enabled_items(form, {"a": 1})

@@ -7,15 +7,25 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from session_support import PASSPHRASE, Clock, audit_of, enrol, open_outbox
+from session_support import (
+    Clock,
+    audit_of,
+    enrol,
+    meta_of,
+    new_store,
+    open_outbox,
+    start,
+    stored_answers,
+    submitted_pain,
+)
 
-from epro.crypto import FAST_KDF, StudyPrivateKey
+from epro.crypto import StudyPrivateKey
 from epro.errors import AnswerError, SessionError
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form
 from epro.schedule import Study
 from epro.scoring import score_form
 from epro.session import SessionService
-from epro.store import Store, init_store
+from epro.store import Store
 from epro.store.domain import AuditKind, ResponseStatus
 
 # instruments.md §2.1: 30 CHAQ items, devices, help, two VAS. Domain maxima below:
@@ -61,14 +71,7 @@ def test_chaq_session_seals_exactly_the_entered_answers_and_the_chaq_di(
     service: SessionService, store: Store, study_key: StudyPrivateKey
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="chaq",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service)
     for link_id, value in CHAQ_ANSWERS.items():
         session.answer(link_id, value)
     session.not_applicable("chaq_dress_d")
@@ -93,9 +96,7 @@ def test_chaq_session_seals_exactly_the_entered_answers_and_the_chaq_di(
     assert (envelope.patient, envelope.visit, envelope.form_id) == ("DEMO-001", "V1", "chaq")
     assert envelope.out_of_window is False
     assert envelope.sha256 == result.envelope_sha256
-    with store.unit_of_work() as uow:
-        meta = uow.responses.get(session.response_id)
-    assert meta is not None
+    meta = meta_of(store, session.response_id)
     assert meta.status is ResponseStatus.SUBMITTED
     assert meta.submitted_at is not None
 
@@ -104,14 +105,7 @@ def test_every_answer_is_audited_without_its_value(
     service: SessionService, store: Store, db_path: Path
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="chaq",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service)
     session.answer("chaq_devices", ["other"])
     session.answer("chaq_devices_other", "ZQXMARKER cushion")
     session.answer("chaq_pain_vas", 35)
@@ -135,14 +129,7 @@ def test_an_invalid_answer_is_refused_and_nothing_is_stored(
     service: SessionService, store: Store
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service, form_id="vas_pain")
     with pytest.raises(AnswerError, match="vas_pain"):
         session.answer("vas_pain", 101)
     with pytest.raises(SessionError, match="use skip"):
@@ -152,24 +139,14 @@ def test_an_invalid_answer_is_refused_and_nothing_is_stored(
     with pytest.raises(SessionError, match="no item 'vas_pian'"):
         session.answer("vas_pian", 3)
     assert session.value("vas_pain") is None
-    with store.unit_of_work() as uow:
-        meta = uow.responses.get(session.response_id)
-        assert meta is not None
-        assert uow.answers.load(meta) == {}
+    assert stored_answers(store, session.response_id) == {}
 
 
 def test_submit_is_refused_while_a_required_item_has_no_answer(
     service: SessionService, store: Store
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="jamar",
-        respondent="child",
-        language="nl",
-        actor="nurse",
-    )
+    session = start(service, form_id="jamar", language="nl")
     session.answer("jamar_jafs_01", 1)
     missing = [line.item.link_id for line in session.review() if line.missing_required]
     assert "jamar_jafs_02" in missing
@@ -179,21 +156,12 @@ def test_submit_is_refused_while_a_required_item_has_no_answer(
         session.submit(actor="nurse")
     with store.unit_of_work() as uow:
         assert uow.outbox.get(session.response_id) is None
-        meta = uow.responses.get(session.response_id)
-    assert meta is not None
-    assert meta.status is ResponseStatus.IN_PROGRESS
+    assert meta_of(store, session.response_id).status is ResponseStatus.IN_PROGRESS
 
 
 def test_a_submitted_response_can_no_longer_change(service: SessionService, store: Store) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service, form_id="vas_pain")
     session.answer("vas_pain", 20)
     session.submit(actor="nurse")
     with pytest.raises(SessionError, match="submitted"):
@@ -201,28 +169,14 @@ def test_a_submitted_response_can_no_longer_change(service: SessionService, stor
     with pytest.raises(SessionError, match="only a draft"):
         service.resume(session.response_id, actor="nurse")
     with pytest.raises(SessionError, match="already submitted"):
-        service.start(
-            patient="DEMO-001",
-            visit="V1",
-            form_id="vas_pain",
-            respondent="child",
-            language="en",
-            actor="nurse",
-        )
+        start(service, form_id="vas_pain")
 
 
 def test_progress_counts_answers_na_and_skips_over_enabled_items(
     service: SessionService, store: Store
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="chaq",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
+    session = start(service)
     # chaq_devices_other is asked only when "other" is ticked (enable_when).
     assert session.progress() == (0, 34)
     session.answer("chaq_dress_a", 0)
@@ -236,25 +190,11 @@ def test_progress_counts_answers_na_and_skips_over_enabled_items(
 def test_a_session_without_study_key_cannot_submit_and_keeps_the_draft(
     forms: Mapping[str, Form], study: Study, tmp_path: Path
 ) -> None:
-    bare = init_store(
-        tmp_path / "bare.db",
-        passphrase=PASSPHRASE,
-        site="DEMO",
-        nurse_name="nurse",
-        nurse_pin="1234",
-        kdf=FAST_KDF,
-    )
+    bare = new_store(tmp_path / "bare.db")
     try:
         enrol(bare, "DEMO-001", age=10)
         service = SessionService(bare, forms, study, clock=Clock())
-        session = service.start(
-            patient="DEMO-001",
-            visit="V1",
-            form_id="vas_pain",
-            respondent="child",
-            language="en",
-            actor="nurse",
-        )
+        session = start(service, form_id="vas_pain")
         session.answer("vas_pain", 20)
         with pytest.raises(SessionError, match="study public key"):
             session.submit(actor="nurse")
@@ -267,28 +207,15 @@ def test_acknowledge_purges_the_answer_ciphertext_but_keeps_metadata_and_hash(
     service: SessionService, store: Store, db_path: Path, clock: Clock
 ) -> None:
     enrol(store, "DEMO-001", age=10)
-    session = service.start(
-        patient="DEMO-001",
-        visit="V1",
-        form_id="vas_pain",
-        respondent="child",
-        language="en",
-        actor="nurse",
-    )
-    session.answer("vas_pain", 20)
-    session.submit(actor="nurse")
-    with store.unit_of_work() as uow:
-        meta = uow.responses.get(session.response_id)
-        assert meta is not None
-        before = uow.answers.load(meta)
-    service.acknowledge(session.response_id, receipt_id="r-1", at=clock())
-    service.acknowledge(session.response_id, receipt_id="r-1", at=clock())  # repeat
+    response_id = submitted_pain(service, pain=20)
+    before = stored_answers(store, response_id)
+    service.acknowledge(response_id, receipt_id="r-1", at=clock())
+    service.acknowledge(response_id, receipt_id="r-1", at=clock())  # repeat
 
+    meta = meta_of(store, response_id)
     with store.unit_of_work() as uow:
-        meta = uow.responses.get(session.response_id)
-        assert meta is not None
-        entry = uow.outbox.get(session.response_id)
-        assert uow.answers.load(meta) == {}
+        entry = uow.outbox.get(response_id)
+    assert stored_answers(store, response_id) == {}
     assert before == {"vas_pain": 20}
     assert meta.status is ResponseStatus.ACKNOWLEDGED
     assert meta.purged
@@ -298,9 +225,9 @@ def test_acknowledge_purges_the_answer_ciphertext_but_keeps_metadata_and_hash(
     assert entry.receipt_id == "r-1"
     with sqlite3.connect(db_path) as raw:
         rows = raw.execute(
-            "SELECT count(*) FROM answers WHERE response_id = ?", (session.response_id,)
+            "SELECT count(*) FROM answers WHERE response_id = ?", (response_id,)
         ).fetchone()
     assert rows == (0,)
-    purges = [e for e in audit_of(store, session.response_id) if e.kind is AuditKind.PURGE]
+    purges = [e for e in audit_of(store, response_id) if e.kind is AuditKind.PURGE]
     assert len(purges) == 1
     assert store.verify().ok
