@@ -106,14 +106,16 @@ def store_batch(
 ) -> list[WireReceipt]:
     """Check and store each envelope on its own; receipts come back in the order given."""
     receipts: list[WireReceipt | None] = [None] * len(items)
-    valid: list[tuple[int, Envelope]] = []
+    valid: list[tuple[int, Envelope, str]] = []
     for index, item in enumerate(items):
         if not isinstance(item, Envelope):
             receipts[index] = item
-        elif problem := _envelope_problem(item, device):
+            continue
+        signed = signing_bytes(item)
+        if problem := _envelope_problem(item, device, signed):
             receipts[index] = _rejected(item.response_id, problem)
         else:
-            valid.append((index, item))
+            valid.append((index, item, _stored_text(signed, item)))
     for index, receipt in _store_all(session, device, valid, now).items():
         receipts[index] = receipt
     done = [receipt for receipt in receipts if receipt is not None]
@@ -142,7 +144,14 @@ def _rejected(response_id: Any, message: str) -> WireReceipt:
     }
 
 
-def _envelope_problem(envelope: Envelope, device: Device) -> str | None:
+def _stored_text(signed: bytes, envelope: Envelope) -> str:
+    """The envelope as stored: its signed canonical JSON with ``signature`` and ``sha256``
+    added (the same fields and values as the upload, without serialising it again)."""
+    tail = f',"sha256":"{envelope.sha256}","signature":"{envelope.signature}"}}'
+    return signed[:-1].decode("ascii") + tail
+
+
+def _envelope_problem(envelope: Envelope, device: Device, signed: bytes) -> str | None:
     if envelope.device_id != device.device_id:
         return (
             f"envelope {envelope.response_id} names kiosk {envelope.device_id} but was sent "
@@ -153,7 +162,7 @@ def _envelope_problem(envelope: Envelope, device: Device) -> str | None:
             f"envelope {envelope.response_id} is for site {envelope.site} but this kiosk is "
             f"enrolled at site {device.site}"
         )
-    if hashlib.sha256(signing_bytes(envelope)).hexdigest() != envelope.sha256:
+    if hashlib.sha256(signed).hexdigest() != envelope.sha256:
         return (
             f"envelope {envelope.response_id}: sha256 does not match its content; "
             "it was changed after it was signed"
@@ -162,12 +171,12 @@ def _envelope_problem(envelope: Envelope, device: Device) -> str | None:
 
 
 def _store_all(
-    session: Session, device: Device, envelopes: list[tuple[int, Envelope]], now: datetime
+    session: Session, device: Device, envelopes: list[tuple[int, Envelope, str]], now: datetime
 ) -> dict[int, WireReceipt]:
     """Insert every new id in one statement; what the key refused is re-read and classified."""
     first: dict[str, dict[str, Any]] = {}
-    for _index, envelope in envelopes:
-        first.setdefault(str(envelope.response_id), _row(envelope, now))
+    for _index, envelope, text in envelopes:
+        first.setdefault(str(envelope.response_id), _row(envelope, text, now))
     # Sorted ids give every transaction the same lock order: no deadlock between two batches.
     rows = [first[key] for key in sorted(first)]
     inserted: set[str] = set()
@@ -182,7 +191,7 @@ def _store_all(
         stored[key] = _Stored(key, row["receipt_id"], row["sha256"], now)
     receipts: dict[int, WireReceipt] = {}
     fresh = set(inserted)
-    for index, envelope in envelopes:
+    for index, envelope, text in envelopes:
         key = str(envelope.response_id)
         original = stored[key]
         if key in fresh and original.sha256 == envelope.sha256:
@@ -193,7 +202,7 @@ def _store_all(
                 original, "duplicate", "already stored; this is the original receipt"
             )
         else:
-            receipts[index] = _quarantine(session, device, envelope, original, now)
+            receipts[index] = _quarantine(session, device, envelope, text, original, now)
     return receipts
 
 
@@ -207,7 +216,7 @@ def _insert_ignoring_existing(session: Session) -> Any:
     return insert(_RESPONSES).on_conflict_do_nothing(index_elements=["response_id"])
 
 
-def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
+def _row(envelope: Envelope, text: str, now: datetime) -> dict[str, Any]:
     return {
         "response_id": str(envelope.response_id),
         "receipt_id": str(uuid.uuid4()),
@@ -221,7 +230,7 @@ def _row(envelope: Envelope, now: datetime) -> dict[str, Any]:
         "submitted_at": envelope.submitted_at,
         "out_of_window": envelope.out_of_window,
         "sha256": envelope.sha256,
-        "envelope": envelope.model_dump_json(),
+        "envelope": text,
         "received_at": now,
     }
 
@@ -255,14 +264,19 @@ def _read_receipts(session: Session, ids: set[str]) -> dict[str, _Stored]:
 
 
 def _quarantine(
-    session: Session, device: Device, envelope: Envelope, original: _Stored, now: datetime
+    session: Session,
+    device: Device,
+    envelope: Envelope,
+    text: str,
+    original: _Stored,
+    now: datetime,
 ) -> WireReceipt:
     session.add(
         Quarantined(
             response_id=original.response_id,
             device_id=envelope.device_id,
             sha256=envelope.sha256,
-            envelope=envelope.model_dump_json(),
+            envelope=text,
             received_at=now,
             original_receipt_id=original.receipt_id,
         )
