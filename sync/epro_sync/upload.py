@@ -26,7 +26,6 @@ from typing import Any, TypedDict
 
 from pydantic import ValidationError
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from epro.protocol import BatchRequest, Envelope, ReceiptStatus, signing_bytes
@@ -181,8 +180,7 @@ def _store_all(
     rows = [first[key] for key in sorted(first)]
     inserted: set[str] = set()
     if rows:
-        statement = _insert_ignoring_existing(session).returning(_RESPONSES.c.response_id)
-        inserted = set(session.connection().execute(statement, rows).scalars())
+        inserted = _insert_new(session, rows)
     # Rows the key refused were stored earlier, by a concurrent request, or by an earlier
     # copy in this very batch; read them now (READ COMMITTED sees a concurrent winner).
     stored = _read_receipts(session, set(first) - inserted)
@@ -209,11 +207,40 @@ def _store_all(
 _RESPONSES: Table = StoredResponse.metadata.tables["responses"]
 
 
-def _insert_ignoring_existing(session: Session) -> Any:
-    """``INSERT … ON CONFLICT (response_id) DO NOTHING`` in the backend's own dialect."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(_RESPONSES).on_conflict_do_nothing(index_elements=["response_id"])
+_COLUMNS = tuple(column.name for column in _RESPONSES.columns)
+#: Rows per INSERT statement: 14 parameters each stays far below SQLite's and PostgreSQL's
+#: limits on parameters per statement.
+_ROWS_PER_INSERT = 500
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """``INSERT … ON CONFLICT (response_id) DO NOTHING RETURNING response_id``: the ids stored.
+
+    Written for the driver directly, many rows per statement: SQLAlchemy's per-row parameter
+    handling cost more than the database's own work. Values pass through the column types'
+    own bind processors, so they are stored exactly as the ORM would store them.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    processors = [column.type.bind_processor(dialect) for column in _RESPONSES.columns]
+    one_row = "(" + ", ".join([mark] * len(_COLUMNS)) + ")"
+    inserted: set[str] = set()
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = [
+            value if process is None else process(value)
+            for row in chunk
+            for name, process in zip(_COLUMNS, processors, strict=True)
+            for value in (row[name],)
+        ]
+        statement = (
+            f"INSERT INTO responses ({', '.join(_COLUMNS)}) VALUES "
+            + ", ".join([one_row] * len(chunk))
+            + " ON CONFLICT (response_id) DO NOTHING RETURNING response_id"
+        )
+        inserted.update(row[0] for row in connection.exec_driver_sql(statement, tuple(values)))
+    return inserted
 
 
 def _row(envelope: Envelope, text: str, now: datetime) -> dict[str, Any]:
