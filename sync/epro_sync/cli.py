@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("device", metavar="DEVICE", help="device id from `epro-sync devices`")
     revoke.set_defaults(func=cmd_revoke)
 
+    reinstate = sub.add_parser("reinstate", help="lift a kiosk's revocation")
+    reinstate.add_argument("device", metavar="DEVICE", help="device id from `epro-sync devices`")
+    reinstate.set_defaults(func=cmd_reinstate)
+
     sub.add_parser("status", help="completion per site").set_defaults(func=cmd_status)
     sub.add_parser(
         "verify", help="check every stored response's hash and kiosk signature"
@@ -162,6 +166,17 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         device = storage.revoke(session, args.device, _now())
         session.commit()
         print(f"kiosk {device.device_id} ({device.label}, site {device.site}) is revoked")
+    return 0
+
+
+def cmd_reinstate(args: argparse.Namespace) -> int:
+    with _database(_settings()) as engine, Session(engine) as session:
+        device = storage.reinstate(session, args.device, _now())
+        session.commit()
+        print(
+            f"kiosk {device.device_id} ({device.label}, site {device.site}) is active again; "
+            "its next sync uploads what it kept"
+        )
     return 0
 
 

@@ -173,6 +173,19 @@ def revoke(session: Session, device_id: str, now: datetime) -> Device:
     return device
 
 
+def reinstate(session: Session, device_id: str, now: datetime) -> Device:
+    """Lift a revocation (a kiosk revoked by mistake, or found again and checked): the same
+    key and token work again, and everything the kiosk kept uploads on its next sync."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise EproError(f"no kiosk with id {device_id}; `epro-sync devices` lists them")
+    if device.revoked_at is not None:
+        device.revoked_at = None
+        session.add(device)
+        record(session, now, "reinstate", device=device)
+    return device
+
+
 # ---------------------------------------------------------------------- roster and completion
 
 

@@ -71,3 +71,35 @@ def test_health_and_docs_answer(server: RunningServer) -> None:
     assert server.client.get("/docs").status_code == 200
     paths = server.client.get("/openapi.json").json()["paths"]
     assert {"/v1/enrol", "/v1/responses:batch", "/v1/roster", "/v1/completion"} <= set(paths)
+
+
+def test_a_reinstated_kiosk_uploads_again_with_its_own_key_and_token(
+    new_kiosk: Callable[..., ScriptedKiosk],
+    server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+) -> None:
+    kiosk = new_kiosk()
+    kept = kiosk.envelope()
+    monkeypatch.setenv("EPRO_SYNC_DATABASE_URL", server.settings.database_url)
+    assert cli.main(["revoke", kiosk.device_id]) == 0
+    assert kiosk.upload(kept).status_code == 403
+    assert cli.main(["reinstate", kiosk.device_id]) == 0
+    assert "is active again" in capsys.readouterr().out
+    reply = kiosk.upload(kept)
+    assert reply.status_code == 200
+    assert reply.json()["receipts"][0]["status"] == "stored"
+    with engine.connect() as conn:
+        events = conn.execute(
+            text("SELECT event FROM audit WHERE event IN ('revoke', 'reinstate') ORDER BY id")
+        )
+        assert events.scalars().all() == ["revoke", "reinstate"]
+
+
+def test_reinstating_an_unknown_kiosk_is_a_clear_error(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EPRO_SYNC_DATABASE_URL", server.settings.database_url)
+    assert cli.main(["reinstate", "no-such-kiosk"]) == 1
+    assert capsys.readouterr().err.startswith("epro-sync: no kiosk with id no-such-kiosk")
