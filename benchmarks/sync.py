@@ -21,7 +21,7 @@ The queued responses are built directly through the store API (sealed with HPKE 
 like a Submit, in large transactions) because the benchmark measures sync, not Submit
 (``benchmarks/store.py`` measures that).
 
-    python benchmarks/sync.py [--n 10000] [--batch 200] [--repeat 3] [--postgres-url URL] [--json]
+    python benchmarks/sync.py [--n 10000] [--batch 500] [--repeat 3] [--postgres-url URL] [--json]
 """
 
 from __future__ import annotations
@@ -234,23 +234,6 @@ def queued_kiosk(path: Path, url: str, code: str, n: int) -> Any:
     return store
 
 
-class TimedTransport(httpx.HTTPTransport):
-    """The real HTTP transport, adding up the time spent waiting for the server."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds = 0.0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        started = time.perf_counter()
-        try:
-            response = super().handle_request(request)
-            response.read()
-            return response
-        finally:
-            self.seconds += time.perf_counter() - started
-
-
 def bodies(store: Any, batch: int) -> list[bytes]:
     with store.unit_of_work() as uow:
         entries = uow.outbox.pending(10**9)
@@ -299,20 +282,14 @@ def run_backend(
             warm_kiosk_imports()
             bare_before = bare_upload(url, payloads)
             started = time.perf_counter()
-            transport = TimedTransport()
-            client = SyncClient(store, batch_size=batch, timeout=120, transport=transport)
-            report = client.sync_once()
+            report = SyncClient(store, batch_size=batch, timeout=120).sync_once()
             app = time.perf_counter() - started
             if report.error is not None or report.acknowledged != n:
                 raise SystemExit(f"benchmark: the sync did not complete: {report.error}")
             bare_after = bare_upload(url, payloads)
         finally:
             store.close()
-    return {
-        "app_seconds": app,
-        "bare_seconds": (bare_before + bare_after) / 2,
-        "http_seconds": transport.seconds,
-    }
+    return {"app_seconds": app, "bare_seconds": (bare_before + bare_after) / 2}
 
 
 def median_run(
@@ -330,9 +307,13 @@ def median_run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from epro.protocol import DEFAULT_BATCH_MAX
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=10_000, help="queued responses (default 10000)")
-    parser.add_argument("--batch", type=int, default=200, help="envelopes per request")
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH_MAX, help="envelopes per request (default 500)"
+    )
     parser.add_argument("--postgres-url", default=os.environ.get("EPRO_TEST_POSTGRES_URL"))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--repeat", type=int, default=3, help="runs per backend (medians)")
@@ -358,9 +339,6 @@ def main(argv: list[str] | None = None) -> int:
         result["bare_seconds"] = round(sqlite["bare_seconds"], 3)
         result["sqlite_seconds_10k"] = round(sqlite["app_seconds"] * scale, 2)
         result["ratio"] = round(sqlite["bare_seconds"] / sqlite["app_seconds"], 3)
-        # Of the app time, how much was the server (HTTP round trips) vs. kiosk bookkeeping.
-        result["sqlite_http_seconds"] = round(sqlite["http_seconds"], 3)
-        result["server_ratio"] = round(sqlite["bare_seconds"] / sqlite["http_seconds"], 3)
         result["postgres_seconds_10k"] = None
         if args.postgres_url:
             base = args.postgres_url
@@ -368,7 +346,6 @@ def main(argv: list[str] | None = None) -> int:
             result["postgres_app_seconds"] = round(pg["app_seconds"], 3)
             result["postgres_seconds_10k"] = round(pg["app_seconds"] * scale, 2)
             result["postgres_ratio"] = round(pg["bare_seconds"] / pg["app_seconds"], 3)
-            result["postgres_http_seconds"] = round(pg["http_seconds"], 3)
     if args.json:
         print(json.dumps(result))
     else:
