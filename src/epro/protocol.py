@@ -135,6 +135,24 @@ Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", exa
 Version = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", examples=["1.0.0"])]
 
 
+def utc_timestamp(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC: the one rendering of times that are signed.
+
+    Same as ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` of the UTC time (years padded to four
+    digits), formatted by hand because strftime was a measurable share of checking an upload.
+    """
+    t = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 (the fastest form here)
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.microsecond,
+    )
+
+
 class _Model(BaseModel):
     """Wire models refuse unknown fields, so a typo is an error instead of silently lost data."""
 
@@ -167,7 +185,7 @@ class EnvelopeContent(_Model):
     @field_serializer("submitted_at")
     def _render_time(self, value: datetime) -> str:
         # One fixed rendering, so every implementation signs the same bytes.
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return utc_timestamp(value)
 
 
 class Envelope(EnvelopeContent):
@@ -212,7 +230,7 @@ def signing_bytes(envelope: EnvelopeContent) -> bytes:
     that pass was the largest cost of checking an upload.
     """
     e = envelope
-    when = e.submitted_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    when = utc_timestamp(e.submitted_at)
     return (
         f'{{"device_id":"{e.device_id}","form_id":"{e.form_id}",'
         f'"form_sha256":"{e.form_sha256}","form_version":"{e.form_version}",'

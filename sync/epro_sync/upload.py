@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,8 +175,9 @@ def _store_all(
 ) -> dict[int, WireReceipt]:
     """Insert every new id in one statement; what the key refused is re-read and classified."""
     first: dict[str, dict[str, Any]] = {}
-    for _index, envelope, text in envelopes:
-        first.setdefault(str(envelope.response_id), _row(envelope, text, now))
+    receipt_ids = _new_receipt_ids(len(envelopes))
+    for (_index, envelope, text), receipt_id in zip(envelopes, receipt_ids, strict=True):
+        first.setdefault(str(envelope.response_id), _row(envelope, text, receipt_id, now))
     # Sorted ids give every transaction the same lock order: no deadlock between two batches.
     rows = [first[key] for key in sorted(first)]
     inserted: set[str] = set()
@@ -184,9 +186,10 @@ def _store_all(
     # Rows the key refused were stored earlier, by a concurrent request, or by an earlier
     # copy in this very batch; read them now (READ COMMITTED sees a concurrent winner).
     stored = _read_receipts(session, set(first) - inserted)
+    received = now.isoformat()
     for key in inserted:
         row = first[key]
-        stored[key] = _Stored(key, row["receipt_id"], row["sha256"], now)
+        stored[key] = _Stored(key, row["receipt_id"], row["sha256"], received)
     receipts: dict[int, WireReceipt] = {}
     fresh = set(inserted)
     for index, envelope, text in envelopes:
@@ -243,10 +246,16 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     return inserted
 
 
-def _row(envelope: Envelope, text: str, now: datetime) -> dict[str, Any]:
+def _new_receipt_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs from one read of the system's random source."""
+    pool = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=pool[i : i + 16], version=4)) for i in range(0, 16 * count, 16)]
+
+
+def _row(envelope: Envelope, text: str, receipt_id: str, now: datetime) -> dict[str, Any]:
     return {
         "response_id": str(envelope.response_id),
-        "receipt_id": str(uuid.uuid4()),
+        "receipt_id": receipt_id,
         "device_id": envelope.device_id,
         "site": envelope.site,
         "patient": envelope.patient,
@@ -267,7 +276,7 @@ class _Stored:
     response_id: str
     receipt_id: str
     sha256: str
-    received_at: datetime
+    received_at: str  # ISO 8601, as it goes into receipts
 
 
 def _read_receipts(session: Session, ids: set[str]) -> dict[str, _Stored]:
@@ -285,7 +294,7 @@ def _read_receipts(session: Session, ids: set[str]) -> dict[str, _Stored]:
         )
         for row in rows:
             found[row.response_id] = _Stored(
-                row.response_id, row.receipt_id, row.sha256, as_utc(row.received_at)
+                row.response_id, row.receipt_id, row.sha256, as_utc(row.received_at).isoformat()
             )
     return found
 
@@ -332,7 +341,7 @@ def _receipt(row: _Stored, status: ReceiptStatus, message: str) -> WireReceipt:
         "response_id": row.response_id,
         "status": status,
         "receipt_id": row.receipt_id,
-        "received_at": row.received_at.isoformat(),
+        "received_at": row.received_at,
         "sha256": row.sha256,
         "message": message,
     }

@@ -24,6 +24,7 @@ from epro.protocol import (
     reference_signing_bytes,
     sign_envelope,
     signing_bytes,
+    utc_timestamp,
     verify_envelope,
 )
 from epro_sync.testing import ScriptedKiosk
@@ -162,3 +163,13 @@ def test_the_fast_signing_bytes_equal_canonical_json_of_the_fields(**fields: Any
     except ValidationError:
         return  # e.g. a time zone hypothesis picked that has no offset at that moment
     assert signing_bytes(content) == reference_signing_bytes(content)
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 2), timezones=st.timezones()))
+@settings(max_examples=300, deadline=None)
+def test_signed_times_render_as_strftime_would(value: datetime) -> None:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        return
+    assert utc_timestamp(value) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
