@@ -174,6 +174,7 @@ def queued_kiosk(path: Path, url: str, code: str, n: int) -> Any:
     from epro.crypto import FAST_KDF, seal
     from epro.protocol import EnvelopeContent, sign_envelope
     from epro.store import init_store
+    from epro.store.answers import answers_digest
     from epro.store.domain import OutboxEntry, Patient, ResponseMeta, ResponseStatus
     from epro.sync_client import enrol_kiosk
 
@@ -205,6 +206,7 @@ def queued_kiosk(path: Path, url: str, code: str, n: int) -> Any:
                     started_at=now,
                     updated_at=now,
                     submitted_at=now,
+                    answers_sha256=answers_digest({"vas_pain": 42}),  # as Submit stores it
                 )
                 uow.responses.add(meta)
                 uow.answers.put(meta, "vas_pain", 42)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlmodel import Session, col, delete, select
@@ -20,8 +19,6 @@ from epro.forms.model import AnswerValue
 from epro.store.domain import ResponseMeta
 from epro.store.tables import AnswerRow, ResponseRow
 
-#: Ids per ``IN (...)`` list, well under SQLite's bound-parameter limit.
-_CHUNK = 500
 _UPSERT = (
     "INSERT INTO answers (response_id, link_id, key_version, ciphertext) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (response_id, link_id) DO UPDATE "
@@ -42,8 +39,17 @@ def answer_aad(meta: ResponseMeta | ResponseRow, link_id: str, key_version: int)
 
 
 def canonical_answers(answers: dict[str, AnswerValue]) -> bytes:
-    """The answers as canonical JSON (sorted keys, no spaces): what ``purge`` hashes."""
+    """The answers as canonical JSON (sorted keys, no spaces): what ``answers_digest`` hashes."""
     return json.dumps(answers, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def answers_digest(answers: dict[str, AnswerValue]) -> str:
+    """SHA-256 (hex) of the canonical answers JSON: kept in ``responses.answers_sha256``.
+
+    Computed once when the response is submitted (its answers never change after that), so
+    that purging after the server's receipt deletes rows without decrypting them again.
+    """
+    return hashlib.sha256(canonical_answers(answers)).hexdigest()
 
 
 def decrypt_answer(
@@ -108,53 +114,12 @@ class AnswerRepository:
         Returns the SHA-256 of the canonical answers JSON and sets ``meta.answers_sha256`` and
         ``meta.purged``; the caller saves ``meta`` with ``responses.update`` (and audits PURGE).
         """
-        digest = hashlib.sha256(canonical_answers(self.load(meta))).hexdigest()
+        digest = answers_digest(self.load(meta))
         self._session.exec(delete(AnswerRow).where(col(AnswerRow.response_id) == meta.id))
         self._session.flush()
         meta.answers_sha256 = digest
         meta.purged = True
         return digest
-
-    def purge_many(self, metas: Sequence[ResponseMeta]) -> dict[str, str]:
-        """``purge`` for many responses at once: one read, one delete; digests by response id.
-
-        The digests are exactly ``purge``'s (the canonical answers JSON, so every answer is
-        decrypted and authenticated once more before it goes). Sets each ``meta``'s
-        ``answers_sha256`` and ``purged``; the caller saves them (``responses.mark_purged_many``).
-        """
-        by_id = {meta.id: meta for meta in metas}
-        answers: dict[str, dict[str, AnswerValue]] = {rid: {} for rid in by_id}
-        connection = self._session.connection()
-        ids = sorted(by_id)
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = connection.exec_driver_sql(
-                "SELECT response_id, link_id, key_version, ciphertext FROM answers "
-                f"WHERE response_id IN ({marks})",
-                tuple(chunk),
-            )
-            for response_id, link_id, key_version, ciphertext in rows:
-                try:
-                    value = decrypt_answer(
-                        self._cipher, by_id[response_id], link_id, key_version, ciphertext
-                    )
-                except CryptoError:
-                    raise StoreError(
-                        f"answer of response {response_id} item {link_id} does not authenticate "
-                        "(edited, swapped or damaged); run `epro verify` and report it"
-                    ) from None
-                answers[response_id][link_id] = cast(AnswerValue, value)
-            connection.exec_driver_sql(
-                f"DELETE FROM answers WHERE response_id IN ({marks})", tuple(chunk)
-            )
-        digests: dict[str, str] = {}
-        for rid, meta in by_id.items():
-            digest = hashlib.sha256(canonical_answers(answers[rid])).hexdigest()
-            meta.answers_sha256 = digest
-            meta.purged = True
-            digests[rid] = digest
-        return digests
 
     def _require_response(self, meta: ResponseMeta) -> ResponseRow:
         row = self._session.get(ResponseRow, meta.id)

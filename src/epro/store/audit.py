@@ -27,6 +27,8 @@ _INSERT = (
     "INSERT INTO audit (seq, at, actor, kind, device_id, response_id, link_id, detail, "
     "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: ``json.dumps`` with these arguments would build this encoder again for every event.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_event(
@@ -50,11 +52,50 @@ def canonical_event(
         "link_id": link_id,
         "detail": detail,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(body).encode()
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def chained_rows(
+    head: tuple[int, str] | None,
+    *,
+    at: datetime,
+    kind: AuditKind,
+    actor: str,
+    device_id: str,
+    events: Sequence[tuple[str | None, str | None]],
+) -> list[tuple[object, ...]]:
+    """Audit rows for ``(response_id, detail)`` events at ``at``, chained in order after ``head``.
+
+    ``head`` is the ``(seq, hash)`` of the last stored event (None for an empty log). The rows
+    (in ``INSERT`` column order) chain exactly as one ``append`` per event would; the events
+    of one batch share one transaction, so they share its time too.
+    """
+    seq = 0 if head is None else int(head[0])
+    prev_hash = GENESIS if head is None else str(head[1])
+    when = to_text(at)
+    kind_value = AuditKind(kind).value
+    rows: list[tuple[object, ...]] = []
+    for response_id, detail in events:
+        seq += 1
+        canonical = canonical_event(
+            seq=seq,
+            at=when,
+            actor=actor,
+            kind=kind_value,
+            device_id=device_id,
+            response_id=response_id,
+            link_id=None,
+            detail=detail,
+        )
+        digest = chain_hash(prev_hash, canonical)
+        row = (seq, when, actor, kind_value, device_id, response_id, None, detail, prev_hash)
+        rows.append((*row, digest))
+        prev_hash = digest
+    return rows
 
 
 def row_hash(row: AuditRow) -> str:
@@ -171,44 +212,6 @@ class AuditRepository:
             ),
         )
         return to_event(row)
-
-    def append_many(
-        self,
-        kind: AuditKind,
-        actor: str,
-        events: Sequence[tuple[str | None, str | None]],
-    ) -> None:
-        """Add one event per ``(response_id, detail)``, chained in order, in one statement.
-
-        The chain is the same as ``append`` called once per event; the head is read once and
-        the hashes are computed here, so a batch costs one INSERT instead of one per event.
-        """
-        if not events:
-            return
-        connection = self._session.connection()
-        head = connection.exec_driver_sql(_HEAD).first()
-        seq = 0 if head is None else int(head[0])
-        prev_hash = GENESIS if head is None else str(head[1])
-        kind_value = AuditKind(kind).value
-        rows: list[tuple[object, ...]] = []
-        for response_id, detail in events:
-            seq += 1
-            at = to_text(self._clock())
-            canonical = canonical_event(
-                seq=seq,
-                at=at,
-                actor=actor,
-                kind=kind_value,
-                device_id=self._device_id,
-                response_id=response_id,
-                link_id=None,
-                detail=detail,
-            )
-            digest = chain_hash(prev_hash, canonical)
-            row = (seq, at, actor, kind_value, self._device_id, response_id, None, detail)
-            rows.append((*row, prev_hash, digest))
-            prev_hash = digest
-        connection.exec_driver_sql(_INSERT, rows)
 
     def head(self) -> AuditEvent | None:
         row = self._head_row()

@@ -1,11 +1,13 @@
-"""The hot path: the session's writes (start, each answer, submit) in plain SQL.
+"""The hot path: the session's writes (start, each answer, submit) and the acknowledgement
+of uploaded batches, in plain SQL.
 
-A kiosk writes one durable transaction per answer. Through the ORM, the per-statement and
-per-session bookkeeping cost several times the encryption and the fsync together, so these
-transactions run on one cached ``sqlite3`` connection of the store instead (same safety PRAGMAs,
-read back when it opens; ``BEGIN IMMEDIATE``; the same audit chain and AES-GCM records as the
-repositories). ``with store.transaction() as tx: ...; tx.commit()`` — leaving the block without
-``commit()`` rolls everything back, exactly like a unit of work.
+A kiosk writes one durable transaction per answer, and a large sync acknowledges thousands of
+responses. Through the ORM, the per-statement and per-object bookkeeping cost several times the
+encryption and the fsync together, so these transactions run on one cached ``sqlite3``
+connection of the store instead (same safety PRAGMAs, read back when it opens; ``BEGIN
+IMMEDIATE``; the same audit chain and AES-GCM records as the repositories).
+``with store.transaction() as tx: ...; tx.commit()`` — leaving the block without ``commit()``
+rolls everything back, exactly like a unit of work.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Collection
-from datetime import date
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import cast
+from typing import NamedTuple, NoReturn, cast
 
 from epro.crypto import DeviceKey, StudyPublicKey
 from epro.errors import CryptoError, StoreError
 from epro.forms.model import AnswerValue
 from epro.store._time import from_text, from_text_or_none, to_text, to_text_or_none
-from epro.store.answers import answer_aad, decrypt_answer
-from epro.store.audit import GENESIS, canonical_event, chain_hash
+from epro.store.answers import answer_aad, answers_digest, decrypt_answer
+from epro.store.audit import GENESIS, canonical_event, chain_hash, chained_rows
 from epro.store.connection import Limits, apply_pragmas, translate
 from epro.store.domain import AuditKind, OutboxEntry, Patient, ResponseMeta, ResponseStatus
 from epro.store.keys import device_key_aad
@@ -53,10 +55,26 @@ _AUDIT_INSERT = (
     "INSERT INTO audit (seq, at, actor, kind, device_id, response_id, link_id, detail, "
     "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: Ids per ``IN (...)`` list, well under SQLite's bound-parameter limit.
+_CHUNK = 500
 _OUTBOX_INSERT = (
     "INSERT INTO outbox (response_id, envelope_json, sha256, created_at, attempts, last_error, "
     "sent_at, acknowledged_at, receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+class ResponseState(NamedTuple):
+    """What acknowledging needs of a stored response (see :meth:`Transaction.states`)."""
+
+    status: ResponseStatus
+    answers_sha256: str | None
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """``ids`` in slices of at most ``_CHUNK``, each with its ``?, ?, ...`` placeholders."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = tuple(ids[start : start + _CHUNK])
+        yield chunk, ", ".join("?" * len(chunk))
 
 
 def _meta_from(row: tuple[object, ...]) -> ResponseMeta:
@@ -129,6 +147,9 @@ class Transaction:
         self._hot = hot
         self._context = hot._context
         self._db: sqlite3.Connection | None = None
+        # Digests of the answers read by ``answers`` in this transaction, by response id, so
+        # that submit hashes exactly what it sealed without decrypting a second time.
+        self._digests: dict[str, str] = {}
 
     def __enter__(self) -> Transaction:
         self._hot._lock.acquire()
@@ -192,23 +213,31 @@ class Transaction:
 
     def answers(self, meta: ResponseMeta) -> dict[str, AnswerValue]:
         """All answers of a stored response, decrypted (StoreError names a bad row)."""
-        cipher = self._context.cipher
         rows = self._execute(
             "SELECT link_id, key_version, ciphertext FROM answers WHERE response_id = ?"
             " ORDER BY link_id",
             (meta.id,),
         ).fetchall()
-        answers: dict[str, AnswerValue] = {}
-        for link_id, key_version, ciphertext in rows:
-            try:
-                value = decrypt_answer(cipher, meta, link_id, key_version, ciphertext)
-            except CryptoError:
-                raise StoreError(
-                    f"answer of response {meta.id} item {link_id} does not authenticate "
-                    "(edited, swapped or damaged); run `epro verify` and report it"
-                ) from None
-            answers[link_id] = cast(AnswerValue, value)
+        answers = {
+            link_id: self._decrypt(meta, link_id, key_version, ciphertext)
+            for link_id, key_version, ciphertext in rows
+        }
+        self._digests[meta.id] = answers_digest(answers)
         return answers
+
+    def states(self, response_ids: Collection[str]) -> dict[str, ResponseState]:
+        """Status and stored answers digest of each of ``response_ids`` that exists.
+
+        One SELECT per 500 ids: what acknowledging a whole upload batch needs to check first.
+        """
+        found: dict[str, ResponseState] = {}
+        for chunk, marks in _chunks(sorted(set(response_ids))):
+            rows = self._execute(
+                f"SELECT id, status, answers_sha256 FROM responses WHERE id IN ({marks})", chunk
+            ).fetchall()
+            for rid, status, digest in rows:
+                found[rid] = ResponseState(ResponseStatus(status), digest)
+        return found
 
     def device_key(self) -> DeviceKey:
         """The signing key, decrypted once per open store (it never changes after init)."""
@@ -272,7 +301,16 @@ class Transaction:
         )
 
     def update_response(self, meta: ResponseMeta) -> None:
-        """Save status, times and position; patient, form and key version never change."""
+        """Save status, times and position; patient, form and key version never change.
+
+        A response saved as SUBMITTED without ``answers_sha256`` gets it here, inside the
+        submit transaction: the digest of the answers it sealed (read by ``answers``), else of
+        its stored answers. Submitted answers never change, so this is what a purge would have
+        computed, and the purge after the server's receipt need not decrypt anything.
+        """
+        if meta.status == ResponseStatus.SUBMITTED and meta.answers_sha256 is None:
+            digest = self._digests.get(meta.id)
+            meta.answers_sha256 = digest if digest is not None else self._digest_of(meta)
         cursor = self._execute(
             _UPDATE_RESPONSE,
             (
@@ -317,8 +355,10 @@ class Transaction:
         key_version = cipher.key_version
         blob = cipher.encrypt(json.dumps(value).encode(), answer_aad(stored, link_id, key_version))
         self._execute(_UPSERT_ANSWER, (stored.id, link_id, key_version, blob))
+        self._digests.pop(stored.id, None)
 
     def remove_answer(self, response_id: str, link_id: str) -> None:
+        self._digests.pop(response_id, None)
         self._execute(
             "DELETE FROM answers WHERE response_id = ? AND link_id = ?", (response_id, link_id)
         )
@@ -386,6 +426,127 @@ class Transaction:
             ),
         )
 
+    def acknowledge_many(
+        self,
+        receipts: Sequence[tuple[str, str]],
+        states: Mapping[str, ResponseState],
+        *,
+        at: datetime,
+        updated_at: datetime,
+    ) -> dict[str, str]:
+        """Receipts in, local answers out: the set-based core of acknowledging responses.
+
+        For distinct ``(response_id, receipt_id)`` pairs whose ``states`` (read by
+        :meth:`states` in this transaction) the caller has checked: the outbox entries get
+        their receipt and ``at``, the answer rows are deleted, and the responses become
+        ACKNOWLEDGED and purged (``updated_at``). Returns each response's answers digest: the
+        one stored at submit, or for a response submitted before digests were stored, computed
+        now by decrypting its answers (before they go). StoreError when a response has no
+        outbox entry; roll back then, nothing is meant to be kept.
+        """
+        if not receipts:
+            return {}
+        ids = [rid for rid, _ in receipts]
+        stored = {rid: states[rid].answers_sha256 for rid in ids}
+        digests = self._decrypted_digests([rid for rid, digest in stored.items() if digest is None])
+        digests.update((rid, digest) for rid, digest in stored.items() if digest is not None)
+        when = to_text(at)
+        cursor = self._execute_many(
+            "UPDATE outbox SET receipt_id = ?, acknowledged_at = ? WHERE response_id = ?",
+            [(receipt_id, when, rid) for rid, receipt_id in receipts],
+        )
+        if cursor.rowcount != len(receipts):
+            self._missing_from_outbox(ids)
+        for chunk, marks in _chunks(ids):
+            self._execute(f"DELETE FROM answers WHERE response_id IN ({marks})", chunk)
+        changed = to_text(updated_at)
+        acknowledged = ResponseStatus.ACKNOWLEDGED.value
+        self._execute_many(
+            "UPDATE responses SET status = ?, answers_sha256 = ?, purged = 1, updated_at = ? "
+            "WHERE id = ?",
+            [(acknowledged, digests[rid], changed, rid) for rid in ids],
+        )
+        for rid in ids:
+            self._digests.pop(rid, None)  # their answers are gone
+        return digests
+
+    def audit_many(
+        self,
+        kind: AuditKind,
+        actor: str,
+        events: Sequence[tuple[str | None, str | None]],
+    ) -> None:
+        """Append one event per ``(response_id, detail)``, chained in order, in one statement.
+
+        The same chain as :meth:`audit` once per event, all at one time (one transaction); the
+        head is read once, inside this ``BEGIN IMMEDIATE`` transaction, so nobody appends in
+        between.
+        """
+        if not events:
+            return
+        head = self._execute(_AUDIT_HEAD).fetchone()
+        rows = chained_rows(
+            None if head is None else (int(head[0]), str(head[1])),
+            at=self._context.clock(),
+            kind=kind,
+            actor=actor,
+            device_id=self._context.device_id,
+            events=events,
+        )
+        self._execute_many(_AUDIT_INSERT, rows)
+
+    def _digest_of(self, meta: ResponseMeta) -> str:
+        """The digest of the stored answers, by decrypting them (each one authenticates)."""
+        self.answers(meta)
+        return self._digests[meta.id]
+
+    def _decrypted_digests(self, ids: Sequence[str]) -> dict[str, str]:
+        """``_digest_of`` for many responses: two SELECTs per 500 ids, not two per response."""
+        metas: dict[str, ResponseMeta] = {}
+        answers: dict[str, dict[str, AnswerValue]] = {rid: {} for rid in ids}
+        for chunk, marks in _chunks(ids):
+            rows = self._execute(
+                f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE id IN ({marks})", chunk
+            ).fetchall()
+            metas.update((meta.id, meta) for meta in map(_meta_from, rows))
+            rows = self._execute(
+                "SELECT response_id, link_id, key_version, ciphertext FROM answers "
+                f"WHERE response_id IN ({marks})",
+                chunk,
+            ).fetchall()
+            for rid, link_id, key_version, ciphertext in rows:
+                answers[rid][link_id] = self._decrypt(metas[rid], link_id, key_version, ciphertext)
+        missing = [rid for rid in ids if rid not in metas]
+        if missing:
+            raise StoreError(f"response {missing[0]} is not in the store; nothing was purged")
+        return {rid: answers_digest(values) for rid, values in answers.items()}
+
+    def _decrypt(
+        self, meta: ResponseMeta, link_id: str, key_version: int, ciphertext: bytes
+    ) -> AnswerValue:
+        try:
+            value = decrypt_answer(self._context.cipher, meta, link_id, key_version, ciphertext)
+        except CryptoError:
+            raise StoreError(
+                f"answer of response {meta.id} item {link_id} does not authenticate "
+                "(edited, swapped or damaged); run `epro verify` and report it"
+            ) from None
+        return cast(AnswerValue, value)
+
+    def _missing_from_outbox(self, ids: Sequence[str]) -> NoReturn:
+        """Name a response of ``ids`` without an outbox entry (the failure path only)."""
+        present: set[str] = set()
+        for chunk, marks in _chunks(ids):
+            rows = self._execute(
+                f"SELECT response_id FROM outbox WHERE response_id IN ({marks})", chunk
+            ).fetchall()
+            present.update(rid for (rid,) in rows)
+        missing = [rid for rid in ids if rid not in present] or list(ids)
+        others = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise StoreError(
+            f"response {missing[0]} is not in the outbox{others}; nothing was acknowledged"
+        )
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _execute(
@@ -394,6 +555,15 @@ class Transaction:
         if self._db is None:
             raise StoreError("use the transaction inside a `with` block")
         return self._run(self._db, sql, parameters, conflict)
+
+    def _execute_many(self, sql: str, rows: Sequence[tuple[object, ...]]) -> sqlite3.Cursor:
+        if self._db is None:
+            raise StoreError("use the transaction inside a `with` block")
+        try:
+            return self._db.executemany(sql, rows)
+        except sqlite3.Error as error:
+            # Plain words, never the bound values (they may be patient data).
+            raise translate(error, self._context.path) from None
 
     def _run(
         self,

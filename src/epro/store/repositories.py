@@ -98,13 +98,6 @@ def outbox_from_row(row: OutboxRow) -> OutboxEntry:
     )
 
 
-#: Every column of ``responses``, in ``ResponseMeta`` order (for plain-SQL reads).
-_META_COLUMNS = (
-    "id, patient, visit, form_id, form_version, form_sha256, respondent, language, status, "
-    "started_at, updated_at, key_version, position, submitted_at, out_of_window_reason, "
-    "answers_sha256, purged"
-)
-
 # --- repositories ----------------------------------------------------------------------------
 
 
@@ -170,48 +163,6 @@ class ResponseRepository:
         )
         self._session.expire(row)
 
-    def get_many(self, response_ids: Collection[str]) -> dict[str, ResponseMeta]:
-        """The responses among ``response_ids`` that exist, by id (one query per 500 ids)."""
-        # Plain SQL into plain rows: ORM objects cost more than the query for a whole batch.
-        ids = sorted(set(response_ids))
-        found: dict[str, ResponseMeta] = {}
-        connection = self._session.connection()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = connection.exec_driver_sql(
-                f"SELECT {_META_COLUMNS} FROM responses WHERE id IN ({marks})", tuple(chunk)
-            )
-            for row in rows:
-                values = list(row)
-                values[8] = ResponseStatus(values[8])
-                values[9], values[10] = from_text(values[9]), from_text(values[10])
-                values[13] = from_text_or_none(values[13])
-                values[16] = bool(values[16])
-                found[values[0]] = ResponseMeta(*values)
-        return found
-
-    def mark_acknowledged_many(self, metas: Collection[ResponseMeta], at: datetime) -> None:
-        """Save acknowledged, purged responses (status, hash, purged, ``updated_at=at``) at once.
-
-        Only those four columns change, so the binding checks of ``update`` have nothing to do.
-        """
-        when = to_text(at)
-        rows = [
-            (ResponseStatus.ACKNOWLEDGED.value, meta.answers_sha256, True, when, meta.id)
-            for meta in metas
-        ]
-        if rows:
-            self._session.connection().exec_driver_sql(
-                "UPDATE responses SET status = ?, answers_sha256 = ?, purged = ?, updated_at = ? "
-                "WHERE id = ?",
-                rows,
-            )
-        for meta in metas:
-            meta.status = ResponseStatus.ACKNOWLEDGED
-            meta.updated_at = at
-        self._session.expire_all()  # the session's copies of these rows are stale now
-
     def list(
         self,
         *,
@@ -256,17 +207,36 @@ class OutboxRepository:
         return None if row is None else outbox_from_row(row)
 
     def pending(self, limit: int) -> builtins.list[OutboxEntry]:
-        statement = (
-            select(OutboxRow)
-            .where(col(OutboxRow.acknowledged_at).is_(None))
-            .order_by(col(OutboxRow.created_at), col(OutboxRow.response_id))
-            .limit(limit)
+        """Entries without a receipt, oldest first (then by id): what the next upload sends."""
+        # Plain SQL into plain rows: ORM objects for a whole upload batch cost more than the
+        # query (same session and connection, so this unit of work's own writes are seen).
+        rows = self._session.connection().exec_driver_sql(
+            "SELECT response_id, envelope_json, sha256, created_at, attempts, last_error, "
+            "sent_at, receipt_id FROM outbox WHERE acknowledged_at IS NULL "
+            "ORDER BY created_at, response_id LIMIT ?",
+            (limit,),
         )
-        return [outbox_from_row(row) for row in self._session.exec(statement)]
+        return [
+            OutboxEntry(
+                response_id=rid,
+                envelope_json=envelope,
+                sha256=sha,
+                created_at=from_text(created),
+                attempts=attempts,
+                last_error=error,
+                sent_at=from_text_or_none(sent),
+                receipt_id=receipt,
+            )
+            for rid, envelope, sha, created, attempts, error, sent, receipt in rows
+        ]
 
     def count_pending(self) -> int:
-        statement = select(OutboxRow.response_id).where(col(OutboxRow.acknowledged_at).is_(None))
-        return len(self._session.exec(statement).all())
+        row = (
+            self._session.connection()
+            .exec_driver_sql("SELECT count(*) FROM outbox WHERE acknowledged_at IS NULL")
+            .one()
+        )
+        return int(row[0])
 
     def mark_sent(self, response_id: str, at: datetime) -> None:
         """An upload attempt reached the server (counts as an attempt, clears the last error)."""
@@ -281,22 +251,6 @@ class OutboxRepository:
         row.receipt_id = receipt_id
         row.acknowledged_at = to_text(at)
         self._save(row)
-
-    def mark_acknowledged_many(self, receipts: Collection[tuple[str, str]], at: datetime) -> None:
-        """``mark_acknowledged`` for ``(response_id, receipt_id)`` pairs, in one statement."""
-        if not receipts:
-            return
-        when = to_text(at)
-        result = self._session.connection().exec_driver_sql(
-            "UPDATE outbox SET receipt_id = ?, acknowledged_at = ? WHERE response_id = ?",
-            [(receipt_id, when, response_id) for response_id, receipt_id in receipts],
-        )
-        if result.rowcount != len(receipts):
-            raise StoreError(
-                f"{len(receipts) - result.rowcount} of these responses are not in the outbox; "
-                "nothing was acknowledged"
-            )
-        self._session.expire_all()
 
     def record_error(self, response_id: str, message: str) -> None:
         """A failed attempt: counted, and the message kept for the nurse's sync status."""

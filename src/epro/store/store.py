@@ -89,7 +89,7 @@ class Store:
         return UnitOfWork(self._context)
 
     def transaction(self) -> Transaction:
-        """A plain-SQL transaction for the session's hot path (start, answer, submit)."""
+        """A plain-SQL transaction for the hot path (start, answer, submit, acknowledge)."""
         self._require_open()
         return self._hot.transaction()
 
