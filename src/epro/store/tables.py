@@ -8,6 +8,7 @@ test checks that the migrated database matches these models exactly.
 
 from __future__ import annotations
 
+from sqlalchemy import Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -86,6 +87,16 @@ class AnswerRow(StoreModel, table=True):
 
 class OutboxRow(StoreModel, table=True):
     __tablename__ = "outbox"
+    # Schema v3: only the rows still waiting for a receipt, in upload order, so the next batch
+    # and the queue count do not scan the acknowledged envelopes the outbox keeps.
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "created_at",
+            "response_id",
+            sqlite_where=text("acknowledged_at IS NULL"),
+        ),
+    )
 
     response_id: str = Field(foreign_key="responses.id", primary_key=True)
     envelope_json: str  # sealed to the study key: the kiosk itself cannot read it

@@ -1,8 +1,9 @@
 """``verify``: is the file whole, does every ciphertext authenticate, is the audit chain intact?
 
 Each problem names its record precisely, in the order found: SQLite's own integrity check,
-foreign keys, the device key, every answer (by response and item), secret settings, then the
-audit chain up to its first break (after a break every later link differs, so one is enough).
+foreign keys, the device key, every answer (by response and item), the stored answers hash of
+every submitted response that still has its answers, secret settings, then the audit chain up
+to its first break (after a break every later link differs, so one is enough).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from epro.errors import CryptoError
-from epro.store.answers import decrypt_answer
+from epro.forms.model import AnswerValue
+from epro.store.answers import answers_digest, decrypt_answer
 from epro.store.audit import check_chain
 from epro.store.keys import device_key_aad, setting_aad
 from epro.store.tables import AnswerRow, AuditRow, DeviceRow, ResponseRow, SettingRow
 from epro.store.unit_of_work import StoreContext
 
-#: Beyond this many broken answers the report only counts them.
+#: Beyond this many broken answers (or answer hashes) the report only counts them.
 MAX_LISTED = 50
 
 
@@ -60,6 +62,11 @@ def verify_store(context: StoreContext) -> VerifyReport:
         answer_rows = session.exec(
             select(AnswerRow).order_by(col(AnswerRow.response_id), col(AnswerRow.link_id))
         ).all()
+        # The answers of the responses whose hash is checked below, kept from this one pass.
+        hashed: dict[str, dict[str, AnswerValue]] = {
+            row.id: {} for row in responses.values() if row.answers_sha256 and not row.purged
+        }
+        unreadable: set[str] = set()
         broken = 0
         for answer in answer_rows:
             owner = responses.get(answer.response_id)
@@ -68,11 +75,14 @@ def verify_store(context: StoreContext) -> VerifyReport:
                 message += "belongs to no response"
             else:
                 try:
-                    decrypt_answer(
+                    value = decrypt_answer(
                         cipher, owner, answer.link_id, answer.key_version, answer.ciphertext
                     )
+                    if owner.id in hashed:
+                        hashed[owner.id][answer.link_id] = value
                     continue
                 except CryptoError:
+                    unreadable.add(owner.id)
                     message = (
                         f"answer of response {answer.response_id} item {answer.link_id} "
                         "does not authenticate"
@@ -82,6 +92,7 @@ def verify_store(context: StoreContext) -> VerifyReport:
                 problems.append(message)
         if broken > MAX_LISTED:
             problems.append(f"... and {broken - MAX_LISTED} more answers that do not authenticate")
+        problems += _hash_checks(responses, hashed, unreadable)
 
         for setting in session.exec(select(SettingRow).where(col(SettingRow.secret).is_(True))):
             try:
@@ -103,6 +114,38 @@ def verify_store(context: StoreContext) -> VerifyReport:
         answers=len(answer_rows),
         audit_events=len(audit_rows),
     )
+
+
+def _hash_checks(
+    responses: dict[str, ResponseRow],
+    hashed: dict[str, dict[str, AnswerValue]],
+    unreadable: set[str],
+) -> list[str]:
+    """Compare each stored answers hash with the hash of the answers still held.
+
+    The hash is computed at Submit and purging keeps it without recomputing it, so a damaged
+    or edited hash must be caught while the answers that can expose it are still here.
+    A response with an answer that does not authenticate is already named above and skipped
+    here. The message names the response only: neither answers nor hashes, since the hash of
+    a short answer set reveals its values to anyone who tries them all.
+    """
+    problems: list[str] = []
+    mismatched = 0
+    for response_id, answers in sorted(hashed.items()):
+        if response_id in unreadable:
+            continue
+        if answers_digest(answers) == responses[response_id].answers_sha256:
+            continue
+        mismatched += 1
+        if mismatched <= MAX_LISTED:
+            problems.append(
+                f"response {response_id}: the stored answers hash does not match its answers"
+            )
+    if mismatched > MAX_LISTED:
+        problems.append(
+            f"... and {mismatched - MAX_LISTED} more responses whose answers hash does not match"
+        )
+    return problems
 
 
 def _sqlite_checks(raw: sqlite3.Connection) -> list[str]:
