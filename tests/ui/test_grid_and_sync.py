@@ -268,7 +268,7 @@ async def test_a_revoked_kiosk_shows_what_to_do_and_keeps_its_data(
         await pilot.press("y")
         await until(pilot, lambda: "no longer accepts this kiosk" in panel.shown.plain)
         assert "Do not reset or wipe it" in panel.shown.plain
-        assert "Ask the data manager to enrol it again" in panel.shown.plain
+        assert "Ask the data manager to reinstate it" in panel.shown.plain
         assert "Waiting to send: 1" in panel.shown.plain
         assert isinstance(pilot.app.screen, StationScreen)  # no crash, no dialog in the way
         station = app_of(pilot).station

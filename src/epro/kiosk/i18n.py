@@ -113,7 +113,7 @@ _EN: Final[dict[str, str]] = {
     "sync_last_error": "Last sync problem: {error}",
     "sync_revoked": (
         "The study server no longer accepts this kiosk. Do not reset or wipe it: every "
-        "response is still on it. Ask the data manager to enrol it again."
+        "response is still on it. Ask the data manager to reinstate it, then sync again."
     ),
     "sync_skew": (
         "This kiosk's clock is about {minutes} min off the server's: ask IT to set the time."
@@ -229,7 +229,8 @@ _NL: Final[dict[str, str]] = {
     "sync_last_error": "Laatste probleem: {error}",
     "sync_revoked": (
         "De studieserver accepteert deze kiosk niet meer. Niet resetten of wissen: alle "
-        "antwoorden staan er nog op. Vraag de datamanager de kiosk opnieuw aan te melden."
+        "antwoorden staan er nog op. Vraag de datamanager de kiosk weer toe te laten en "
+        "synchroniseer dan opnieuw."
     ),
     "sync_skew": (
         "De klok van deze kiosk loopt ongeveer {minutes} min af van de server: "

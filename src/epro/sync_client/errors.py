@@ -33,7 +33,7 @@ class RevokedError(SyncFailure):
         super().__init__(
             f"the study server refused this kiosk: {server_message.rstrip('.')}. "
             "Do not reset or wipe the kiosk: every response is still on it. "
-            "Ask the data manager to enrol it again, then run `epro sync`",
+            "Ask the data manager to reinstate it (`epro-sync reinstate`), then run `epro sync`",
             retryable=False,
         )
 
