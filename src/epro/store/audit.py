@@ -22,11 +22,21 @@ from epro.store.domain import AuditEvent, AuditKind
 from epro.store.tables import AuditRow
 
 GENESIS = "0" * 64
-_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-_INSERT = (
-    "INSERT INTO audit (seq, at, actor, kind, device_id, response_id, link_id, detail, "
-    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+HEAD_SQL = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "kind",
+    "device_id",
+    "response_id",
+    "link_id",
+    "detail",
+    "prev_hash",
+    "hash",
 )
+#: Inserts one row as built by :func:`chained_rows` (columns in that order).
+INSERT_SQL = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 #: ``json.dumps`` with these arguments would build this encoder again for every event.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -66,9 +76,10 @@ def chained_rows(
     kind: AuditKind,
     actor: str,
     device_id: str,
-    events: Sequence[tuple[str | None, str | None]],
+    events: Sequence[tuple[str | None, str | None, str | None]],
 ) -> list[tuple[object, ...]]:
-    """Audit rows for ``(response_id, detail)`` events at ``at``, chained in order after ``head``.
+    """Audit rows for ``(response_id, link_id, detail)`` events at ``at``, chained in order
+    after ``head`` — the one place a chained row is built.
 
     ``head`` is the ``(seq, hash)`` of the last stored event (None for an empty log). The rows
     (in ``INSERT`` column order) chain exactly as one ``append`` per event would; the events
@@ -79,7 +90,7 @@ def chained_rows(
     when = to_text(at)
     kind_value = AuditKind(kind).value
     rows: list[tuple[object, ...]] = []
-    for response_id, detail in events:
+    for response_id, link_id, detail in events:
         seq += 1
         canonical = canonical_event(
             seq=seq,
@@ -88,11 +99,11 @@ def chained_rows(
             kind=kind_value,
             device_id=device_id,
             response_id=response_id,
-            link_id=None,
+            link_id=link_id,
             detail=detail,
         )
         digest = chain_hash(prev_hash, canonical)
-        row = (seq, when, actor, kind_value, device_id, response_id, None, detail, prev_hash)
+        row = (seq, when, actor, kind_value, device_id, response_id, link_id, detail, prev_hash)
         rows.append((*row, digest))
         prev_hash = digest
     return rows
@@ -170,47 +181,17 @@ class AuditRepository:
         """Add one event. ``detail`` is free text for staff — never an answer value."""
         # Plain SQL, not ORM objects: this runs with every answer (see answers.py).
         connection = self._session.connection()
-        head = connection.exec_driver_sql(_HEAD).first()
-        seq = 1 if head is None else int(head[0]) + 1
-        prev_hash = GENESIS if head is None else str(head[1])
-        at = to_text(self._clock())
-        canonical = canonical_event(
-            seq=seq,
-            at=at,
+        head = connection.exec_driver_sql(HEAD_SQL).first()
+        (values,) = chained_rows(
+            None if head is None else (int(head[0]), str(head[1])),
+            at=self._clock(),
+            kind=kind,
             actor=actor,
-            kind=AuditKind(kind).value,
             device_id=self._device_id,
-            response_id=response_id,
-            link_id=link_id,
-            detail=detail,
+            events=[(response_id, link_id, detail)],
         )
-        row = AuditRow(
-            seq=seq,
-            at=at,
-            actor=actor,
-            kind=AuditKind(kind).value,
-            device_id=self._device_id,
-            response_id=response_id,
-            link_id=link_id,
-            detail=detail,
-            prev_hash=prev_hash,
-            hash=chain_hash(prev_hash, canonical),
-        )
-        connection.exec_driver_sql(
-            _INSERT,
-            (
-                row.seq,
-                row.at,
-                row.actor,
-                row.kind,
-                row.device_id,
-                row.response_id,
-                row.link_id,
-                row.detail,
-                row.prev_hash,
-                row.hash,
-            ),
-        )
+        connection.exec_driver_sql(INSERT_SQL, values)
+        row = AuditRow.model_validate(dict(zip(_COLUMNS, values, strict=True)))
         return to_event(row)
 
     def head(self) -> AuditEvent | None:

@@ -26,7 +26,7 @@ from epro.errors import CryptoError, StoreError
 from epro.forms.model import AnswerValue
 from epro.store._time import from_text, from_text_or_none, to_text, to_text_or_none
 from epro.store.answers import answer_aad, answers_digest, decrypt_answer
-from epro.store.audit import GENESIS, canonical_event, chain_hash, chained_rows
+from epro.store.audit import HEAD_SQL, INSERT_SQL, chained_rows
 from epro.store.connection import Limits, apply_pragmas, translate
 from epro.store.domain import AuditKind, OutboxEntry, Patient, ResponseMeta, ResponseStatus
 from epro.store.keys import device_key_aad
@@ -49,11 +49,6 @@ _UPSERT_ANSWER = (
     "INSERT INTO answers (response_id, link_id, key_version, ciphertext) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (response_id, link_id) DO UPDATE "
     "SET key_version = excluded.key_version, ciphertext = excluded.ciphertext"
-)
-_AUDIT_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-_AUDIT_INSERT = (
-    "INSERT INTO audit (seq, at, actor, kind, device_id, response_id, link_id, detail, "
-    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: Ids per ``IN (...)`` list, well under SQLite's bound-parameter limit.
 _CHUNK = 500
@@ -394,37 +389,7 @@ class Transaction:
         # The head is read inside this BEGIN IMMEDIATE transaction, so no other writer (a unit
         # of work, another program) can append between this read and the insert; on the
         # INTEGER PRIMARY KEY it is one B-tree descent, not a scan.
-        head = self._execute(_AUDIT_HEAD).fetchone()
-        seq = 1 if head is None else int(head[0]) + 1
-        prev_hash = GENESIS if head is None else str(head[1])
-        at = to_text(self._context.clock())
-        value = AuditKind(kind).value
-        device_id = self._context.device_id
-        canonical = canonical_event(
-            seq=seq,
-            at=at,
-            actor=actor,
-            kind=value,
-            device_id=device_id,
-            response_id=response_id,
-            link_id=link_id,
-            detail=detail,
-        )
-        self._execute(
-            _AUDIT_INSERT,
-            (
-                seq,
-                at,
-                actor,
-                value,
-                device_id,
-                response_id,
-                link_id,
-                detail,
-                prev_hash,
-                chain_hash(prev_hash, canonical),
-            ),
-        )
+        self._append_events(kind, actor, [(response_id, link_id, detail)])
 
     def acknowledge_many(
         self,
@@ -482,9 +447,17 @@ class Transaction:
         head is read once, inside this ``BEGIN IMMEDIATE`` transaction, so nobody appends in
         between.
         """
+        self._append_events(kind, actor, [(rid, None, detail) for rid, detail in events])
+
+    def _append_events(
+        self,
+        kind: AuditKind,
+        actor: str,
+        events: Sequence[tuple[str | None, str | None, str | None]],
+    ) -> None:
         if not events:
             return
-        head = self._execute(_AUDIT_HEAD).fetchone()
+        head = self._execute(HEAD_SQL).fetchone()
         rows = chained_rows(
             None if head is None else (int(head[0]), str(head[1])),
             at=self._context.clock(),
@@ -493,7 +466,10 @@ class Transaction:
             device_id=self._context.device_id,
             events=events,
         )
-        self._execute_many(_AUDIT_INSERT, rows)
+        if len(rows) == 1:
+            self._execute(INSERT_SQL, rows[0])
+        else:
+            self._execute_many(INSERT_SQL, rows)
 
     def _digest_of(self, meta: ResponseMeta) -> str:
         """The digest of the stored answers, by decrypting them (each one authenticates)."""
