@@ -407,19 +407,22 @@ class Roster(_Model):
 
 
 class CompletionEntry(_Model):
-    """One stored response, as metadata only."""
+    """One cell of the completion grid: a patient's visit, form and respondent, across kiosks."""
 
     patient: str
     visit: str
     form_id: str
     respondent: str
-    response_id: UUID
-    device_id: str
-    submitted_at: datetime
+    responses: int = Field(ge=1, description="responses stored for this cell, from any kiosk")
+    last_submitted_at: datetime = Field(description="when the latest of them was submitted")
 
 
 class Completion(_Model):
-    """``GET /v1/completion``: every response stored for the kiosk's site, from any kiosk."""
+    """``GET /v1/completion``: every cell of the kiosk's site that holds a stored response.
+
+    One entry per patient, visit, form and respondent (not per response), so the reply grows
+    with the grid the nurse station shows, not with every response the site ever uploaded.
+    """
 
     site: str
     entries: list[CompletionEntry]

@@ -193,8 +193,9 @@ def get_roster(session: SessionDep, device: DeviceDep) -> Roster:
     "/v1/completion", tags=["roster"], response_model=Completion, responses=_problems(*_AUTH)
 )
 def get_completion(session: SessionDep, device: DeviceDep) -> Response:
-    """Every response stored for the kiosk's site, across kiosks (metadata only)."""
-    # Grows with the whole site; serialised once here rather than validated again on return.
+    """Each patient, visit, form and respondent of the kiosk's site with a stored response,
+    from any kiosk: how many, and when the latest was submitted (metadata only)."""
+    # Serialised once here rather than validated again on return.
     reply = Completion(site=device.site, entries=storage.completion(session, device.site))
     return Response(content=reply.model_dump_json(), media_type="application/json")
 

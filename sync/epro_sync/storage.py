@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import json
 import secrets
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -264,19 +263,19 @@ def roster(session: Session, site: str) -> list[RosterPatient]:
 
 
 def completion(session: Session, site: str) -> list[CompletionEntry]:
-    # Only the metadata columns: a whole row would drag every stored envelope along.
+    """The site's completion cells; the covering index ``ix_responses_completion`` answers it
+    without reading a stored envelope."""
+    cell = (
+        col(StoredResponse.patient),
+        col(StoredResponse.visit),
+        col(StoredResponse.form_id),
+        col(StoredResponse.respondent),
+    )
     rows = session.execute(
-        sa.select(
-            col(StoredResponse.patient),
-            col(StoredResponse.visit),
-            col(StoredResponse.form_id),
-            col(StoredResponse.respondent),
-            col(StoredResponse.response_id),
-            col(StoredResponse.device_id),
-            col(StoredResponse.submitted_at),
-        )
+        sa.select(*cell, func.count(), func.max(col(StoredResponse.submitted_at)))
         .where(col(StoredResponse.site) == site)
-        .order_by(col(StoredResponse.patient), col(StoredResponse.submitted_at))
+        .group_by(*cell)
+        .order_by(*cell)
     )
     return [
         CompletionEntry(
@@ -284,11 +283,10 @@ def completion(session: Session, site: str) -> list[CompletionEntry]:
             visit=visit,
             form_id=form_id,
             respondent=respondent,
-            response_id=uuid.UUID(response_id),
-            device_id=device_id,
-            submitted_at=as_utc(submitted_at),
+            responses=count,
+            last_submitted_at=as_utc(last),
         )
-        for patient, visit, form_id, respondent, response_id, device_id, submitted_at in rows
+        for patient, visit, form_id, respondent, count, last in rows
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime
+from sqlalchemy import BigInteger, Column, DateTime, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -53,6 +53,17 @@ class EnrolCode(ServerModel, table=True):
 
 class StoredResponse(ServerModel, table=True):
     __tablename__ = "responses"
+    __table_args__ = (
+        Index(
+            "ix_responses_completion",
+            "site",
+            "patient",
+            "visit",
+            "form_id",
+            "respondent",
+            "submitted_at",
+        ),
+    )
 
     response_id: str = Field(primary_key=True, max_length=36)
     receipt_id: str = Field(max_length=36)

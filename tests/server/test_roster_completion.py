@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -79,14 +80,19 @@ def test_impossible_birth_month_names_the_field(new_kiosk: Callable[..., Scripte
     assert reply.json()["detail"].startswith("patients.0.birth_ym: month must be 01–12")
 
 
-def test_completion_lists_responses_of_all_kiosks_of_the_site_only(
+def test_completion_counts_each_cell_of_the_site_across_kiosks(
     new_kiosk: Callable[..., ScriptedKiosk],
 ) -> None:
     a, b, elsewhere = new_kiosk("UMCU"), new_kiosk("UMCU"), new_kiosk("EMC")
-    from_a = a.envelope(patient="DEMO-001", visit="V1", form_id="chaq")
-    from_b = b.envelope(patient="DEMO-002", visit="V2", form_id="jamar", respondent="parent")
-    a.upload(from_a)
-    b.upload(from_b)
+    early = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    a.upload(a.envelope(patient="DEMO-001", visit="V1", form_id="chaq", submitted_at=early))
+    # the same cell again, from the other kiosk and later: one entry, two responses
+    b.upload(
+        b.envelope(
+            patient="DEMO-001", visit="V1", form_id="chaq", submitted_at=early + timedelta(hours=2)
+        )
+    )
+    b.upload(b.envelope(patient="DEMO-002", visit="V2", form_id="jamar", respondent="parent"))
     elsewhere.upload(elsewhere.envelope(patient="DEMO-050"))
     completion = a.client.get("/v1/completion", headers=a.headers).json()
     assert completion["site"] == "UMCU"
@@ -96,17 +102,15 @@ def test_completion_lists_responses_of_all_kiosks_of_the_site_only(
             "visit": "V1",
             "form_id": "chaq",
             "respondent": "child",
-            "response_id": str(from_a.response_id),
-            "device_id": a.device_id,
-            "submitted_at": "2026-03-02T09:30:00Z",
+            "responses": 2,
+            "last_submitted_at": "2026-03-02T11:30:00Z",
         },
         {
             "patient": "DEMO-002",
             "visit": "V2",
             "form_id": "jamar",
             "respondent": "parent",
-            "response_id": str(from_b.response_id),
-            "device_id": b.device_id,
-            "submitted_at": "2026-03-02T09:30:00Z",
+            "responses": 1,
+            "last_submitted_at": "2026-03-02T09:30:00Z",
         },
     ]

@@ -15,7 +15,7 @@ from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Tabl
 from sqlalchemy.engine import Connection
 
 from epro.errors import EproError
-from epro_sync.migrations import v001_initial, v002_roster
+from epro_sync.migrations import v001_initial, v002_roster, v003_completion_index
 
 #: An arbitrary constant naming this server's migration lock on PostgreSQL.
 _ADVISORY_LOCK_ID = 7_303_011_250
@@ -33,6 +33,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         1, "initial: devices, enrolment codes, responses, quarantine, audit", v001_initial.upgrade
     ),
     Migration(2, "roster, audit heads, device last seen", v002_roster.upgrade),
+    Migration(3, "covering index for completion", v003_completion_index.upgrade),
 )
 LATEST = MIGRATIONS[-1].version
 

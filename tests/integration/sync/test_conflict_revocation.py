@@ -168,7 +168,11 @@ def test_roster_and_completion_are_shared_between_kiosks_of_a_site(
     assert "K1-0001" in codes  # enrolled on kiosk one, known on kiosk two
     assert cached is not None
     completion = Completion.model_validate_json(cached)
-    assert {str(e.response_id) for e in completion.entries} == set(ids)
+    with one.store.unit_of_work() as uow:
+        metas = [uow.responses.get(rid) for rid in ids]
+    cells = {(m.patient, m.visit, m.form_id, m.respondent) for m in metas if m is not None}
+    assert {(e.patient, e.visit, e.form_id, e.respondent) for e in completion.entries} == cells
+    assert sum(e.responses for e in completion.entries) == len(ids)
 
 
 def test_syncing_without_enrolment_says_how_to_enrol(tmp_path: object) -> None:
