@@ -65,6 +65,20 @@ class ResponseState(NamedTuple):
     answers_sha256: str | None
 
 
+class Queued(NamedTuple):
+    """An outbox entry waiting for its receipt, as an upload needs it (see :meth:`queued`)."""
+
+    response_id: str
+    envelope_json: str
+    created_at: str  # as stored; with ``response_id``, the entry's place in the queue
+    last_error: str | None
+
+    @property
+    def position(self) -> tuple[str, str]:
+        """Where the next read of the queue continues (``queued(after=...)``)."""
+        return (self.created_at, self.response_id)
+
+
 def _chunks(ids: Sequence[str]) -> Iterator[tuple[tuple[str, ...], str]]:
     """``ids`` in slices of at most ``_CHUNK``, each with its ``?, ?, ...`` placeholders."""
     for start in range(0, len(ids), _CHUNK):
@@ -219,6 +233,24 @@ class Transaction:
         }
         self._digests[meta.id] = answers_digest(answers)
         return answers
+
+    def queued(self, limit: int, after: tuple[str, str] | None = None) -> list[Queued]:
+        """Up to ``limit`` entries without a receipt, oldest first (then by id), only those
+        after the queue position ``after``: an upload reads each batch once, and no batch
+        still in flight, through the partial index of pending entries."""
+        columns = "SELECT response_id, envelope_json, created_at, last_error FROM outbox"
+        if after is None:
+            rows = self._execute(
+                f"{columns} WHERE acknowledged_at IS NULL ORDER BY created_at, response_id LIMIT ?",
+                (limit,),
+            )
+        else:
+            rows = self._execute(
+                f"{columns} WHERE acknowledged_at IS NULL AND (created_at, response_id) > (?, ?) "
+                "ORDER BY created_at, response_id LIMIT ?",
+                (*after, limit),
+            )
+        return [Queued(*row) for row in rows.fetchall()]
 
     def states(self, response_ids: Collection[str]) -> dict[str, ResponseState]:
         """Status and stored answers digest of each of ``response_ids`` that exists.

@@ -23,7 +23,8 @@ import httpx
 from pydantic import ValidationError
 
 from epro.protocol import DEFAULT_BATCH_MAX, BatchReply
-from epro.store.domain import AuditKind, OutboxEntry
+from epro.store.domain import AuditKind
+from epro.store.hot import Queued
 from epro.sync_client import status as keys_
 from epro.sync_client.backoff import Uniform, backoff_delay
 from epro.sync_client.errors import (
@@ -46,6 +47,7 @@ REJECTED_PREFIX = "rejected: "
 FLAGGED_PREFIXES = (CONFLICT_PREFIX, REJECTED_PREFIX)
 
 Progress = Callable[[int, int], None]
+Position = tuple[str, str]  # (created_at, response_id): a place in the outbox queue
 
 
 class Acknowledger(Protocol):
@@ -83,7 +85,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def is_flagged(entry: OutboxEntry) -> bool:
+class _HasLastError(Protocol):
+    @property
+    def last_error(self) -> str | None: ...
+
+
+def is_flagged(entry: _HasLastError) -> bool:
     """True when the entry waits for staff (conflict or rejected), not for the network."""
     return entry.last_error is not None and entry.last_error.startswith(FLAGGED_PREFIXES)
 
@@ -199,17 +206,22 @@ class SyncClient:
         if response.status_code >= 400:
             raise status_error(response.status_code, error_detail(response))
 
-    def _next_batch(self, done: set[str]) -> list[OutboxEntry]:
-        # Entries flagged for staff or already handled in this run are skipped; asking for a
-        # few more than one batch keeps a wall of flagged entries from stalling the queue.
-        limit = self.batch_size
+    def _next_batch(self, after: Position | None) -> tuple[list[Queued], Position | None]:
+        """The next batch to send and the queue position it ends at.
+
+        Each read continues after the last entry read, so nothing in flight is read again;
+        entries flagged for staff are passed over, and reading on past a whole batch of them
+        keeps such a wall from stalling the queue.
+        """
         while True:
-            with self.store.unit_of_work() as uow:
-                entries = uow.outbox.pending(limit)
-            batch = [e for e in entries if e.response_id not in done and not is_flagged(e)]
-            if batch or len(entries) < limit:
-                return batch[: self.batch_size]
-            limit *= 2
+            with self.store.transaction() as tx:
+                entries = tx.queued(self.batch_size, after)
+            if not entries:
+                return [], after
+            after = entries[-1].position
+            batch = [entry for entry in entries if not is_flagged(entry)]
+            if batch:
+                return batch, after
 
     def _drain(self, client: httpx.Client, report: SyncReport, progress: Progress | None) -> None:
         """Upload batch after batch; the next batch travels while this one is acknowledged.
@@ -221,25 +233,25 @@ class SyncClient:
         """
         with self.store.unit_of_work() as uow:
             total = uow.outbox.count_pending()
-        done: set[str] = set()
+        handled = 0
         if progress is not None:
             progress(0, total)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="epro-upload") as uploader:
-            batch = self._next_batch(done)
-            in_flight = self._send(uploader, client, batch, done) if batch else None
+            batch, position = self._next_batch(None)
+            in_flight = self._send(uploader, client, batch) if batch else None
             try:
                 while in_flight is not None:
                     response = in_flight.result()
                     in_flight = None
                     report.sent += len(batch)
                     self._check(response, report)
-                    following = self._next_batch(done)
+                    following, position = self._next_batch(position)
                     if following:
-                        in_flight = self._send(uploader, client, following, done)
+                        in_flight = self._send(uploader, client, following)
                     self._apply_receipts(batch, response, report)
+                    handled += len(batch)
                     if progress is not None:
-                        acknowledged = len(done) - len(following)
-                        progress(min(acknowledged, max(total, acknowledged)), max(total, len(done)))
+                        progress(handled, max(total, report.sent))
                     batch = following
             finally:
                 if in_flight is not None:  # let it finish before the connection closes
@@ -250,16 +262,15 @@ class SyncClient:
 
     @staticmethod
     def _send(
-        uploader: ThreadPoolExecutor, client: httpx.Client, batch: list[OutboxEntry], done: set[str]
+        uploader: ThreadPoolExecutor, client: httpx.Client, batch: list[Queued]
     ) -> Future[httpx.Response]:
         # The stored envelope JSON goes out byte for byte: no re-serialisation that could
         # change what was signed.
         body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
-        done.update(e.response_id for e in batch)
         return uploader.submit(client.post, "/v1/responses:batch", content=body)
 
     def _apply_receipts(
-        self, batch: list[OutboxEntry], response: httpx.Response, report: SyncReport
+        self, batch: list[Queued], response: httpx.Response, report: SyncReport
     ) -> None:
         try:
             receipts = BatchReply.model_validate_json(response.content).receipts

@@ -47,6 +47,31 @@ def test_sync_once_uploads_every_queued_response_and_purges_local_answers(
     assert not status.revoked
 
 
+def test_a_wall_of_flagged_entries_at_the_head_of_the_queue_does_not_stall_it(
+    live_server: LiveServer, server_db: ServerDb, make_kiosk: MakeKiosk
+) -> None:
+    # Entries waiting for staff (a conflict, a rejection) are passed over, however many batches
+    # of them come first, and every other entry is uploaded in the same sync, once.
+    kiosk = make_kiosk("k1", server_db, live_server.url)
+    flagged = kiosk.queue(5)
+    waiting = kiosk.queue(4)
+    with kiosk.store.unit_of_work() as uow:
+        for rid in flagged:
+            uow.outbox.record_error(rid, "conflict: held for review")
+        uow.commit()
+    seen: list[tuple[int, int]] = []
+
+    report = SyncClient(kiosk.store, batch_size=2).sync_once(lambda *p: seen.append(p))
+
+    assert report.error is None
+    assert (report.sent, report.acknowledged) == (4, 4)
+    assert sorted(server_db.response_ids()) == sorted(waiting)
+    assert seen[-1] == (4, 9)  # every waiting entry handled, of the nine without a receipt
+    with kiosk.store.unit_of_work() as uow:
+        assert all(uow.responses.get(rid).status == ResponseStatus.SUBMITTED for rid in flagged)
+        assert uow.outbox.count_pending() == 5
+
+
 def test_responses_submitted_before_enrolment_sync_after_it(
     tmp_path: Path,
     live_server: LiveServer,
