@@ -39,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -182,16 +182,19 @@ def queued_kiosk(path: Path, url: str, code: str, n: int) -> Any:
         path, passphrase=PASSPHRASE, site=SITE, nurse_name="nurse", nurse_pin="1234", kdf=FAST_KDF
     )
     device_id = enrol_kiosk(store, server_url=url, code=code, label="bench").device_id
-    now = datetime.now(UTC)
+    start = datetime.now(UTC)
     with store.unit_of_work() as uow:
         study_key = uow.keys.study_public_key()
         device_key = uow.keys.device_key()
         uow.patients.add(Patient("BENCH-0001", "2015-06", date.today(), SITE))
         uow.commit()
     assert study_key is not None
-    for start in range(0, n, 1000):
+    for first in range(0, n, 1000):
         with store.unit_of_work() as uow:
-            for _ in range(start, min(n, start + 1000)):
+            for i in range(first, min(n, first + 1000)):
+                # Each response submitted a moment after the previous one, as on a real kiosk
+                # (one shared time would order the queue by random UUID instead of by age).
+                now = start + timedelta(milliseconds=i)
                 rid = str(uuid.uuid4())
                 meta = ResponseMeta(
                     id=rid,
