@@ -21,12 +21,13 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from pydantic import ValidationError
-from sqlalchemy import Table, select
+from sqlalchemy import Connection, Dialect, Table, select
 from sqlmodel import Session
 
 from epro.protocol import BatchRequest, Envelope, ReceiptStatus, signing_bytes
@@ -106,16 +107,17 @@ def store_batch(
 ) -> list[WireReceipt]:
     """Check and store each envelope on its own; receipts come back in the order given."""
     receipts: list[WireReceipt | None] = [None] * len(items)
-    valid: list[tuple[int, Envelope, str]] = []
+    valid: list[_Checked] = []
     for index, item in enumerate(items):
         if not isinstance(item, Envelope):
             receipts[index] = item
             continue
+        key = str(item.response_id)
         signed = signing_bytes(item)
-        if problem := _envelope_problem(item, device, signed):
-            receipts[index] = _rejected(item.response_id, problem)
+        if problem := _envelope_problem(item, key, device, signed):
+            receipts[index] = _rejected(key, problem)
         else:
-            valid.append((index, item, _stored_text(signed, item)))
+            valid.append(_Checked(index, item, key, _stored_text(signed, item)))
     for index, receipt in _store_all(session, device, valid, now).items():
         receipts[index] = receipt
     done = [receipt for receipt in receipts if receipt is not None]
@@ -124,6 +126,16 @@ def store_batch(
     device.last_seen_at = now
     session.add(device)
     return done
+
+
+class _Checked(NamedTuple):
+    """An envelope that passed its checks: its place in the batch, its id as text, and the
+    text to store."""
+
+    place: int  # in the batch
+    envelope: Envelope
+    key: str
+    text: str
 
 
 _STATUSES = ("stored", "duplicate", "conflict", "rejected")
@@ -151,49 +163,47 @@ def _stored_text(signed: bytes, envelope: Envelope) -> str:
     return signed[:-1].decode("ascii") + tail
 
 
-def _envelope_problem(envelope: Envelope, device: Device, signed: bytes) -> str | None:
+def _envelope_problem(envelope: Envelope, key: str, device: Device, signed: bytes) -> str | None:
     if envelope.device_id != device.device_id:
         return (
-            f"envelope {envelope.response_id} names kiosk {envelope.device_id} but was sent "
+            f"envelope {key} names kiosk {envelope.device_id} but was sent "
             f"with the token of kiosk {device.device_id}; each kiosk uploads only its own"
         )
     if envelope.site != device.site:
         return (
-            f"envelope {envelope.response_id} is for site {envelope.site} but this kiosk is "
+            f"envelope {key} is for site {envelope.site} but this kiosk is "
             f"enrolled at site {device.site}"
         )
     if hashlib.sha256(signed).hexdigest() != envelope.sha256:
         return (
-            f"envelope {envelope.response_id}: sha256 does not match its content; "
-            "it was changed after it was signed"
+            f"envelope {key}: sha256 does not match its content; it was changed after it was signed"
         )
     return None
 
 
 def _store_all(
-    session: Session, device: Device, envelopes: list[tuple[int, Envelope, str]], now: datetime
+    session: Session, device: Device, envelopes: list[_Checked], now: datetime
 ) -> dict[int, WireReceipt]:
     """Insert every new id in one statement; what the key refused is re-read and classified."""
-    first: dict[str, dict[str, Any]] = {}
+    connection = session.connection()
+    to_row = _row_builder(connection.dialect, now)
+    first: dict[str, tuple[Any, ...]] = {}
     receipt_ids = _new_receipt_ids(len(envelopes))
-    for (_index, envelope, text), receipt_id in zip(envelopes, receipt_ids, strict=True):
-        first.setdefault(str(envelope.response_id), _row(envelope, text, receipt_id, now))
+    for (_index, envelope, key, text), receipt_id in zip(envelopes, receipt_ids, strict=True):
+        if key not in first:
+            first[key] = to_row(envelope, key, text, receipt_id)
     # Sorted ids give every transaction the same lock order: no deadlock between two batches.
-    rows = [first[key] for key in sorted(first)]
-    inserted: set[str] = set()
-    if rows:
-        inserted = _insert_new(session, rows)
+    inserted = _insert_new(connection, [first[key] for key in sorted(first)]) if first else set()
     # Rows the key refused were stored earlier, by a concurrent request, or by an earlier
     # copy in this very batch; read them now (READ COMMITTED sees a concurrent winner).
     stored = _read_receipts(session, set(first) - inserted)
     received = now.isoformat()
     for key in inserted:
         row = first[key]
-        stored[key] = _Stored(key, row["receipt_id"], row["sha256"], received)
+        stored[key] = _Stored(key, row[_RECEIPT_AT], row[_SHA256_AT], received)
     receipts: dict[int, WireReceipt] = {}
-    fresh = set(inserted)
-    for index, envelope, text in envelopes:
-        key = str(envelope.response_id)
+    fresh = inserted
+    for index, envelope, key, text in envelopes:
         original = stored[key]
         if key in fresh and original.sha256 == envelope.sha256:
             fresh.discard(key)  # the first copy in the batch is the one that was stored
@@ -209,66 +219,109 @@ def _store_all(
 
 _RESPONSES: Table = StoredResponse.metadata.tables["responses"]
 
-
-_COLUMNS = tuple(column.name for column in _RESPONSES.columns)
+#: The columns of a stored response in the order :func:`_row_builder` fills them.
+_COLUMNS = (
+    "response_id",
+    "receipt_id",
+    "device_id",
+    "site",
+    "patient",
+    "visit",
+    "form_id",
+    "form_version",
+    "respondent",
+    "submitted_at",
+    "out_of_window",
+    "sha256",
+    "envelope",
+    "received_at",
+)
+if set(_COLUMNS) != set(_RESPONSES.columns.keys()):  # pragma: no cover
+    raise RuntimeError("epro_sync.upload: _COLUMNS must name every column of responses")
+_RECEIPT_AT = _COLUMNS.index("receipt_id")
+_SHA256_AT = _COLUMNS.index("sha256")
 #: Rows per INSERT statement: 14 parameters each stays far below SQLite's and PostgreSQL's
 #: limits on parameters per statement.
 _ROWS_PER_INSERT = 500
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+def _processor(dialect: Dialect, name: str) -> Callable[[Any], Any]:
+    """The column's own bind processor for ``dialect`` (what the ORM would apply)."""
+    process = _RESPONSES.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _row_builder(
+    dialect: Dialect, now: datetime
+) -> Callable[[Envelope, str, str, str], tuple[Any, ...]]:
+    """A function making one row of values (in ``_COLUMNS`` order, bind-processed) per envelope."""
+    when = _processor(dialect, "submitted_at")
+    flag = _processor(dialect, "out_of_window")
+    received = _processor(dialect, "received_at")(now)
+
+    def row(envelope: Envelope, key: str, text: str, receipt_id: str) -> tuple[Any, ...]:
+        e = envelope
+        return (
+            key,
+            receipt_id,
+            e.device_id,
+            e.site,
+            e.patient,
+            e.visit,
+            e.form_id,
+            e.form_version,
+            e.respondent,
+            when(e.submitted_at),
+            flag(e.out_of_window),
+            e.sha256,
+            text,
+            received,
+        )
+
+    return row
+
+
+def _insert_new(connection: Connection, rows: list[tuple[Any, ...]]) -> set[str]:
     """``INSERT … ON CONFLICT (response_id) DO NOTHING RETURNING response_id``: the ids stored.
 
     Written for the driver directly, many rows per statement: SQLAlchemy's per-row parameter
-    handling cost more than the database's own work. Values pass through the column types'
-    own bind processors, so they are stored exactly as the ORM would store them.
+    handling cost more than the database's own work. The rows hold values already passed
+    through the columns' own bind processors, so they are stored exactly as the ORM would.
     """
-    connection = session.connection()
-    dialect = connection.dialect
-    mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
-    processors = [column.type.bind_processor(dialect) for column in _RESPONSES.columns]
+    mark = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
     one_row = "(" + ", ".join([mark] * len(_COLUMNS)) + ")"
     inserted: set[str] = set()
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start : start + _ROWS_PER_INSERT]
-        values = [
-            value if process is None else process(value)
-            for row in chunk
-            for name, process in zip(_COLUMNS, processors, strict=True)
-            for value in (row[name],)
-        ]
         statement = (
             f"INSERT INTO responses ({', '.join(_COLUMNS)}) VALUES "
             + ", ".join([one_row] * len(chunk))
             + " ON CONFLICT (response_id) DO NOTHING RETURNING response_id"
         )
-        inserted.update(row[0] for row in connection.exec_driver_sql(statement, tuple(values)))
+        values = tuple(value for row in chunk for value in row)
+        inserted.update(row[0] for row in connection.exec_driver_sql(statement, values))
     return inserted
 
 
 def _new_receipt_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs from one read of the system's random source."""
-    pool = os.urandom(16 * count)
-    return [str(uuid.UUID(bytes=pool[i : i + 16], version=4)) for i in range(0, 16 * count, 16)]
+    """``count`` random (version 4) UUIDs as text, from one read of the system's random source.
 
-
-def _row(envelope: Envelope, text: str, receipt_id: str, now: datetime) -> dict[str, Any]:
-    return {
-        "response_id": str(envelope.response_id),
-        "receipt_id": receipt_id,
-        "device_id": envelope.device_id,
-        "site": envelope.site,
-        "patient": envelope.patient,
-        "visit": envelope.visit,
-        "form_id": envelope.form_id,
-        "form_version": envelope.form_version,
-        "respondent": envelope.respondent,
-        "submitted_at": envelope.submitted_at,
-        "out_of_window": envelope.out_of_window,
-        "sha256": envelope.sha256,
-        "envelope": text,
-        "received_at": now,
-    }
+    The version and variant bits are set on the bytes and the text is cut from their hex, as
+    ``str(uuid.UUID(bytes=..., version=4))`` would give it (a test holds the two equal).
+    """
+    pool = bytearray(os.urandom(16 * count))
+    pool[6::16] = bytes(b & 0x0F | 0x40 for b in pool[6::16])  # version 4
+    pool[8::16] = bytes(b & 0x3F | 0x80 for b in pool[8::16])  # RFC 4122 variant
+    text = pool.hex()
+    return [
+        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
+        f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 @dataclass(frozen=True)

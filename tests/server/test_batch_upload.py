@@ -6,6 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -262,3 +263,39 @@ def test_two_versions_of_one_id_in_one_batch_store_the_first_and_quarantine_the_
         assert conn.execute(text("SELECT sha256 FROM quarantine")).scalars().all() == [
             second.sha256
         ]
+
+
+def test_receipt_ids_are_random_version_4_uuids_in_canonical_text() -> None:
+    from epro_sync.upload import _new_receipt_ids
+
+    ids = _new_receipt_ids(2000)
+    parsed = [uuid.UUID(text) for text in ids]
+    assert [str(u) for u in parsed] == ids  # lower-case, hyphenated: what str(UUID) gives
+    assert {(u.version, u.variant) for u in parsed} == {(4, uuid.RFC_4122)}
+    assert len(set(ids)) == 2000
+    assert _new_receipt_ids(0) == []
+
+
+def test_uploaded_times_are_stored_as_the_orm_stores_them(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    from sqlmodel import Session, select
+
+    from epro_sync.tables import StoredResponse
+
+    kiosk = new_kiosk()
+    envelope = kiosk.envelope()
+    (receipt,) = _receipts(kiosk.upload(envelope))
+    with Session(engine) as session:
+        row = session.exec(select(StoredResponse)).one()
+        # the ORM reads back exactly what was uploaded and receipted
+        assert row.submitted_at.replace(tzinfo=None) == envelope.submitted_at.replace(tzinfo=None)
+        received = datetime.fromisoformat(receipt["received_at"])
+        assert row.received_at.replace(tzinfo=None) == received.replace(tzinfo=None)
+        if engine.dialect.name == "sqlite":
+            # one text form in the column, whichever path wrote the row
+            process = StoredResponse.metadata.tables["responses"].c.submitted_at.type
+            processor = process.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+            assert processor is not None
+            raw = session.connection().exec_driver_sql("SELECT submitted_at FROM responses")
+            assert raw.scalar_one() == processor(envelope.submitted_at)
