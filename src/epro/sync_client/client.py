@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -110,9 +111,13 @@ class SyncClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Uniform | None = None,
         acknowledger: Acknowledger | None = None,
+        in_flight: int = 2,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if in_flight < 1:
+            raise ValueError("in_flight must be at least 1")
+        self.in_flight = in_flight
         self.store = store
         self.base_url = base_url
         self.transport = transport
@@ -224,39 +229,42 @@ class SyncClient:
                 return batch, after
 
     def _drain(self, client: httpx.Client, report: SyncReport, progress: Progress | None) -> None:
-        """Upload batch after batch; the next batch travels while this one is acknowledged.
+        """Upload batch after batch, up to ``in_flight`` of them travelling at once.
 
-        The POST runs on a worker thread and every store access stays on this thread, so the
-        kiosk's bookkeeping (receipts, purge, audit) overlaps the server's work on the next
-        batch. Safety does not change: an envelope is acknowledged only from its own receipt,
-        and a batch in flight when something fails is simply uploaded again next time.
+        The POSTs run on worker threads and every store access stays on this thread, so the
+        kiosk's bookkeeping (receipts, purge, audit) of one batch overlaps the network and the
+        server's work on the next ones. Safety does not change: replies are taken in order, an
+        envelope is acknowledged only from its own receipt, and a batch still travelling when
+        something fails is simply uploaded again next time.
         """
         with self.store.unit_of_work() as uow:
             total = uow.outbox.count_pending()
         handled = 0
         if progress is not None:
             progress(0, total)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="epro-upload") as uploader:
+        travelling: deque[tuple[list[Queued], Future[httpx.Response]]] = deque()
+        with ThreadPoolExecutor(self.in_flight, thread_name_prefix="epro-upload") as uploader:
             batch, position = self._next_batch(None)
-            in_flight = self._send(uploader, client, batch) if batch else None
             try:
-                while in_flight is not None:
-                    response = in_flight.result()
-                    in_flight = None
-                    report.sent += len(batch)
+                while batch or travelling:
+                    while batch and len(travelling) < self.in_flight:
+                        travelling.append((batch, self._send(uploader, client, batch)))
+                        batch, position = self._next_batch(position)  # read while it travels
+                    sent, future = travelling.popleft()
+                    response = future.result()
+                    report.sent += len(sent)
                     self._check(response, report)
-                    following, position = self._next_batch(position)
-                    if following:
-                        in_flight = self._send(uploader, client, following)
-                    self._apply_receipts(batch, response, report)
-                    handled += len(batch)
+                    if batch:  # keep the line full before the bookkeeping
+                        travelling.append((batch, self._send(uploader, client, batch)))
+                        batch, position = self._next_batch(position)
+                    self._apply_receipts(sent, response, report)
+                    handled += len(sent)
                     if progress is not None:
                         progress(handled, max(total, report.sent))
-                    batch = following
             finally:
-                if in_flight is not None:  # let it finish before the connection closes
+                for _batch, future in travelling:  # let them finish before the connection closes
                     with contextlib.suppress(Exception):
-                        in_flight.result()
+                        future.result()
         with self.store.unit_of_work() as uow:
             report.remaining = uow.outbox.count_pending()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb
 
 from epro.crypto import FAST_KDF, StudyPrivateKey
@@ -45,6 +46,25 @@ def test_sync_once_uploads_every_queued_response_and_purges_local_answers(
     assert status.last_success is not None
     assert status.last_error is None
     assert not status.revoked
+
+
+@pytest.mark.parametrize("in_flight", [1, 3])
+def test_any_number_of_batches_in_flight_uploads_each_response_once(
+    live_server: LiveServer, server_db: ServerDb, make_kiosk: MakeKiosk, in_flight: int
+) -> None:
+    kiosk = make_kiosk("k1", server_db, live_server.url)
+    ids = kiosk.queue(11)
+    seen: list[tuple[int, int]] = []
+
+    report = SyncClient(kiosk.store, batch_size=2, in_flight=in_flight).sync_once(
+        lambda *p: seen.append(p)
+    )
+
+    assert (report.error, report.sent, report.acknowledged, report.duplicates) == (None, 11, 11, 0)
+    assert sorted(server_db.response_ids()) == sorted(ids)
+    assert [done for done, _ in seen] == [0, 2, 4, 6, 8, 10, 11]  # in order, one per reply
+    with pytest.raises(ValueError, match="in_flight"):
+        SyncClient(kiosk.store, in_flight=0)
 
 
 def test_a_wall_of_flagged_entries_at_the_head_of_the_queue_does_not_stall_it(
