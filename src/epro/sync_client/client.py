@@ -35,7 +35,7 @@ from epro.sync_client.errors import (
     map_http_error,
     status_error,
 )
-from epro.sync_client.http import DeviceAuth, error_detail, server_time
+from epro.sync_client.http import DeviceAuth, error_detail, server_time, tls_context
 from epro.sync_client.site import SiteData
 
 if TYPE_CHECKING:
@@ -189,6 +189,7 @@ class SyncClient:
             timeout=self.timeout,
             auth=DeviceAuth(token, sign),
             headers={"Content-Type": "application/json"},
+            verify=tls_context(),
         )
 
     def _acknowledge(self, receipts: list[tuple[str, str]], at: datetime) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from collections.abc import Callable, Generator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -10,6 +12,14 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from epro.protocol import REQUEST_SIGNATURE_HEADER, sign_request
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS verification (its CA bundle, ``SSL_CERT_FILE`` honoured), built
+    once per process: loading the CA bundle takes tens of milliseconds, and the kiosk opens a
+    client for every sync. One context serves every client and thread."""
+    return httpx.create_ssl_context()
 
 
 def error_detail(response: httpx.Response) -> str:

@@ -10,11 +10,15 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from epro.cli import main
 from epro.store import AuditKind, Store
+from epro.store.audit import canonical_event, reference_canonical_event
 
 from .conftest import PASSPHRASE
 
@@ -59,6 +63,28 @@ def test_each_hash_is_sha256_of_the_previous_hash_and_the_canonical_event(
         assert event.prev_hash == prev
         assert event.hash == hashlib.sha256(prev.encode() + canonical).hexdigest()
         prev = event.hash
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**62),
+    at=_TEXT,
+    actor=_TEXT,
+    kind=_TEXT,
+    device_id=_TEXT,
+    response_id=st.none() | _TEXT,
+    link_id=st.none() | _TEXT,
+    detail=st.none() | _TEXT,
+)
+def test_the_canonical_event_is_sorted_compact_utf8_json(**event: Any) -> None:
+    # Quotes, backslashes, control characters and any non-ASCII text included.
+    fast = canonical_event(**event)
+    assert fast == reference_canonical_event(**event)
+    assert json.loads(fast) == {
+        "device" if key == "device_id" else key: value for key, value in event.items()
+    }
 
 
 @pytest.mark.parametrize(

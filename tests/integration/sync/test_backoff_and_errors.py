@@ -144,3 +144,15 @@ def test_a_failing_transport_becomes_a_report_error_not_an_exception(tmp_path: P
     assert report.error is not None
     assert report.error.retryable
     assert "cannot be reached" in str(report.error)
+
+
+def test_every_sync_verifies_tls_with_one_shared_context() -> None:
+    import ssl
+
+    from epro.sync_client.http import tls_context
+
+    context = tls_context()
+    assert context is tls_context()  # the CA bundle is loaded once per process
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0
