@@ -17,6 +17,7 @@ from epro.forms.model import Form
 from epro.schedule import age_at, in_window
 from epro.session.questionnaire import QuestionnaireSession
 from epro.store.domain import AuditKind, ResponseMeta, ResponseStatus
+from epro.store.hot import ResponseState, Transaction
 
 if TYPE_CHECKING:
     from epro.schedule import Study
@@ -201,23 +202,14 @@ class SessionService:
         if not first:
             return
         with self._store.transaction() as tx:
-            states = tx.states(first)
-            todo: list[tuple[str, str]] = []
-            for response_id, receipt_id in first.items():
-                state = states.get(response_id)
-                if state is None:
-                    raise SessionError(f"no response {response_id} on this kiosk")
-                if state.status == ResponseStatus.ACKNOWLEDGED:
-                    continue  # a repeated receipt changes nothing
-                if state.status not in (ResponseStatus.SUBMITTED, ResponseStatus.SENT):
-                    raise SessionError(
-                        f"response {response_id} is {state.status.value.replace('_', ' ')}; "
-                        "only a submitted response can be acknowledged"
-                    )
-                todo.append((response_id, receipt_id))
-            if not todo:
-                return
-            digests = tx.acknowledge_many(todo, states, at=at, updated_at=self._clock())
+            now = self._clock()
+            todo = list(first.items())
+            digests = tx.acknowledge_submitted(todo, at=at, updated_at=now)
+            if digests is None:  # something to skip or refuse: check each response first
+                todo, states = self._acknowledgeable(tx, first)
+                if not todo:
+                    return
+                digests = tx.acknowledge_many(todo, states, at=at, updated_at=now)
             tx.audit_many(
                 AuditKind.PURGE,
                 "system",
@@ -227,6 +219,28 @@ class SessionService:
                 ],
             )
             tx.commit()
+
+    @staticmethod
+    def _acknowledgeable(
+        tx: Transaction, first: dict[str, str]
+    ) -> tuple[list[tuple[str, str]], dict[str, ResponseState]]:
+        """The pairs still to acknowledge, with the states read to decide; SessionError for
+        an unknown or unsent response."""
+        states = tx.states(first)
+        todo: list[tuple[str, str]] = []
+        for response_id, receipt_id in first.items():
+            state = states.get(response_id)
+            if state is None:
+                raise SessionError(f"no response {response_id} on this kiosk")
+            if state.status == ResponseStatus.ACKNOWLEDGED:
+                continue  # a repeated receipt changes nothing
+            if state.status not in (ResponseStatus.SUBMITTED, ResponseStatus.SENT):
+                raise SessionError(
+                    f"response {response_id} is {state.status.value.replace('_', ' ')}; "
+                    "only a submitted response can be acknowledged"
+                )
+            todo.append((response_id, receipt_id))
+        return todo, states
 
     def _form(self, form_id: str) -> Form:
         form = self._forms.get(form_id)

@@ -52,6 +52,8 @@ _UPSERT_ANSWER = (
 )
 #: Ids per ``IN (...)`` list, well under SQLite's bound-parameter limit.
 _CHUNK = 500
+#: ``UPDATE … RETURNING`` (SQLite 3.35): the one-pass acknowledgement needs it.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _OUTBOX_INSERT = (
     "INSERT INTO outbox (response_id, envelope_json, sha256, created_at, attempts, last_error, "
     "sent_at, acknowledged_at, receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -466,6 +468,52 @@ class Transaction:
         for rid in ids:
             self._digests.pop(rid, None)  # their answers are gone
         return digests
+
+    def acknowledge_submitted(
+        self, receipts: Sequence[tuple[str, str]], *, at: datetime, updated_at: datetime
+    ) -> dict[str, str] | None:
+        """:meth:`acknowledge_many` for the usual case, without reading the states first.
+
+        When every response of the distinct ``(response_id, receipt_id)`` pairs is submitted
+        or sent, has its answers digest stored, and has an outbox entry, they are
+        acknowledged exactly as :meth:`acknowledge_many` does it and their digests come back.
+        Otherwise nothing is changed and None comes back: read :meth:`states`, check them,
+        and call :meth:`acknowledge_many`. The responses' status and digest come back from
+        the UPDATE itself, so a whole batch is one statement per table.
+        """
+        if not receipts or not _RETURNING:
+            return None
+        ids = [rid for rid, _ in receipts]
+        changed = to_text(updated_at)
+        acknowledged = ResponseStatus.ACKNOWLEDGED.value
+        ready = (ResponseStatus.SUBMITTED.value, ResponseStatus.SENT.value)
+        self._execute("SAVEPOINT acknowledge_submitted")
+        digests: dict[str, str] = {}
+        for chunk, marks in _chunks(ids):
+            rows = self._execute(
+                "UPDATE responses SET status = ?, purged = 1, updated_at = ? "
+                # ``+status``: look the ids up by key, not every submitted row by status
+                f"WHERE id IN ({marks}) AND +status IN (?, ?) AND answers_sha256 IS NOT NULL "
+                "RETURNING id, answers_sha256",
+                (acknowledged, changed, *chunk, *ready),
+            ).fetchall()
+            digests.update(rows)
+        when = to_text(at)
+        if len(digests) == len(ids):
+            cursor = self._execute_many(
+                "UPDATE outbox SET receipt_id = ?, acknowledged_at = ? WHERE response_id = ?",
+                [(receipt_id, when, rid) for rid, receipt_id in receipts],
+            )
+            if cursor.rowcount == len(ids):
+                for chunk, marks in _chunks(ids):
+                    self._execute(f"DELETE FROM answers WHERE response_id IN ({marks})", chunk)
+                self._execute("RELEASE acknowledge_submitted")
+                for rid in ids:
+                    self._digests.pop(rid, None)  # their answers are gone
+                return digests
+        self._execute("ROLLBACK TO acknowledge_submitted")
+        self._execute("RELEASE acknowledge_submitted")
+        return None
 
     def audit_many(
         self,

@@ -77,6 +77,21 @@ def test_acknowledge_many_is_idempotent_and_a_repeated_receipt_changes_nothing(
     assert store.verify().ok
 
 
+def test_a_batch_mixing_acknowledged_and_new_responses_acknowledges_only_the_new_ones(
+    service: SessionService, store: Store, clock: Clock, three: list[str]
+) -> None:
+    one, two, three_ = three
+    service.acknowledge_many([(one, "r-1")], at=clock())
+    service.acknowledge_many([(two, "r-2"), (one, "r-again"), (three_, "r-3")], at=clock())
+
+    assert [len(purges(store, rid)) for rid in three] == [1, 1, 1]
+    with store.unit_of_work() as uow:
+        receipts = [entry.receipt_id for rid in three if (entry := uow.outbox.get(rid))]
+    assert receipts == ["r-1", "r-2", "r-3"]
+    assert all(meta_of(store, rid).status is ResponseStatus.ACKNOWLEDGED for rid in three)
+    assert store.verify().ok
+
+
 def test_acknowledge_many_refuses_a_draft_and_leaves_the_whole_batch_untouched(
     service: SessionService, store: Store, db_path: Path, clock: Clock, three: list[str]
 ) -> None:
