@@ -276,9 +276,13 @@ def bare_upload(url: str, payloads: list[bytes], in_flight: int) -> float:
 
 def warm_kiosk_imports() -> None:
     """Import what a running kiosk process has loaded long before it syncs (the session
-    service acknowledges receipts), so the first sync is not charged for compiling modules."""
+    service acknowledges receipts), so the first sync is not charged for compiling modules,
+    and settle the start-up objects as the kiosk does once its station is open."""
     import epro.schedule
     import epro.session  # noqa: F401
+    from epro.startup import settle_after_startup
+
+    settle_after_startup()
 
 
 def run_backend(

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from epro.protocol import BatchRequest
+from epro.startup import settle_after_startup
 from epro_sync import __doc__ as package_doc
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
@@ -44,6 +45,7 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
         engine = make_engine(settings.database_url)
         migrate(engine)
         app.state.engine = engine
+        settle_after_startup()
         try:
             yield
         finally:

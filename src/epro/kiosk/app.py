@@ -25,6 +25,7 @@ from epro.kiosk.messages import SyncFinished
 from epro.kiosk.screens.dialogs import ErrorDialog, IdleWarning
 from epro.kiosk.screens.lock import LockScreen
 from epro.kiosk.screens.too_small import TooSmallScreen
+from epro.startup import settle_after_startup
 
 if TYPE_CHECKING:
     from epro.session import QuestionnaireSession
@@ -115,6 +116,7 @@ class KioskApp(App[None]):
         self.session = None
         self.start_background_sync()
         self.switch_screen(StationScreen())
+        settle_after_startup()  # the store is open and the forms are parsed: start-up is done
 
     def begin(self, plans: list[SessionPlan]) -> None:
         """Hand the kiosk over: start the first form of the queue (the nurse has chosen it)."""
