@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from json.encoder import encode_basestring as _quote  # C-accelerated; ensure_ascii=False
@@ -38,8 +37,6 @@ _COLUMNS = (
 )
 #: Inserts one row as built by :func:`chained_rows` (columns in that order).
 INSERT_SQL = f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-#: ``json.dumps`` with these arguments would build this encoder again for every event.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_event(
@@ -55,9 +52,10 @@ def canonical_event(
 ) -> bytes:
     """The canonical JSON of one event: the bytes its hash covers.
 
-    Exactly :func:`reference_canonical_event` (a test holds the two equal), written out with
-    the keys in sorted order and each string quoted by the json module's own C quoting:
-    a purge audits every acknowledged response, and the general encoder was most of that cost.
+    Exactly ``json.dumps`` of the fields with sorted keys, compact separators and
+    ``ensure_ascii=False`` (a test holds the two equal), written out in key order with each
+    string quoted by the json module's own C quoting: a purge audits every acknowledged
+    response, and the general encoder was most of that cost.
     """
     return (
         f'{{"actor":{_quote(actor)},"at":{_quote(at)},"detail":{_maybe(detail)},'
@@ -68,31 +66,6 @@ def canonical_event(
 
 def _maybe(value: str | None) -> str:
     return "null" if value is None else _quote(value)
-
-
-def reference_canonical_event(
-    *,
-    seq: int,
-    at: str,
-    actor: str,
-    kind: str,
-    device_id: str,
-    response_id: str | None,
-    link_id: str | None,
-    detail: str | None,
-) -> bytes:
-    """:func:`canonical_event` by the general rule: sorted keys, compact, UTF-8."""
-    body = {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "kind": kind,
-        "device": device_id,
-        "response_id": response_id,
-        "link_id": link_id,
-        "detail": detail,
-    }
-    return _CANONICAL.encode(body).encode()
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:

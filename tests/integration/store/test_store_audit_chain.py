@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from epro.cli import main
 from epro.store import AuditKind, Store
-from epro.store.audit import canonical_event, reference_canonical_event
+from epro.store.audit import canonical_event
 
 from .conftest import PASSPHRASE
 
@@ -80,11 +80,9 @@ _TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
 )
 def test_the_canonical_event_is_sorted_compact_utf8_json(**event: Any) -> None:
     # Quotes, backslashes, control characters and any non-ASCII text included.
-    fast = canonical_event(**event)
-    assert fast == reference_canonical_event(**event)
-    assert json.loads(fast) == {
-        "device" if key == "device_id" else key: value for key, value in event.items()
-    }
+    fields = {"device" if key == "device_id" else key: value for key, value in event.items()}
+    general = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_event(**event) == general.encode()
 
 
 @pytest.mark.parametrize(
