@@ -177,7 +177,13 @@ def queued_kiosk(path: Path, url: str, code: str, n: int) -> Any:
     from epro.protocol import EnvelopeContent, sign_envelope
     from epro.store import init_store
     from epro.store.answers import answers_digest
-    from epro.store.domain import OutboxEntry, Patient, ResponseMeta, ResponseStatus
+    from epro.store.domain import (
+        OutboxEntry,
+        Patient,
+        ResponseMeta,
+        ResponseStatus,
+        new_response_id,
+    )
     from epro.sync_client import enrol_kiosk
 
     store = init_store(
@@ -197,7 +203,7 @@ def queued_kiosk(path: Path, url: str, code: str, n: int) -> Any:
                 # Each response submitted a moment after the previous one, as on a real kiosk
                 # (one shared time would order the queue by random UUID instead of by age).
                 now = start + timedelta(milliseconds=i)
-                rid = str(uuid.uuid4())
+                rid = new_response_id(now)  # as the session service makes them
                 meta = ResponseMeta(
                     id=rid,
                     patient="BENCH-0001",

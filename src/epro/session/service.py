@@ -7,7 +7,6 @@ window or a staff reason) before anything is written, and audits every transitio
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from epro.errors import ScheduleError, SessionError
 from epro.forms.model import Form
 from epro.schedule import age_at, in_window
 from epro.session.questionnaire import QuestionnaireSession
-from epro.store.domain import AuditKind, ResponseMeta, ResponseStatus
+from epro.store.domain import AuditKind, ResponseMeta, ResponseStatus, new_response_id
 from epro.store.hot import ResponseState, Transaction
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class SessionService:
                     )
                     raise SessionError(f"{form_id} for {patient} at {visit} ({respondent}): {what}")
             meta = ResponseMeta(
-                id=str(uuid.uuid4()),
+                id=new_response_id(now),
                 patient=patient,
                 visit=visit,
                 form_id=form.id,

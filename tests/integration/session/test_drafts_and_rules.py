@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -170,3 +171,16 @@ def test_a_draft_abandoned_without_timeout_resumes_where_the_last_answer_was_giv
     assert resumed.current.link_id == "jamar_pain"
     assert resumed.value("jamar_pain") == 4.5
     assert resumed.progress() == (1, 36)
+
+
+def test_responses_started_later_get_ids_that_sort_later(
+    service: SessionService, store: Store, clock: Clock
+) -> None:
+    """Time-ordered ids keep a kiosk's rows together in the indexes (see new_response_id)."""
+    ids = []
+    for code in ("DEMO-001", "DEMO-002", "DEMO-003"):
+        enrol(store, code, age=10)
+        ids.append(start(service, patient=code, form_id="vas_pain").response_id)
+        clock.advance(seconds=1)
+    assert ids == sorted(ids)
+    assert {uuid.UUID(rid).version for rid in ids} == {7}
