@@ -55,9 +55,10 @@ _CHUNK = 500
 #: ``UPDATE … RETURNING`` (SQLite 3.35): the one-pass acknowledgement needs it.
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _OUTBOX_INSERT = (
-    "INSERT INTO outbox (response_id, envelope_json, sha256, created_at, attempts, last_error, "
-    "sent_at, acknowledged_at, receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO outbox (response_id, sha256, created_at, attempts, last_error, sent_at, "
+    "acknowledged_at, receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_ENVELOPE_INSERT = "INSERT INTO envelopes (response_id, envelope_json) VALUES (?, ?)"
 
 
 class ResponseState(NamedTuple):
@@ -240,17 +241,16 @@ class Transaction:
         """Up to ``limit`` entries without a receipt, oldest first (then by id), only those
         after the queue position ``after``: an upload reads each batch once, and no batch
         still in flight, through the partial index of pending entries."""
-        columns = "SELECT response_id, envelope_json, created_at, last_error FROM outbox"
+        columns = (
+            "SELECT o.response_id, e.envelope_json, o.created_at, o.last_error FROM outbox AS o "
+            "JOIN envelopes AS e ON e.response_id = o.response_id WHERE o.acknowledged_at IS NULL"
+        )
+        order = "ORDER BY o.created_at, o.response_id LIMIT ?"
         if after is None:
-            rows = self._execute(
-                f"{columns} WHERE acknowledged_at IS NULL ORDER BY created_at, response_id LIMIT ?",
-                (limit,),
-            )
+            rows = self._execute(f"{columns} {order}", (limit,))
         else:
             rows = self._execute(
-                f"{columns} WHERE acknowledged_at IS NULL AND (created_at, response_id) > (?, ?) "
-                "ORDER BY created_at, response_id LIMIT ?",
-                (*after, limit),
+                f"{columns} AND (o.created_at, o.response_id) > (?, ?) {order}", (*after, limit)
             )
         return [Queued(*row) for row in rows.fetchall()]
 
@@ -394,11 +394,12 @@ class Transaction:
 
     def add_outbox(self, entry: OutboxEntry) -> None:
         """Queue a sealed envelope; the primary key refuses a second entry for a response."""
+        conflict = f"response {entry.response_id} is already in the outbox"
+        self._execute(_ENVELOPE_INSERT, (entry.response_id, entry.envelope_json), conflict=conflict)
         self._execute(
             _OUTBOX_INSERT,
             (
                 entry.response_id,
-                entry.envelope_json,
                 entry.sha256,
                 to_text(entry.created_at),
                 entry.attempts,
@@ -407,7 +408,7 @@ class Transaction:
                 to_text_or_none(entry.acknowledged_at),
                 entry.receipt_id,
             ),
-            conflict=f"response {entry.response_id} is already in the outbox",
+            conflict=conflict,
         )
 
     def audit(

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from epro.errors import StoreError
 from epro.store._time import from_text, from_text_or_none, to_text, to_text_or_none
 from epro.store.domain import OutboxEntry, Patient, ResponseMeta, ResponseStatus
-from epro.store.tables import OutboxRow, PatientRow, ResponseRow
+from epro.store.tables import EnvelopeRow, OutboxRow, PatientRow, ResponseRow
 
 # --- conversions -----------------------------------------------------------------------------
 
@@ -84,10 +84,10 @@ def response_from_row(row: ResponseRow) -> ResponseMeta:
     )
 
 
-def outbox_from_row(row: OutboxRow) -> OutboxEntry:
+def outbox_from_row(row: OutboxRow, envelope_json: str) -> OutboxEntry:
     return OutboxEntry(
         response_id=row.response_id,
-        envelope_json=row.envelope_json,
+        envelope_json=envelope_json,
         sha256=row.sha256,
         created_at=from_text(row.created_at),
         attempts=row.attempts,
@@ -188,9 +188,11 @@ class OutboxRepository:
     def add(self, entry: OutboxEntry) -> None:
         if self._session.get(OutboxRow, entry.response_id) is not None:
             raise StoreError(f"response {entry.response_id} is already in the outbox")
+        self._session.add(
+            EnvelopeRow(response_id=entry.response_id, envelope_json=entry.envelope_json)
+        )
         row = OutboxRow(
             response_id=entry.response_id,
-            envelope_json=entry.envelope_json,
             sha256=entry.sha256,
             created_at=to_text(entry.created_at),
             attempts=entry.attempts,
@@ -204,16 +206,22 @@ class OutboxRepository:
 
     def get(self, response_id: str) -> OutboxEntry | None:
         row = self._session.get(OutboxRow, response_id)
-        return None if row is None else outbox_from_row(row)
+        if row is None:
+            return None
+        envelope = self._session.get(EnvelopeRow, response_id)
+        if envelope is None:
+            raise StoreError(f"the sealed envelope of response {response_id} is missing")
+        return outbox_from_row(row, envelope.envelope_json)
 
     def pending(self, limit: int) -> builtins.list[OutboxEntry]:
         """Entries without a receipt, oldest first (then by id): what the next upload sends."""
         # Plain SQL into plain rows: ORM objects for a whole upload batch cost more than the
         # query (same session and connection, so this unit of work's own writes are seen).
         rows = self._session.connection().exec_driver_sql(
-            "SELECT response_id, envelope_json, sha256, created_at, attempts, last_error, "
-            "sent_at, receipt_id FROM outbox WHERE acknowledged_at IS NULL "
-            "ORDER BY created_at, response_id LIMIT ?",
+            "SELECT o.response_id, e.envelope_json, o.sha256, o.created_at, o.attempts, "
+            "o.last_error, o.sent_at, o.receipt_id FROM outbox AS o "
+            "JOIN envelopes AS e ON e.response_id = o.response_id "
+            "WHERE o.acknowledged_at IS NULL ORDER BY o.created_at, o.response_id LIMIT ?",
             (limit,),
         )
         return [

@@ -99,7 +99,6 @@ class OutboxRow(StoreModel, table=True):
     )
 
     response_id: str = Field(foreign_key="responses.id", primary_key=True)
-    envelope_json: str  # sealed to the study key: the kiosk itself cannot read it
     sha256: str
     created_at: str
     attempts: int
@@ -107,6 +106,19 @@ class OutboxRow(StoreModel, table=True):
     sent_at: str | None = None
     acknowledged_at: str | None = None
     receipt_id: str | None = None
+
+
+class EnvelopeRow(StoreModel, table=True):
+    """The sealed envelope of an outbox entry: written once at Submit, never changed.
+
+    Schema v4: apart from the outbox row, so the changes at each attempt and at the receipt
+    rewrite small rows instead of the pages holding the envelopes.
+    """
+
+    __tablename__ = "envelopes"
+
+    response_id: str = Field(foreign_key="responses.id", primary_key=True)
+    envelope_json: str  # sealed to the study key: the kiosk itself cannot read it
 
 
 class StaffRow(StoreModel, table=True):

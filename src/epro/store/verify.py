@@ -155,4 +155,14 @@ def _sqlite_checks(raw: sqlite3.Connection) -> list[str]:
         problems.append("SQLite integrity check failed: " + "; ".join(results[:5]))
     for table, rowid, parent, _ in raw.execute("PRAGMA foreign_key_check").fetchall()[:5]:
         problems.append(f"{table} row {rowid} points to a missing {parent} record")
+    orphans = raw.execute(
+        "SELECT response_id FROM outbox "
+        "WHERE response_id NOT IN (SELECT response_id FROM envelopes) "
+        "ORDER BY response_id LIMIT ?",
+        (MAX_LISTED + 1,),
+    ).fetchall()
+    for (response_id,) in orphans[:MAX_LISTED]:
+        problems.append(f"outbox entry {response_id} has lost its sealed envelope")
+    if len(orphans) > MAX_LISTED:
+        problems.append("... and more outbox entries without their sealed envelope")
     return problems

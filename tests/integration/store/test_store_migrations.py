@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,8 +15,9 @@ from sqlalchemy.engine import URL
 
 from epro.errors import WrongPassphraseError
 from epro.store import AuditKind, ResponseStatus, Store, open_store
+from epro.store._time import to_text, to_text_or_none
 from epro.store.connection import APPLICATION_ID
-from epro.store.migrations import CURRENT_VERSION, MIGRATIONS
+from epro.store.migrations import CURRENT_VERSION, MIGRATIONS, apply
 from epro.store.tables import StoreModel
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "v1.db"
@@ -154,3 +156,66 @@ def test_the_v1_fixture_upgrades_to_the_same_schema_as_a_new_store(
 
     assert schema(v1_copy) == schema(db_path)
     assert index_definitions(v1_copy) == index_definitions(db_path)
+
+
+def test_v4_moves_each_envelope_out_of_the_outbox_and_keeps_every_entry_as_it_was(
+    v1_copy: Path,
+) -> None:
+    """A kiosk at v3 with one entry waiting (after a failed try) and one acknowledged."""
+    with contextlib.closing(sqlite3.connect(v1_copy, isolation_level=None)) as raw:
+        raw.execute("BEGIN")
+        apply(raw, 1, 3)
+        raw.execute(
+            "UPDATE outbox SET attempts = 2, last_error = 'server unreachable' "
+            "WHERE response_id = ?",
+            (FIRST,),
+        )
+        raw.execute(
+            'INSERT INTO outbox VALUES (?, \'{"sealed": "second"}\', ?, '
+            "'2026-03-02T10:05:00.000000+00:00', 1, NULL, '2026-03-02T10:06:00.000000+00:00', "
+            "'2026-03-02T10:07:00.000000+00:00', 'receipt-2')",
+            (SECOND, "ab" * 32),
+        )
+        raw.execute("COMMIT")
+        before = {
+            row[0]: row
+            for row in raw.execute(
+                "SELECT response_id, envelope_json, sha256, created_at, attempts, last_error, "
+                "sent_at, acknowledged_at, receipt_id FROM outbox"
+            )
+        }
+    assert header(v1_copy)[0] == 3
+
+    store = open_store(v1_copy, passphrase=FIXTURE_PASSPHRASE)
+    try:
+        with store.unit_of_work() as uow:
+            for rid, (
+                _,
+                envelope,
+                sha,
+                created,
+                attempts,
+                error,
+                sent,
+                acked,
+                receipt,
+            ) in before.items():
+                entry = uow.outbox.get(rid)
+                assert entry is not None
+                assert (entry.envelope_json, entry.sha256, entry.attempts) == (
+                    envelope,
+                    sha,
+                    attempts,
+                )
+                assert (entry.last_error, entry.receipt_id) == (error, receipt)
+                assert to_text(entry.created_at) == created
+                assert to_text_or_none(entry.sent_at) == sent
+                assert to_text_or_none(entry.acknowledged_at) == acked
+            assert [e.response_id for e in uow.outbox.pending(10)] == [FIRST]
+        assert store.verify().ok
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(v1_copy)) as raw:
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(outbox)")]
+        assert "envelope_json" not in columns
+        assert raw.execute("SELECT count(*) FROM envelopes").fetchone() == (2,)

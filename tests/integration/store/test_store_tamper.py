@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from epro.cli import main
 from epro.errors import StoreError
-from epro.store import ResponseMeta, Store, open_store
+from epro.store import OutboxEntry, ResponseMeta, Store, open_store
 
 from .conftest import PASSPHRASE
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def read_blob(path: Path, response_id: str, link_id: str) -> bytes:
@@ -138,3 +141,18 @@ def test_a_broken_index_fails_the_sqlite_integrity_check(
     assert not report.ok
     assert report.problems[0].startswith("SQLite integrity check failed: row ")
     assert "ix_responses_status" in report.problems[0]
+
+
+def test_an_outbox_entry_whose_envelope_was_deleted_is_named(
+    store: Store, db_path: Path, filled: list[ResponseMeta]
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.outbox.add(OutboxEntry(filled[1].id, '{"sealed": "made-up"}', "cd" * 32, NOW))
+        uow.commit()
+    assert store.verify().ok
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("DELETE FROM envelopes")
+    raw.close()
+    assert store.verify().problems == [f"outbox entry {filled[1].id} has lost its sealed envelope"]
+    with store.unit_of_work() as uow, pytest.raises(StoreError, match="sealed envelope"):
+        uow.outbox.get(filled[1].id)

@@ -86,7 +86,7 @@ def test_a_tampered_envelope_is_rejected_with_the_server_message(
     )
     with contextlib.closing(sqlite3.connect(kiosk.path)) as raw, raw:
         raw.execute(
-            "UPDATE outbox SET envelope_json = ? WHERE response_id = ?",
+            "UPDATE envelopes SET envelope_json = ? WHERE response_id = ?",
             (tampered.model_dump_json(), rid),
         )
 

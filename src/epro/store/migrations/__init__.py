@@ -12,7 +12,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from epro.store.migrations import v0001_initial, v0002_settings, v0003_outbox_pending_index
+from epro.store.migrations import (
+    v0001_initial,
+    v0002_settings,
+    v0003_outbox_pending_index,
+    v0004_outbox_envelopes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +29,12 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = tuple(
     Migration(module.VERSION, module.DESCRIPTION, module.STATEMENTS)
-    for module in (v0001_initial, v0002_settings, v0003_outbox_pending_index)
+    for module in (
+        v0001_initial,
+        v0002_settings,
+        v0003_outbox_pending_index,
+        v0004_outbox_envelopes,
+    )
 )
 
 #: The schema this program writes; a file with a higher version is refused, never downgraded.
