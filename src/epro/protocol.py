@@ -221,22 +221,24 @@ if tuple(sorted(EnvelopeContent.model_fields)) != _SIGNED_FIELDS:  # pragma: no 
     raise RuntimeError("epro.protocol: _SIGNED_FIELDS must list EnvelopeContent's fields, sorted")
 
 
-def signing_bytes(envelope: EnvelopeContent) -> bytes:
+def signing_bytes(envelope: EnvelopeContent, *, response_id: str | None = None) -> bytes:
     """The canonical JSON of every envelope field except ``signature`` and ``sha256``.
 
     Exactly ``canonical_json`` of those fields (a test holds the two equal), written out
     directly: every field is validated to characters JSON never escapes (codes, hex, base64,
     a fixed date format), so no escaping pass is needed — on kilobytes of ``sealed`` base64
-    that pass was the largest cost of checking an upload.
+    that pass was the largest cost of checking an upload. A caller that already holds
+    ``str(envelope.response_id)`` passes it as ``response_id``.
     """
     e = envelope
+    rid = str(e.response_id) if response_id is None else response_id
     when = utc_timestamp(e.submitted_at)
     return (
         f'{{"device_id":"{e.device_id}","form_id":"{e.form_id}",'
         f'"form_sha256":"{e.form_sha256}","form_version":"{e.form_version}",'
         f'"language":"{e.language}","out_of_window":{"true" if e.out_of_window else "false"},'
         f'"patient":"{e.patient}","respondent":"{e.respondent}",'
-        f'"response_id":"{e.response_id}","sealed":"{e.sealed}","site":"{e.site}",'
+        f'"response_id":"{rid}","sealed":"{e.sealed}","site":"{e.site}",'
         f'"submitted_at":"{when}","suite":"{e.suite}","visit":"{e.visit}"}}'
     ).encode("ascii")
 

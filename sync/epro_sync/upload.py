@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any, NamedTuple, TypedDict
 
 from pydantic import ValidationError
@@ -108,24 +109,34 @@ def store_batch(
     """Check and store each envelope on its own; receipts come back in the order given."""
     receipts: list[WireReceipt | None] = [None] * len(items)
     valid: list[_Checked] = []
+    sender = _Sender(device.device_id, device.site)
     for index, item in enumerate(items):
         if not isinstance(item, Envelope):
             receipts[index] = item
             continue
         key = str(item.response_id)
-        signed = signing_bytes(item)
-        if problem := _envelope_problem(item, key, device, signed):
+        signed = signing_bytes(item, response_id=key)
+        if problem := _envelope_problem(item, key, sender, signed):
             receipts[index] = _rejected(key, problem)
         else:
             valid.append(_Checked(index, item, key, _stored_text(signed, item)))
     for index, receipt in _store_all(session, device, valid, now).items():
         receipts[index] = receipt
     done = [receipt for receipt in receipts if receipt is not None]
-    counts = {status: sum(r["status"] == status for r in done) for status in _STATUSES}
+    counts = dict.fromkeys(_STATUSES, 0)
+    for receipt in done:
+        counts[receipt["status"]] += 1
     record(session, now, "batch_received", device=device, **counts)
     device.last_seen_at = now
     session.add(device)
     return done
+
+
+class _Sender(NamedTuple):
+    """The uploading kiosk's id and site, read once per batch (not once per envelope)."""
+
+    device_id: str
+    site: str
 
 
 class _Checked(NamedTuple):
@@ -163,16 +174,16 @@ def _stored_text(signed: bytes, envelope: Envelope) -> str:
     return signed[:-1].decode("ascii") + tail
 
 
-def _envelope_problem(envelope: Envelope, key: str, device: Device, signed: bytes) -> str | None:
-    if envelope.device_id != device.device_id:
+def _envelope_problem(envelope: Envelope, key: str, sender: _Sender, signed: bytes) -> str | None:
+    if envelope.device_id != sender.device_id:
         return (
             f"envelope {key} names kiosk {envelope.device_id} but was sent "
-            f"with the token of kiosk {device.device_id}; each kiosk uploads only its own"
+            f"with the token of kiosk {sender.device_id}; each kiosk uploads only its own"
         )
-    if envelope.site != device.site:
+    if envelope.site != sender.site:
         return (
             f"envelope {key} is for site {envelope.site} but this kiosk is "
-            f"enrolled at site {device.site}"
+            f"enrolled at site {sender.site}"
         )
     if hashlib.sha256(signed).hexdigest() != envelope.sha256:
         return (
@@ -288,22 +299,27 @@ def _row_builder(
 def _insert_new(connection: Connection, rows: list[tuple[Any, ...]]) -> set[str]:
     """``INSERT … ON CONFLICT (response_id) DO NOTHING RETURNING response_id``: the ids stored.
 
-    Written for the driver directly, many rows per statement: SQLAlchemy's per-row parameter
-    handling cost more than the database's own work. The rows hold values already passed
-    through the columns' own bind processors, so they are stored exactly as the ORM would.
+    Written for the driver's own cursor, many rows per statement: SQLAlchemy's per-row
+    parameter and result handling cost more than the database's own work. The rows hold values
+    already passed through the columns' own bind processors, so they are stored exactly as the
+    ORM would. The cursor belongs to the session's connection, inside its transaction.
     """
     mark = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
     one_row = "(" + ", ".join([mark] * len(_COLUMNS)) + ")"
     inserted: set[str] = set()
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        statement = (
-            f"INSERT INTO responses ({', '.join(_COLUMNS)}) VALUES "
-            + ", ".join([one_row] * len(chunk))
-            + " ON CONFLICT (response_id) DO NOTHING RETURNING response_id"
-        )
-        values = tuple(value for row in chunk for value in row)
-        inserted.update(row[0] for row in connection.exec_driver_sql(statement, values))
+    cursor = connection.connection.cursor()
+    try:
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            statement = (
+                f"INSERT INTO responses ({', '.join(_COLUMNS)}) VALUES "
+                + ", ".join([one_row] * len(chunk))
+                + " ON CONFLICT (response_id) DO NOTHING RETURNING response_id"
+            )
+            cursor.execute(statement, tuple(chain.from_iterable(chunk)))
+            inserted.update(response_id for (response_id,) in cursor.fetchall())
+    finally:
+        cursor.close()
     return inserted
 
 

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import httpx
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
-from epro.protocol import DEFAULT_BATCH_MAX, BatchReply
+from epro.protocol import DEFAULT_BATCH_MAX, ReceiptStatus
 from epro.store.domain import AuditKind
 from epro.store.hot import Queued
 from epro.sync_client import status as keys_
@@ -281,14 +282,7 @@ class SyncClient:
     def _apply_receipts(
         self, batch: list[Queued], response: httpx.Response, report: SyncReport
     ) -> None:
-        try:
-            receipts = BatchReply.model_validate_json(response.content).receipts
-        except ValidationError:
-            raise SyncFailure(
-                "the study server's reply to an upload was not understood; nothing was marked "
-                "as sent, the next sync repeats it safely",
-                retryable=True,
-            ) from None
+        receipts = read_receipts(response.content)
         by_id = {e.response_id: e for e in batch}
         if len(receipts) != len(batch):
             raise SyncFailure(
@@ -300,29 +294,31 @@ class SyncClient:
         acknowledged: list[tuple[str, str]] = []
         flagged: list[tuple[str, str, str]] = []  # (response id, status, message)
         for entry, receipt in zip(batch, receipts, strict=True):
-            rid = str(receipt.response_id) if receipt.response_id else entry.response_id
+            rid = receipt["response_id"] or entry.response_id
             if rid not in by_id or rid != entry.response_id:
                 raise SyncFailure(
                     "the study server's receipts do not match the uploaded responses; nothing "
                     "was marked as sent, the next sync repeats it safely",
                     retryable=True,
                 )
-            if receipt.status in ("stored", "duplicate"):
-                if receipt.receipt_id is None:
+            status = receipt["status"]
+            if status in ("stored", "duplicate"):
+                receipt_id = receipt["receipt_id"]
+                if receipt_id is None:
                     raise SyncFailure(
                         "the study server sent a receipt without an id; nothing was marked as "
                         "sent, the next sync repeats it safely",
                         retryable=True,
                     )
-                acknowledged.append((rid, str(receipt.receipt_id)))
-                report.duplicates += receipt.status == "duplicate"
+                acknowledged.append((rid, receipt_id))
+                report.duplicates += status == "duplicate"
                 continue
             default = (
                 "the server already holds different content under this response id"
-                if receipt.status == "conflict"
+                if status == "conflict"
                 else "the server rejected this response"
             )
-            flagged.append((rid, receipt.status, receipt.message or default))
+            flagged.append((rid, status, receipt["message"] or default))
         # Receipts are checked as a whole before anything is written, so a malformed reply
         # changes nothing on the kiosk.
         self._acknowledge(acknowledged, now)
@@ -371,6 +367,47 @@ class SyncClient:
             if report.error is not None:
                 report.remaining = uow.outbox.count_pending()
             uow.commit()
+
+
+#: A UUID as the protocol writes it: lower-case, with hyphens.
+_UUID_TEXT = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+
+
+class _Receipt(TypedDict):
+    """``epro.protocol.Receipt`` as the kiosk reads it: ids kept as their text (the kiosk
+    compares and stores them as text), times not parsed (the kiosk does not use them)."""
+
+    response_id: _UUID_TEXT | None
+    status: ReceiptStatus
+    receipt_id: _UUID_TEXT | None
+    received_at: str | None
+    sha256: str | None
+    message: str
+
+
+class _Reply(TypedDict):
+    receipts: list[_Receipt]
+
+
+_REPLY = TypeAdapter(_Reply)
+
+
+def read_receipts(content: bytes) -> list[_Receipt]:
+    """The receipts of an upload's reply (a ``BatchReply``), validated into plain dicts.
+
+    Models for hundreds of receipts, and turning their UUIDs back into text, cost more than
+    the rest of reading the reply. SyncFailure (retryable) when the reply is not one.
+    """
+    try:
+        return _REPLY.validate_json(content)["receipts"]
+    except ValidationError:
+        raise SyncFailure(
+            "the study server's reply to an upload was not understood; nothing was marked "
+            "as sent, the next sync repeats it safely",
+            retryable=True,
+        ) from None
 
 
 def default_acknowledger(store: Store) -> Acknowledger:
