@@ -221,18 +221,23 @@ if tuple(sorted(EnvelopeContent.model_fields)) != _SIGNED_FIELDS:  # pragma: no 
     raise RuntimeError("epro.protocol: _SIGNED_FIELDS must list EnvelopeContent's fields, sorted")
 
 
-def signing_bytes(envelope: EnvelopeContent, *, response_id: str | None = None) -> bytes:
+def signing_bytes(
+    envelope: EnvelopeContent,
+    *,
+    response_id: str | None = None,
+    submitted_at: str | None = None,
+) -> bytes:
     """The canonical JSON of every envelope field except ``signature`` and ``sha256``.
 
     Exactly ``canonical_json`` of those fields (a test holds the two equal), written out
     directly: every field is validated to characters JSON never escapes (codes, hex, base64,
     a fixed date format), so no escaping pass is needed — on kilobytes of ``sealed`` base64
     that pass was the largest cost of checking an upload. A caller that already holds
-    ``str(envelope.response_id)`` passes it as ``response_id``.
+    ``str(envelope.response_id)`` or ``utc_timestamp(envelope.submitted_at)`` passes it.
     """
     e = envelope
     rid = str(e.response_id) if response_id is None else response_id
-    when = utc_timestamp(e.submitted_at)
+    when = utc_timestamp(e.submitted_at) if submitted_at is None else submitted_at
     return (
         f'{{"device_id":"{e.device_id}","form_id":"{e.form_id}",'
         f'"form_sha256":"{e.form_sha256}","form_version":"{e.form_version}",'

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Session
 
 #: How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: Execution option marking a connection whose transaction only reads (see read_session).
+_READ_ONLY = "epro_read_only"
 
 #: Page size of a new server database file.
 SQLITE_PAGE_SIZE = 16_384
@@ -38,9 +42,21 @@ def make_engine(database_url: str) -> Engine:
     def _begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two concurrent uploads queue behind each
         # other instead of one failing with "database is locked" when it upgrades to a writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A session opened with read_session() only reads: a plain BEGIN, no write lock.
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for reads only: on SQLite its transaction does not take the write lock
+    (writing through it is a mistake, and fails with "database is locked" under load)."""
+    session = Session(engine)
+    session.connection(execution_options={_READ_ONLY: True})
+    return session
 
 
 def is_postgres(engine: Engine) -> bool:

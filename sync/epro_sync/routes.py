@@ -30,6 +30,7 @@ from epro.protocol import (
 )
 from epro_sync import storage, upload
 from epro_sync.config import ServerSettings
+from epro_sync.db import read_session
 from epro_sync.storage import Refusal
 from epro_sync.study import StudyMaterial
 from epro_sync.tables import Device
@@ -63,10 +64,15 @@ def _now(request: Request) -> datetime:
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-def _device(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Device:
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _device(session: SessionDep, credentials: CredentialsDep) -> Device:
+    return _known_device(session, credentials)
+
+
+def _known_device(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Device:
+    """The kiosk the bearer token belongs to; 401 without a known token, 403 when revoked."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise HTTPException(
@@ -127,8 +133,8 @@ async def _body(request: Request) -> bytes:
 BodyDep = Annotated[bytes, Depends(_body)]
 
 
-def _signed_device(device: DeviceDep, request: Request, body: BodyDep) -> Device:
-    """The token's kiosk, after checking its Ed25519 signature of this very request."""
+def _check_signature(public_key: str, request: Request, body: bytes) -> None:
+    """401 unless the request carries the kiosk's Ed25519 signature of this very request."""
     header = request.headers.get(REQUEST_SIGNATURE_HEADER)
     if not header:
         raise HTTPException(
@@ -136,14 +142,13 @@ def _signed_device(device: DeviceDep, request: Request, body: BodyDep) -> Device
             f"missing request signature: uploads carry an {REQUEST_SIGNATURE_HEADER} header "
             "signed with the kiosk's device key; update the kiosk software",
         )
-    public_key = base64.b64decode(device.public_key)
-    if not request_signature_valid(public_key, header, request.method, request.url.path, body):
+    key = base64.b64decode(public_key)
+    if not request_signature_valid(key, header, request.method, request.url.path, body):
         raise HTTPException(
             401,
             "the request signature does not match the key registered for this kiosk: enrol "
             "this kiosk again with a new code",
         )
-    return device
 
 
 @router.post(
@@ -153,21 +158,29 @@ def _signed_device(device: DeviceDep, request: Request, body: BodyDep) -> Device
     response_model=BatchReply,
     responses=_problems(*_AUTH, 413),
 )
-def upload_batch(
-    request: Request,
-    body: BodyDep,
-    session: SessionDep,
-    device: Annotated[Device, Depends(_signed_device)],
-) -> Response:
+def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -> Response:
     """Store sealed envelopes; one receipt per envelope, in order (see `epro.protocol`).
 
     The request must carry the kiosk's `Epro-Signature` over method, path and body. Envelopes
     are checked one by one, so a malformed one is `rejected` without holding back the others.
     """
+    # One worker-thread call for the whole upload. Everything that needs no lock comes first:
+    # who sends (a read), their signature, and each envelope's checks and row. Only storing
+    # runs in the write transaction, so concurrent uploads hold the lock for that part alone.
+    engine = request.app.state.engine
     settings: ServerSettings = request.app.state.settings
+    now = _now(request)
+    with read_session(engine) as session:
+        device = _known_device(session, credentials)
+        kiosk, public_key = storage.Kiosk(device.device_id, device.site), device.public_key
+    _check_signature(public_key, request, body)
     items = upload.parse_batch(body, settings.batch_max)
-    receipts = upload.store_batch(session, device, items, _now(request))
-    session.commit()
+    batch = upload.check_batch(items, kiosk.device_id, kiosk.site, engine.dialect, now)
+    with Session(engine) as session:
+        if not storage.touch_device(session, kiosk.device_id, now):  # revoked a moment ago
+            raise HTTPException(403, REVOKED_MESSAGE)
+        receipts = upload.store_batch(session, kiosk, batch, now)
+        session.commit()
     # Serialised here, once, from plain values: a validated model per receipt, or FastAPI's
     # response-model encoding, would cost more than storing the batch.
     return Response(content=upload.reply_json(receipts), media_type="application/json")

@@ -13,7 +13,7 @@ import hashlib
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -60,8 +60,25 @@ def normalise_code(code: str) -> str:
     return "".join(code.split()).replace("-", "").upper()
 
 
+class Sender(Protocol):
+    """Who an audited event is about: a :class:`Device` row or anything with its id and site."""
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def site(self) -> str: ...
+
+
+class Kiosk(NamedTuple):
+    """A kiosk's id and site as plain values (read once, used without a session)."""
+
+    device_id: str
+    site: str
+
+
 def record(
-    session: Session, now: datetime, event: str, *, device: Device | None = None, **detail: Any
+    session: Session, now: datetime, event: str, *, device: Sender | None = None, **detail: Any
 ) -> None:
     """Append one event to the server audit log (append-only, enforced by triggers)."""
     session.add(
@@ -151,6 +168,17 @@ def enrol(
     session.add(device)
     record(session, now, "enrol", device=device, label=label)
     return device, token
+
+
+def touch_device(session: Session, device_id: str, now: datetime) -> bool:
+    """Record that the kiosk was seen now; False (and nothing changed) if it is revoked."""
+    table = Device.metadata.tables["devices"]
+    result = session.connection().execute(
+        update(table)
+        .where(table.c.device_id == device_id, table.c.revoked_at.is_(None))
+        .values(last_seen_at=now)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def device_for_token(session: Session, token: str) -> Device | None:

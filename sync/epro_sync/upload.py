@@ -23,7 +23,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from typing import Any, NamedTuple, TypedDict
 
@@ -31,9 +31,9 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Dialect, Table, select
 from sqlmodel import Session
 
-from epro.protocol import BatchRequest, Envelope, ReceiptStatus, signing_bytes
-from epro_sync.storage import Refusal, record
-from epro_sync.tables import Device, Quarantined, StoredResponse, as_utc
+from epro.protocol import BatchRequest, Envelope, ReceiptStatus, signing_bytes, utc_timestamp
+from epro_sync.storage import Refusal, Sender, record
+from epro_sync.tables import Quarantined, StoredResponse, as_utc
 
 
 class WireReceipt(TypedDict):
@@ -103,50 +103,114 @@ def _check_size(count: int, batch_max: int) -> None:
         raise Refusal(413, f"{count} envelopes in one batch; send at most {batch_max}")
 
 
-def store_batch(
-    session: Session, device: Device, items: list[Envelope | WireReceipt], now: datetime
-) -> list[WireReceipt]:
-    """Check and store each envelope on its own; receipts come back in the order given."""
+class CheckedBatch(NamedTuple):
+    """A batch checked and made ready to store, before any database work (see
+    :func:`check_batch`): receipts of the envelopes refused so far, and one row per
+    envelope to store."""
+
+    receipts: list[WireReceipt | None]  # in the order of the batch; None: still to store
+    checked: list[_Checked]
+
+
+def check_batch(
+    items: list[Envelope | WireReceipt],
+    device_id: str,
+    site: str,
+    dialect: Dialect,
+    now: datetime,
+) -> CheckedBatch:
+    """Check each envelope on its own and build its row; no database access.
+
+    The upload route runs this before it takes the database's write lock, so one upload's
+    checks overlap another's insert and commit. Written as one loop over plain values: it is
+    the largest share of the server's work on an upload.
+    """
     receipts: list[WireReceipt | None] = [None] * len(items)
-    valid: list[_Checked] = []
-    sender = _Sender(device.device_id, device.site)
+    checked: list[_Checked] = []
+    stored_time = _time_storer(dialect)
+    flag = _processor(dialect, "out_of_window")
+    received = _processor(dialect, "received_at")(now)
+    receipt_ids = _new_receipt_ids(len(items))
+    sha256 = hashlib.sha256
     for index, item in enumerate(items):
         if not isinstance(item, Envelope):
             receipts[index] = item
             continue
         key = str(item.response_id)
-        signed = signing_bytes(item, response_id=key)
-        if problem := _envelope_problem(item, key, sender, signed):
-            receipts[index] = _rejected(key, problem)
-        else:
-            valid.append(_Checked(index, item, key, _stored_text(signed, item)))
-    for index, receipt in _store_all(session, device, valid, now).items():
+        when = utc_timestamp(item.submitted_at)
+        signed = signing_bytes(item, response_id=key, submitted_at=when)
+        if item.device_id != device_id or item.site != site:
+            receipts[index] = _rejected(key, _sender_problem(item, key, device_id, site))
+            continue
+        if sha256(signed).hexdigest() != item.sha256:
+            receipts[index] = _rejected(
+                key,
+                f"envelope {key}: sha256 does not match its content; it was changed after it "
+                "was signed",
+            )
+            continue
+        # The envelope as stored: its signed canonical JSON with ``sha256`` and ``signature``
+        # added (the same fields and values as the upload, without serialising it again).
+        text = (
+            f'{signed[:-1].decode("ascii")},"sha256":"{item.sha256}",'
+            f'"signature":"{item.signature}"}}'
+        )
+        row = (  # in _COLUMNS order, as the columns' bind processors give them
+            key,
+            receipt_ids[index],
+            item.device_id,
+            item.site,
+            item.patient,
+            item.visit,
+            item.form_id,
+            item.form_version,
+            item.respondent,
+            stored_time(when, item.submitted_at),
+            flag(item.out_of_window),
+            item.sha256,
+            text,
+            received,
+        )
+        checked.append(_Checked(index, item, key, row))
+    return CheckedBatch(receipts, checked)
+
+
+def _sender_problem(envelope: Envelope, key: str, device_id: str, site: str) -> str:
+    if envelope.device_id != device_id:
+        return (
+            f"envelope {key} names kiosk {envelope.device_id} but was sent "
+            f"with the token of kiosk {device_id}; each kiosk uploads only its own"
+        )
+    return f"envelope {key} is for site {envelope.site} but this kiosk is enrolled at site {site}"
+
+
+def store_batch(
+    session: Session, device: Sender, batch: CheckedBatch, now: datetime
+) -> list[WireReceipt]:
+    """Store the checked envelopes exactly once; receipts come back in the order of the batch.
+
+    ``now`` must be the time :func:`check_batch` was given (it is in the rows). The caller
+    records the kiosk as seen (``storage.touch_device``) in the same transaction.
+    """
+    receipts = list(batch.receipts)
+    for index, receipt in _store_all(session, device, batch.checked, now).items():
         receipts[index] = receipt
     done = [receipt for receipt in receipts if receipt is not None]
     counts = dict.fromkeys(_STATUSES, 0)
     for receipt in done:
         counts[receipt["status"]] += 1
     record(session, now, "batch_received", device=device, **counts)
-    device.last_seen_at = now
-    session.add(device)
     return done
 
 
-class _Sender(NamedTuple):
-    """The uploading kiosk's id and site, read once per batch (not once per envelope)."""
-
-    device_id: str
-    site: str
-
-
 class _Checked(NamedTuple):
-    """An envelope that passed its checks: its place in the batch, its id as text, and the
-    text to store."""
+    """An envelope that passed its checks: its place in the batch, its id as text, and its row
+    of values (in ``_COLUMNS`` order, bind-processed)."""
 
     place: int  # in the batch
     envelope: Envelope
     key: str
-    text: str
+    row: tuple[Any, ...]
 
 
 _STATUSES = ("stored", "duplicate", "conflict", "rejected")
@@ -167,43 +231,15 @@ def _rejected(response_id: Any, message: str) -> WireReceipt:
     }
 
 
-def _stored_text(signed: bytes, envelope: Envelope) -> str:
-    """The envelope as stored: its signed canonical JSON with ``signature`` and ``sha256``
-    added (the same fields and values as the upload, without serialising it again)."""
-    tail = f',"sha256":"{envelope.sha256}","signature":"{envelope.signature}"}}'
-    return signed[:-1].decode("ascii") + tail
-
-
-def _envelope_problem(envelope: Envelope, key: str, sender: _Sender, signed: bytes) -> str | None:
-    if envelope.device_id != sender.device_id:
-        return (
-            f"envelope {key} names kiosk {envelope.device_id} but was sent "
-            f"with the token of kiosk {sender.device_id}; each kiosk uploads only its own"
-        )
-    if envelope.site != sender.site:
-        return (
-            f"envelope {key} is for site {envelope.site} but this kiosk is "
-            f"enrolled at site {sender.site}"
-        )
-    if hashlib.sha256(signed).hexdigest() != envelope.sha256:
-        return (
-            f"envelope {key}: sha256 does not match its content; it was changed after it was signed"
-        )
-    return None
-
-
 def _store_all(
-    session: Session, device: Device, envelopes: list[_Checked], now: datetime
+    session: Session, device: Sender, envelopes: list[_Checked], now: datetime
 ) -> dict[int, WireReceipt]:
     """Insert every new id in one statement; what the key refused is re-read and classified."""
-    connection = session.connection()
-    to_row = _row_builder(connection.dialect, now)
     first: dict[str, tuple[Any, ...]] = {}
-    receipt_ids = _new_receipt_ids(len(envelopes))
-    for (_index, envelope, key, text), receipt_id in zip(envelopes, receipt_ids, strict=True):
-        if key not in first:
-            first[key] = to_row(envelope, key, text, receipt_id)
+    for checked in envelopes:
+        first.setdefault(checked.key, checked.row)
     # Sorted ids give every transaction the same lock order: no deadlock between two batches.
+    connection = session.connection()
     inserted = _insert_new(connection, [first[key] for key in sorted(first)]) if first else set()
     # Rows the key refused were stored earlier, by a concurrent request, or by an earlier
     # copy in this very batch; read them now (READ COMMITTED sees a concurrent winner).
@@ -214,7 +250,7 @@ def _store_all(
         stored[key] = _Stored(key, row[_RECEIPT_AT], row[_SHA256_AT], received)
     receipts: dict[int, WireReceipt] = {}
     fresh = inserted
-    for index, envelope, key, text in envelopes:
+    for index, envelope, key, row in envelopes:
         original = stored[key]
         if key in fresh and original.sha256 == envelope.sha256:
             fresh.discard(key)  # the first copy in the batch is the one that was stored
@@ -224,6 +260,7 @@ def _store_all(
                 original, "duplicate", "already stored; this is the original receipt"
             )
         else:
+            text = row[_ENVELOPE_AT]
             receipts[index] = _quarantine(session, device, envelope, text, original, now)
     return receipts
 
@@ -251,6 +288,7 @@ if set(_COLUMNS) != set(_RESPONSES.columns.keys()):  # pragma: no cover
     raise RuntimeError("epro_sync.upload: _COLUMNS must name every column of responses")
 _RECEIPT_AT = _COLUMNS.index("receipt_id")
 _SHA256_AT = _COLUMNS.index("sha256")
+_ENVELOPE_AT = _COLUMNS.index("envelope")
 #: Rows per INSERT statement: 14 parameters each stays far below SQLite's and PostgreSQL's
 #: limits on parameters per statement.
 _ROWS_PER_INSERT = 500
@@ -266,34 +304,24 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _row_builder(
-    dialect: Dialect, now: datetime
-) -> Callable[[Envelope, str, str, str], tuple[Any, ...]]:
-    """A function making one row of values (in ``_COLUMNS`` order, bind-processed) per envelope."""
-    when = _processor(dialect, "submitted_at")
-    flag = _processor(dialect, "out_of_window")
-    received = _processor(dialect, "received_at")(now)
+def _time_storer(dialect: Dialect) -> Callable[[str, datetime], Any]:
+    """``submitted_at`` as its column stores it, given its signed rendering and its value.
 
-    def row(envelope: Envelope, key: str, text: str, receipt_id: str) -> tuple[Any, ...]:
-        e = envelope
-        return (
-            key,
-            receipt_id,
-            e.device_id,
-            e.site,
-            e.patient,
-            e.visit,
-            e.form_id,
-            e.form_version,
-            e.respondent,
-            when(e.submitted_at),
-            flag(e.out_of_window),
-            e.sha256,
-            text,
-            received,
-        )
+    On SQLite the column's bind processor writes the UTC time as ``YYYY-MM-DD HH:MM:SS.ffffff``:
+    the signed rendering (``YYYY-MM-DDTHH:MM:SS.ffffffZ``) with two characters changed, so the
+    time is formatted once instead of twice. That shortcut is taken only when the processor
+    gives the same text for a probe with every field distinct; any other dialect (or a
+    changed processor) gets the processor itself.
+    """
+    process = _processor(dialect, "submitted_at")
+    probe = datetime(2001, 2, 3, 4, 5, 6, 70809, tzinfo=UTC)
+    if process(probe) == _from_signed(utc_timestamp(probe), probe):
+        return _from_signed
+    return lambda _signed, value: process(value)
 
-    return row
+
+def _from_signed(signed: str, _value: datetime) -> str:
+    return f"{signed[:10]} {signed[11:26]}"
 
 
 def _insert_new(connection: Connection, rows: list[tuple[Any, ...]]) -> set[str]:
@@ -370,7 +398,7 @@ def _read_receipts(session: Session, ids: set[str]) -> dict[str, _Stored]:
 
 def _quarantine(
     session: Session,
-    device: Device,
+    device: Sender,
     envelope: Envelope,
     text: str,
     original: _Stored,

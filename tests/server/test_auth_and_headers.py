@@ -103,3 +103,33 @@ def test_reinstating_an_unknown_kiosk_is_a_clear_error(
     monkeypatch.setenv("EPRO_SYNC_DATABASE_URL", server.settings.database_url)
     assert cli.main(["reinstate", "no-such-kiosk"]) == 1
     assert capsys.readouterr().err.startswith("epro-sync: no kiosk with id no-such-kiosk")
+
+
+def test_a_kiosk_revoked_while_its_upload_is_checked_gets_403_and_stores_nothing(
+    new_kiosk: Callable[..., ScriptedKiosk],
+    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+) -> None:
+    """The upload reads the kiosk, then checks envelopes without a lock; a revocation landing
+    in between is caught when the write transaction starts."""
+    from sqlmodel import Session
+
+    from epro_sync import storage, upload
+
+    kiosk = new_kiosk()
+    check = upload.check_batch
+
+    def revoke_meanwhile(*args: object, **kwargs: object) -> upload.CheckedBatch:
+        with Session(engine) as session:
+            storage.revoke(session, kiosk.device_id, datetime.now(UTC))
+            session.commit()
+        return check(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(upload, "check_batch", revoke_meanwhile)
+    reply = kiosk.upload(kiosk.envelope())
+    assert reply.status_code == 403
+    assert "revoked by the data manager" in reply.json()["detail"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM responses")).scalar() == 0
+        seen = conn.execute(text("SELECT last_seen_at FROM devices")).scalar()
+        assert seen is None

@@ -11,9 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, text
 
-from epro.protocol import REQUEST_SIGNATURE_HEADER, BatchReply
+from epro.protocol import (
+    REQUEST_SIGNATURE_HEADER,
+    BatchReply,
+    EnvelopeContent,
+    UtcDateTime,
+    utc_timestamp,
+)
 from epro_sync import cli
 from epro_sync.testing import RunningServer, ScriptedKiosk
 
@@ -299,3 +308,30 @@ def test_uploaded_times_are_stored_as_the_orm_stores_them(
             assert processor is not None
             raw = session.connection().exec_driver_sql("SELECT submitted_at FROM responses")
             assert raw.scalar_one() == processor(envelope.submitted_at)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_the_stored_time_from_its_signed_rendering_is_what_the_column_writes(
+    value: datetime,
+) -> None:
+    """check_batch derives SQLite's stored text of submitted_at from the signed rendering."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from epro_sync.tables import StoredResponse
+    from epro_sync.upload import _time_storer
+
+    assert "submitted_at" in EnvelopeContent.model_fields
+    try:
+        utc = TypeAdapter(UtcDateTime).validate_python(value)  # as an upload is validated
+    except ValidationError:
+        return  # outside the range of dates the protocol accepts
+    column = StoredResponse.metadata.tables["responses"].c.submitted_at.type
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        processor = column.dialect_impl(dialect).bind_processor(dialect)
+        expected = utc if processor is None else processor(utc)
+        assert _time_storer(dialect)(utc_timestamp(utc), utc) == expected
