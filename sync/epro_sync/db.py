@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -17,11 +20,16 @@ _READ_ONLY = "epro_read_only"
 SQLITE_PAGE_SIZE = 16_384
 
 
+#: One lock per SQLite engine, taken around an upload's write transaction (see writer_lock).
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
 def make_engine(database_url: str) -> Engine:
     """An engine for ``database_url``; SQLite gets WAL, full fsync and serialised writers."""
     if not database_url.startswith("sqlite"):
         return create_engine(database_url, pool_pre_ping=True)
     engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+    _WRITERS[engine] = threading.Lock()
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,6 +57,20 @@ def make_engine(database_url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def writer_lock(engine: Engine) -> contextlib.AbstractContextManager[object]:
+    """Hold around a write transaction that other threads of this process may race for.
+
+    SQLite has one writer at a time, and a connection waiting for the write lock polls it,
+    sleeping 1, 2, 5, 10 … milliseconds in between: it wakes several milliseconds after the
+    lock is free, every time two uploads meet. Waiting on this process's own lock first wakes
+    the next upload the moment the previous one commits (another process, such as the CLI,
+    is still waited for by SQLite's busy timeout). PostgreSQL locks rows, not the database:
+    nothing to hold there.
+    """
+    lock = _WRITERS.get(engine)
+    return lock if lock is not None else contextlib.nullcontext()
 
 
 def read_session(engine: Engine) -> Session:

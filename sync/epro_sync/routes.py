@@ -30,7 +30,7 @@ from epro.protocol import (
 )
 from epro_sync import storage, upload
 from epro_sync.config import ServerSettings
-from epro_sync.db import read_session
+from epro_sync.db import read_session, writer_lock
 from epro_sync.storage import Refusal
 from epro_sync.study import StudyMaterial
 from epro_sync.tables import Device
@@ -176,7 +176,7 @@ def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -
     _check_signature(public_key, request, body)
     items = upload.parse_batch(body, settings.batch_max)
     batch = upload.check_batch(items, kiosk.device_id, kiosk.site, engine.dialect, now)
-    with Session(engine) as session:
+    with writer_lock(engine), Session(engine) as session:
         if not storage.touch_device(session, kiosk.device_id, now):  # revoked a moment ago
             raise HTTPException(403, REVOKED_MESSAGE)
         receipts = upload.store_batch(session, kiosk, batch, now)
