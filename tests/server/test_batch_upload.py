@@ -6,7 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -335,3 +335,38 @@ def test_the_stored_time_from_its_signed_rendering_is_what_the_column_writes(
         processor = column.dialect_impl(dialect).bind_processor(dialect)
         expected = utc if processor is None else processor(utc)
         assert _time_storer(dialect)(utc_timestamp(utc), utc) == expected
+
+
+_RECEIPT = st.fixed_dictionaries(
+    {
+        "response_id": st.none() | st.uuids().map(str),
+        "status": st.sampled_from(["stored", "duplicate", "conflict", "rejected"]),
+        "receipt_id": st.none() | st.uuids().map(str),
+        "received_at": st.none() | st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+        "sha256": st.none() | st.from_regex(r"\A[0-9a-f]{64}\Z"),
+        "message": st.just("") | st.text(max_size=30),
+    }
+)
+
+
+@given(st.lists(_RECEIPT, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_the_reply_body_is_byte_for_byte_what_json_dumps_writes(receipts: list[Any]) -> None:
+    from epro_sync.upload import reply_json
+
+    stored = [r for r in receipts if r["status"] == "stored" and not r["message"]]
+    for receipt in stored:  # a stored receipt always has its ids, time and hash
+        for field in ("response_id", "receipt_id", "received_at", "sha256"):
+            receipt[field] = (
+                receipt[field]
+                or {
+                    "response_id": str(uuid.uuid4()),
+                    "receipt_id": str(uuid.uuid4()),
+                    "received_at": datetime.now(UTC).isoformat(),
+                    "sha256": "0" * 64,
+                }[field]
+            )
+    order = ("response_id", "status", "receipt_id", "received_at", "sha256", "message")
+    receipts = [{field: r[field] for field in order} for r in receipts]  # as the server has them
+    expected = json.dumps({"receipts": receipts}, separators=(",", ":")).encode()
+    assert reply_json(receipts) == expected
