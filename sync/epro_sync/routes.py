@@ -68,27 +68,34 @@ CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)
 
 
 def _device(session: SessionDep, credentials: CredentialsDep) -> Device:
-    return _known_device(session, credentials)
+    device = storage.device_for_token(session, _token(credentials))
+    _refuse_unless_usable(device is not None, device is not None and device.revoked_at is not None)
+    assert device is not None
+    return device
 
 
-def _known_device(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Device:
-    """The kiosk the bearer token belongs to; 401 without a known token, 403 when revoked."""
-    challenge = {"WWW-Authenticate": "Bearer"}
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise HTTPException(
             401,
             "missing device token: send 'Authorization: Bearer <token>' with the token the "
             "kiosk received at enrolment",
-            headers=challenge,
+            headers=_CHALLENGE,
         )
-    device = storage.device_for_token(session, credentials.credentials)
-    if device is None:
+    return credentials.credentials
+
+
+def _refuse_unless_usable(known: bool, revoked: bool) -> None:
+    """401 for a token no kiosk holds, 403 for a revoked kiosk."""
+    if not known:
         raise HTTPException(
-            401, "unknown device token: enrol this kiosk again with a new code", headers=challenge
+            401, "unknown device token: enrol this kiosk again with a new code", headers=_CHALLENGE
         )
-    if device.revoked_at is not None:
+    if revoked:
         raise HTTPException(403, REVOKED_MESSAGE)
-    return device
 
 
 DeviceDep = Annotated[Device, Depends(_device)]
@@ -170,9 +177,12 @@ def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -
     engine = request.app.state.engine
     settings: ServerSettings = request.app.state.settings
     now = _now(request)
+    token = _token(credentials)
     with read_session(engine) as session:
-        device = _known_device(session, credentials)
-        kiosk, public_key = storage.Kiosk(device.device_id, device.site), device.public_key
+        sender = storage.sender_for_token(session, token)
+    _refuse_unless_usable(sender is not None, sender is not None and sender.revoked)
+    assert sender is not None
+    kiosk, public_key = storage.Kiosk(sender.device_id, sender.site), sender.public_key
     _check_signature(public_key, request, body)
     items = upload.parse_batch(body, settings.batch_max)
     batch = upload.check_batch(items, kiosk.device_id, kiosk.site, engine.dialect, now)

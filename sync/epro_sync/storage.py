@@ -80,9 +80,13 @@ class Kiosk(NamedTuple):
 def record(
     session: Session, now: datetime, event: str, *, device: Sender | None = None, **detail: Any
 ) -> None:
-    """Append one event to the server audit log (append-only, enforced by triggers)."""
-    session.add(
-        AuditEvent(
+    """Append one event to the server audit log (append-only, enforced by triggers).
+
+    Written at once, in the session's transaction, as one INSERT: the ORM's bookkeeping for
+    an object nobody reads back cost more than the insert itself, once per upload.
+    """
+    session.connection().execute(
+        _AUDIT.insert().values(
             at=now,
             event=event,
             device_id=device.device_id if device else None,
@@ -90,6 +94,9 @@ def record(
             detail=json.dumps(detail, sort_keys=True, default=str),
         )
     )
+
+
+_AUDIT = AuditEvent.metadata.tables["audit"]
 
 
 # --------------------------------------------------------------------------------- enrolment
@@ -179,6 +186,33 @@ def touch_device(session: Session, device_id: str, now: datetime) -> bool:
         .values(last_seen_at=now)
     )
     return cast(CursorResult[Any], result).rowcount == 1
+
+
+class Sending(NamedTuple):
+    """What an upload needs of the kiosk that sends it."""
+
+    device_id: str
+    site: str
+    public_key: str
+    revoked: bool
+
+
+def sender_for_token(session: Session, token: str) -> Sending | None:
+    """:func:`device_for_token` as plain values, read without building an ORM object."""
+    devices = Device.metadata.tables["devices"]
+    row = (
+        session.connection()
+        .execute(
+            sa.select(
+                devices.c.device_id,
+                devices.c.site,
+                devices.c.public_key,
+                devices.c.revoked_at.is_not(None),
+            ).where(devices.c.token_sha256 == sha256_hex(token))
+        )
+        .first()
+    )
+    return None if row is None else Sending(*row)
 
 
 def device_for_token(session: Session, token: str) -> Device | None:
