@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from epro.protocol import BatchRequest
+from epro.protocol import BatchRequest, problem_text
 from epro.startup import settle_after_startup
 from epro_sync import __doc__ as package_doc
 from epro_sync.config import ServerSettings
@@ -96,7 +96,7 @@ def plain_problems(errors: Any) -> str:
     for problem in errors:
         loc = [str(part) for part in problem.get("loc", ()) if part != "body"]
         where = ".".join(loc) or "request body"
-        message = str(problem.get("msg", "is invalid")).removeprefix("Value error, ")
+        message = problem_text(problem)
         if problem.get("type") == "json_invalid":
             message = "is not valid JSON"
         parts.append(f"{where}: {message}")

@@ -31,7 +31,14 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Dialect, Table, select
 from sqlmodel import Session
 
-from epro.protocol import BatchRequest, Envelope, ReceiptStatus, signing_bytes, utc_timestamp
+from epro.protocol import (
+    BatchRequest,
+    Envelope,
+    ReceiptStatus,
+    problem_text,
+    signing_bytes,
+    utc_timestamp,
+)
 from epro_sync.storage import Refusal, Sender, record
 from epro_sync.tables import Quarantined, StoredResponse, as_utc
 
@@ -73,7 +80,7 @@ _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 def _first_problem(error: ValidationError) -> str:
     problem = error.errors()[0]
     where = ".".join(str(part) for part in problem["loc"]) or "envelope"
-    return f"{where}: {problem['msg'].removeprefix('Value error, ')}"
+    return f"{where}: {problem_text(problem)}"
 
 
 def parse_batch(body: bytes, batch_max: int) -> list[Envelope | WireReceipt]:

@@ -370,3 +370,16 @@ def test_the_reply_body_is_byte_for_byte_what_json_dumps_writes(receipts: list[A
     receipts = [{field: r[field] for field in order} for r in receipts]  # as the server has them
     expected = json.dumps({"receipts": receipts}, separators=(",", ":")).encode()
     assert reply_json(receipts) == expected
+
+
+def test_an_envelope_with_sealed_data_that_is_not_base64_is_told_what_base64_is(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    broken = kiosk.envelope().model_dump(mode="json")
+    broken["sealed"] = "not base64!"
+    (receipt,) = _receipts(kiosk.upload(broken))
+    assert receipt["status"] == "rejected"
+    assert receipt["message"].endswith(
+        "sealed: must be standard base64 (A–Z, a–z, 0–9, +, /, = padding)"
+    )

@@ -96,3 +96,19 @@ def test_same_public_key_cannot_enrol_twice(
     reply = twin.enrol(server.code())
     assert reply.status_code == 409
     assert "already enrolled" in reply.json()["detail"]
+
+
+def test_a_public_key_that_is_not_base64_is_told_what_base64_is(server: RunningServer) -> None:
+    reply = server.client.post(
+        "/v1/enrol",
+        json={
+            "code": server.code(),
+            "device_id": str(uuid.uuid4()),
+            "public_key": "ed25519:abc*def",
+            "label": "x",
+        },
+    )
+    assert reply.status_code == 422
+    assert reply.json()["detail"] == (
+        "public_key: must be standard base64 (A–Z, a–z, 0–9, +, /, = padding)"
+    )
