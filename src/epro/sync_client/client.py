@@ -15,7 +15,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Protocol
@@ -135,14 +135,21 @@ class SyncClient:
         """One full sync; failures come back in ``report.error`` (the outbox keeps everything)."""
         report = SyncReport()
         try:
-            with self._client() as client:
-                self._drain(client, report, progress)
+            with (
+                self._client() as client,
+                ThreadPoolExecutor(1, thread_name_prefix="epro-site") as side,
+            ):
                 site = SiteData(self.store, client, lambda r: self._check(r, report))
-                roster_problem = site.push_roster()
-                site.pull_roster()
-                site.pull_completion()
-                site.push_audit_head()
-                report.error = roster_problem
+                # The roster and completion exchange does not depend on the upload: its
+                # requests travel while the outbox drains instead of after it (the store is
+                # read before and written after, on this thread).
+                exchange = side.submit(site.fetch, site.local_patients())
+                try:
+                    self._drain(client, report, progress)
+                finally:
+                    wait([exchange])  # never leave it running on a client about to close
+                report.error = site.apply(exchange.result())
+                site.push_audit_head()  # last: it covers this sync's audit events
         except SyncFailure as failure:
             report.error = failure
         except HTTPX_ERRORS as error:

@@ -8,7 +8,7 @@ station, and sends the head of its audit chain so later local tampering can be d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from epro.store import Store
 
 
+class SiteReplies(NamedTuple):
+    """The server's replies to one roster and completion exchange (see SiteData.fetch)."""
+
+    pushed: httpx.Response | None  # None: no local patient to push
+    roster: httpx.Response
+    completion: httpx.Response
+
+
 class SiteData:
     """One sync's exchange of site data over an open client; ``check`` vets each reply."""
 
@@ -33,28 +41,37 @@ class SiteData:
         self.client = client
         self.check = check
 
-    def push_roster(self) -> SyncFailure | None:
-        """Push locally enrolled patients; a conflicting code is returned, not raised."""
+    def local_patients(self) -> list[Patient]:
+        """The patients enrolled on this kiosk, to push (read on the caller's thread)."""
         with self.store.unit_of_work() as uow:
-            patients = uow.patients.list()
-        if not patients:
-            return None
-        push = RosterPush(patients=[_roster_patient(p) for p in patients])
-        response = self.client.post("/v1/roster", content=push.model_dump_json())
-        if response.status_code == 409:
-            # A code enrolled differently elsewhere: keep syncing, tell staff.
-            return SyncFailure(
-                f"the site roster disagrees with this kiosk: {error_detail(response)}",
+            return uow.patients.list()
+
+    def fetch(self, patients: list[Patient]) -> SiteReplies:
+        """The HTTP half of the roster and completion exchange, touching no store: push the
+        kiosk's patients (if any), then pull the site roster and completion. Safe to run on
+        another thread while the outbox uploads: neither depends on it."""
+        pushed = None
+        if patients:
+            push = RosterPush(patients=[_roster_patient(p) for p in patients])
+            pushed = self.client.post("/v1/roster", content=push.model_dump_json())
+        return SiteReplies(pushed, self.client.get("/v1/roster"), self.client.get("/v1/completion"))
+
+    def apply(self, replies: SiteReplies) -> SyncFailure | None:
+        """Check the replies of :meth:`fetch` in order, add the site's patients enrolled on
+        other kiosks and cache the completion; a roster code enrolled differently elsewhere
+        is returned (syncing goes on), any other refusal raised."""
+        problem = None
+        if replies.pushed is not None and replies.pushed.status_code == 409:
+            problem = SyncFailure(
+                f"the site roster disagrees with this kiosk: {error_detail(replies.pushed)}",
                 retryable=False,
             )
-        self.check(response)
-        return None
-
-    def pull_roster(self) -> None:
-        """Add the site's patients enrolled on other kiosks."""
-        response = self.client.get("/v1/roster")
-        self.check(response)
-        roster = _parse(Roster, response)
+        elif replies.pushed is not None:
+            self.check(replies.pushed)
+        self.check(replies.roster)
+        roster = _parse(Roster, replies.roster)
+        self.check(replies.completion)
+        completion = _parse(Completion, replies.completion)
         with self.store.unit_of_work() as uow:
             known = {p.code for p in uow.patients.list()}
             for p in roster.patients:
@@ -68,16 +85,9 @@ class SiteData:
                             language=p.language,
                         )
                     )
-            uow.commit()
-
-    def pull_completion(self) -> None:
-        """Cache the site's completion (all kiosks) for the nurse station."""
-        response = self.client.get("/v1/completion")
-        self.check(response)
-        completion = _parse(Completion, response)
-        with self.store.unit_of_work() as uow:
             uow.keys.set_setting(keys_.COMPLETION, completion.model_dump_json())
             uow.commit()
+        return problem
 
     def push_audit_head(self) -> None:
         """Send the audit chain head, so later local tampering is detectable."""
