@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.pilot import Pilot
+from textual.widgets import Button
 
 from epro.kiosk.app import KioskApp
 from epro.kiosk.screens.lock import LockScreen
@@ -17,6 +18,21 @@ async def wait_for(pilot: Pilot[None], screen_type: type, tries: int = 100) -> N
             return
         await pilot.pause(0.02)
     raise AssertionError(f"expected {screen_type.__name__}, got {type(pilot.app.screen).__name__}")
+
+
+async def buttons_at_rest(pilot: Pilot[None], tries: int = 100) -> None:
+    """Wait until no button on any screen shows its short pressed look (a click leaves it for
+    a fraction of a second), so a snapshot does not depend on how fast the machine is."""
+    for _ in range(tries):
+        if not any(
+            button.has_class("-active")
+            for screen in pilot.app.screen_stack
+            for button in screen.query(Button)
+        ):
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("a button still looks pressed")
 
 
 async def type_text(pilot: Pilot[None], text: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from bench import station_on, submit_form
-from flows import show_item, steady_cursor, unlock, wait_for
+from flows import buttons_at_rest, show_item, steady_cursor, unlock, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Select
 from ui_constants import NURSE, PASSPHRASE, PIN, clock
@@ -128,6 +128,7 @@ def test_skip_confirmation(
         )
         await pilot.click("#skip")
         await wait_for(pilot, ConfirmDialog)
+        await buttons_at_rest(pilot)
 
     app = kiosk_in(language, kiosk_db, open_station)
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
