@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -149,3 +150,39 @@ def test_a_vas_pain_session_typed_in_a_real_terminal_is_stored(
         assert len(submitted) == 1
         assert uow.answers.load(submitted[0]) == {"vas_pain": 55}
         assert uow.outbox.get(submitted[0].id) is not None
+
+
+def test_the_kiosk_closes_when_its_terminal_goes_away_even_with_hangups_ignored(
+    tmp_path: Path,
+) -> None:
+    """Started as a child of ``make``, the kiosk inherits an ignored SIGHUP; when its terminal
+    closes it must still exit, not keep reading a closed terminal at full speed."""
+    name = f"epro-e2e-{uuid.uuid4().hex[:8]}"
+    exports = " ".join(
+        f"{key}='{value}'"
+        for key, value in {
+            "EPRO_KDF": "fast",
+            "EPRO_PASSPHRASE": PASSPHRASE,
+            "TERM": "xterm-256color",
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+        }.items()
+    )
+    command = f"trap '' HUP; exec env -i {exports} {demo_command(tmp_path / 'demo.db')}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "32", command], check=True
+    )
+    term = Terminal(name)
+    try:
+        term.wait_for("Site passphrase")
+        # exec: the pane's process is the kiosk itself (started with SIGHUP ignored)
+        pid = int(term.tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = Path(f"/proc/{pid}").exists()
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "the kiosk kept running after its terminal closed"

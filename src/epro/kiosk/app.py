@@ -6,7 +6,10 @@ scoring and the forms) is loaded only when a nurse unlocks, so the lock screen a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,6 +104,15 @@ class KioskApp(App[None]):
         self.push_screen(LockScreen())
         self._guard_size(self.size.width, self.size.height)
         self.set_interval(1.0, self._check_idle)
+        self._exit_on_hangup()
+
+    def _exit_on_hangup(self) -> None:
+        """Close when the terminal goes away (SIGHUP), even if the kiosk was started with
+        hang-ups ignored (as a child of ``make``, for one): it would otherwise keep running
+        with no screen, reading a closed terminal at full speed. Every answer is already
+        stored, so closing loses nothing."""
+        with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
 
     def open_store(self, passphrase: str) -> Station:
         """Unlock with the site passphrase (runs in a worker thread: Argon2id is slow)."""
@@ -226,6 +238,8 @@ class KioskApp(App[None]):
 
     def on_unmount(self) -> None:
         self.stop_background_sync(wait=True)
+        with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
     # -- inactivity --------------------------------------------------------------------------
 
