@@ -104,15 +104,23 @@ class KioskApp(App[None]):
         self.push_screen(LockScreen())
         self._guard_size(self.size.width, self.size.height)
         self.set_interval(1.0, self._check_idle)
-        self._exit_on_hangup()
+        self._exit_on_hangup(True)
 
-    def _exit_on_hangup(self) -> None:
+    def _exit_on_hangup(self, watch: bool) -> None:
         """Close when the terminal goes away (SIGHUP), even if the kiosk was started with
         hang-ups ignored (as a child of ``make``, for one): it would otherwise keep running
         with no screen, reading a closed terminal at full speed. Every answer is already
-        stored, so closing loses nothing."""
-        with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        stored, so closing loses nothing. ``watch=False`` removes the handler again."""
+        hangup = getattr(signal, "SIGHUP", None)
+        if hangup is None:  # no such signal on Windows
+            return
+        loop = asyncio.get_running_loop()
+        # Only the main thread may handle signals; an app run elsewhere (tests) goes without.
+        with contextlib.suppress(RuntimeError):
+            if watch:
+                loop.add_signal_handler(hangup, self.exit)
+            else:
+                loop.remove_signal_handler(hangup)
 
     def open_store(self, passphrase: str) -> Station:
         """Unlock with the site passphrase (runs in a worker thread: Argon2id is slow)."""
@@ -238,8 +246,7 @@ class KioskApp(App[None]):
 
     def on_unmount(self) -> None:
         self.stop_background_sync(wait=True)
-        with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        self._exit_on_hangup(False)
 
     # -- inactivity --------------------------------------------------------------------------
 
