@@ -259,6 +259,24 @@ def test_duplicate_within_one_batch_is_stored_once(
     assert [r["status"] for r in receipts] == ["stored", "duplicate"]
 
 
+def test_a_batch_mixing_stored_and_new_envelopes_tells_each_apart(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    # Not every envelope is new, so the server reads back which rows its insert stored (those
+    # holding the receipt ids it made for them) and which an earlier upload had.
+    kiosk = new_kiosk()
+    old = kiosk.envelope(patient="DEMO-001")
+    (original,) = _receipts(kiosk.upload(old))
+    fresh = [kiosk.envelope(patient=f"DEMO-00{n}") for n in (2, 3)]
+    receipts = _receipts(kiosk.upload(fresh[0], old, fresh[1]))
+    assert [r["status"] for r in receipts] == ["stored", "duplicate", "stored"]
+    assert receipts[1]["receipt_id"] == original["receipt_id"]
+    assert receipts[1]["received_at"] == original["received_at"]
+    assert original["receipt_id"] not in {receipts[0]["receipt_id"], receipts[2]["receipt_id"]}
+    assert receipts[0]["receipt_id"] != receipts[2]["receipt_id"]
+    assert receipts[0]["received_at"] == receipts[2]["received_at"]
+
+
 def test_two_versions_of_one_id_in_one_batch_store_the_first_and_quarantine_the_second(
     new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
 ) -> None:
