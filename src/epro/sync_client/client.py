@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -113,12 +114,16 @@ class SyncClient:
         rng: Uniform | None = None,
         acknowledger: Acknowledger | None = None,
         in_flight: int = 2,
+        read_ahead: int = 2,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if in_flight < 1:
             raise ValueError("in_flight must be at least 1")
+        if read_ahead < 0:
+            raise ValueError("read_ahead must be 0 or more")
         self.in_flight = in_flight
+        self.read_ahead = read_ahead
         self.store = store
         self.base_url = base_url
         self.transport = transport
@@ -242,9 +247,16 @@ class SyncClient:
 
         The POSTs run on worker threads and every store access stays on this thread, so the
         kiosk's bookkeeping (receipts, purge, audit) of one batch overlaps the network and the
-        server's work on the next ones. Safety does not change: replies are taken in order, an
-        envelope is acknowledged only from its own receipt, and a batch still travelling when
-        something fails is simply uploaded again next time.
+        server's work on the next ones. Up to ``read_ahead`` more batches wait, read and
+        encoded, behind those travelling: a worker whose reply came back sends the next one at
+        once instead of waiting for this thread to finish the bookkeeping of an earlier reply
+        (which had left the server idle for several milliseconds per batch).
+
+        Safety does not change: replies are taken in order, an envelope is acknowledged only
+        from its own receipt, and a batch still travelling when something fails is simply
+        uploaded again next time. A failed upload stops the line at once: the worker that saw
+        it marks it, and batches waiting behind are not sent (on a dead network each would
+        otherwise wait out its own timeout before the nurse sees the error).
         """
         with self.store.unit_of_work() as uow:
             total = uow.outbox.count_pending()
@@ -252,25 +264,28 @@ class SyncClient:
         if progress is not None:
             progress(0, total)
         travelling: deque[tuple[list[Queued], Future[httpx.Response]]] = deque()
+        depth = self.in_flight + self.read_ahead
+        stop = threading.Event()  # set by the worker that sees an upload fail
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix="epro-upload") as uploader:
             batch, position = self._next_batch(None)
             try:
                 while batch or travelling:
-                    while batch and len(travelling) < self.in_flight:
-                        travelling.append((batch, self._send(uploader, client, batch)))
+                    while batch and len(travelling) < depth:
+                        travelling.append((batch, self._send(uploader, client, batch, stop)))
                         batch, position = self._next_batch(position)  # read while it travels
                     sent, future = travelling.popleft()
                     response = future.result()
                     report.sent += len(sent)
                     self._check(response, report)
                     if batch:  # keep the line full before the bookkeeping
-                        travelling.append((batch, self._send(uploader, client, batch)))
+                        travelling.append((batch, self._send(uploader, client, batch, stop)))
                         batch, position = self._next_batch(position)
                     self._apply_receipts(sent, response, report)
                     handled += len(sent)
                     if progress is not None:
                         progress(handled, max(total, report.sent))
             finally:
+                stop.set()  # whatever ended the loop, nothing waiting is sent now
                 for _batch, future in travelling:  # let them finish before the connection closes
                     with contextlib.suppress(Exception):
                         future.result()
@@ -279,12 +294,15 @@ class SyncClient:
 
     @staticmethod
     def _send(
-        uploader: ThreadPoolExecutor, client: httpx.Client, batch: list[Queued]
+        uploader: ThreadPoolExecutor,
+        client: httpx.Client,
+        batch: list[Queued],
+        stop: threading.Event,
     ) -> Future[httpx.Response]:
         # The stored envelope JSON goes out byte for byte: no re-serialisation that could
         # change what was signed.
         body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
-        return uploader.submit(client.post, "/v1/responses:batch", content=body)
+        return uploader.submit(_post_batch, client, body, stop)
 
     def _apply_receipts(
         self, batch: list[Queued], response: httpx.Response, report: SyncReport
@@ -415,6 +433,25 @@ def read_receipts(content: bytes) -> list[_Receipt]:
             "as sent, the next sync repeats it safely",
             retryable=True,
         ) from None
+
+
+class _NotSent(Exception):
+    """A batch left unsent because an upload before it failed (never reaches the caller: the
+    earlier failure is taken first, as replies are taken in order)."""
+
+
+def _post_batch(client: httpx.Client, body: bytes, stop: threading.Event) -> httpx.Response:
+    """One upload on a worker thread, unless an earlier one failed; a failure stops the line."""
+    if stop.is_set():
+        raise _NotSent()
+    try:
+        response = client.post("/v1/responses:batch", content=body)
+    except BaseException:
+        stop.set()
+        raise
+    if response.status_code >= 400:
+        stop.set()
+    return response
 
 
 def default_acknowledger(store: Store) -> Acknowledger:

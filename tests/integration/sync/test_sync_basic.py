@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb
 
@@ -65,6 +66,41 @@ def test_any_number_of_batches_in_flight_uploads_each_response_once(
     assert [done for done, _ in seen] == [0, 2, 4, 6, 8, 10, 11]  # in order, one per reply
     with pytest.raises(ValueError, match="in_flight"):
         SyncClient(kiosk.store, in_flight=0)
+
+
+@pytest.mark.parametrize("failure", ["refused", "server error"])
+def test_a_failed_upload_stops_the_batches_read_ahead_behind_it(
+    live_server: LiveServer, server_db: ServerDb, make_kiosk: MakeKiosk, failure: str
+) -> None:
+    # Batches wait, read and encoded, behind the one travelling; when it fails none of them
+    # is sent (on a dead network each would wait out its own timeout first), and nothing is
+    # marked as sent.
+    kiosk = make_kiosk("k1", server_db, live_server.url)
+    ids = kiosk.queue(6)
+    uploads: list[httpx.Request] = []
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("responses:batch"):
+            uploads.append(request)
+        if failure == "refused":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(503, json={"detail": "down for maintenance"})
+
+    client = SyncClient(
+        kiosk.store,
+        transport=httpx.MockTransport(fail),
+        batch_size=1,
+        in_flight=1,
+        read_ahead=3,
+    )
+    report = client.sync_once()
+
+    assert report.error is not None
+    assert report.error.retryable
+    assert len(uploads) == 1
+    assert (report.acknowledged, report.remaining) == (0, len(ids))
+    with pytest.raises(ValueError, match="read_ahead"):
+        SyncClient(kiosk.store, read_ahead=-1)
 
 
 def test_a_wall_of_flagged_entries_at_the_head_of_the_queue_does_not_stall_it(
