@@ -23,7 +23,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, NamedTuple, TypedDict
 
@@ -154,7 +154,7 @@ def check_batch(
     stored_time = _time_storer(dialect)
     flag = _processor(dialect, "out_of_window")
     received = _processor(dialect, "received_at")(now)
-    receipt_ids = _new_receipt_ids(len(items))
+    receipt_ids = _new_receipt_ids(len(items), now)
     sha256 = hashlib.sha256
     for index, item in enumerate(items):
         if not isinstance(item, Envelope):
@@ -395,21 +395,36 @@ def _insert_new(connection: Connection, rows: list[tuple[Any, ...]]) -> int:
     return count
 
 
-def _new_receipt_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs as text, from one read of the system's random source.
+def _new_receipt_ids(count: int, now: datetime) -> list[str]:
+    """``count`` new receipt ids as text: time-ordered UUIDs (version 7, RFC 9562) of ``now``.
 
-    The version and variant bits are set on the bytes and the text is cut from their hex, as
-    ``str(uuid.UUID(bytes=..., version=4))`` would give it (a test holds the two equal).
+    48 bits of Unix milliseconds, then 74 random bits, from one read of the system's random
+    source; the text is cut from the hex as ``str(uuid.UUID(...))`` gives it (a test holds
+    the two equal). Receipt ids are unique by a database constraint, so their index grows
+    with every stored response: random (version 4) ids put each new one on a random page of
+    it, and a batch of 500 rewrote hundreds of pages once the server held 100,000 responses
+    (storing a batch took four times as long as with ids that sort by time, which land
+    together at the end of the index). The time they carry is the receipt's own
+    ``received_at``.
     """
+    if count == 0:
+        return []
+    millis = (now - _EPOCH) // _MILLISECOND & (1 << 48) - 1
     pool = bytearray(os.urandom(16 * count))
-    pool[6::16] = bytes(b & 0x0F | 0x40 for b in pool[6::16])  # version 4
-    pool[8::16] = bytes(b & 0x3F | 0x80 for b in pool[8::16])  # RFC 4122 variant
+    for place, byte in enumerate(millis.to_bytes(6, "big")):
+        pool[place::16] = bytes((byte,)) * count
+    pool[6::16] = bytes(b & 0x0F | 0x70 for b in pool[6::16])  # version 7
+    pool[8::16] = bytes(b & 0x3F | 0x80 for b in pool[8::16])  # RFC 9562 variant
     text = pool.hex()
     return [
         f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
         f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
         for i in range(0, 32 * count, 32)
     ]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)

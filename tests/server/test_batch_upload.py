@@ -6,7 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -292,15 +292,19 @@ def test_two_versions_of_one_id_in_one_batch_store_the_first_and_quarantine_the_
         ]
 
 
-def test_receipt_ids_are_random_version_4_uuids_in_canonical_text() -> None:
+def test_receipt_ids_are_time_ordered_version_7_uuids_in_canonical_text() -> None:
     from epro_sync.upload import _new_receipt_ids
 
-    ids = _new_receipt_ids(2000)
+    now = datetime(2026, 3, 1, 9, 30, 15, 123_456, tzinfo=UTC)
+    ids = _new_receipt_ids(2000, now)
     parsed = [uuid.UUID(text) for text in ids]
     assert [str(u) for u in parsed] == ids  # lower-case, hyphenated: what str(UUID) gives
-    assert {(u.version, u.variant) for u in parsed} == {(4, uuid.RFC_4122)}
+    assert {(u.version, u.variant) for u in parsed} == {(7, uuid.RFC_4122)}
+    assert {u.int >> 80 for u in parsed} == {int(now.timestamp() * 1000)}  # its milliseconds
     assert len(set(ids)) == 2000
-    assert _new_receipt_ids(0) == []
+    later = _new_receipt_ids(3, now + timedelta(milliseconds=1))
+    assert max(ids) < min(later)  # a later batch sorts after: new ids land at the index's end
+    assert _new_receipt_ids(0, now) == []
 
 
 def test_uploaded_times_are_stored_as_the_orm_stores_them(
