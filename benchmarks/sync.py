@@ -22,7 +22,12 @@ The queued responses are built directly through the store API (sealed with HPKE 
 like a Submit, in large transactions) because the benchmark measures sync, not Submit
 (``benchmarks/store.py`` measures that).
 
-    python benchmarks/sync.py [--n 10000] [--batch 500] [--repeat 3] [--postgres-url URL] [--json]
+``--server-rows N`` stores N responses of other kiosks on the server before each run, as after
+months of a trial (written straight into its ``responses`` table, with ids and receipt ids made
+the way the server makes them): storing a batch must not slow down as the table grows.
+
+    python benchmarks/sync.py [--n 10000] [--batch 500] [--repeat 3] [--server-rows 0]
+                              [--postgres-url URL] [--json]
 """
 
 from __future__ import annotations
@@ -280,6 +285,55 @@ def bare_upload(url: str, payloads: list[bytes], in_flight: int) -> float:
     return time.perf_counter() - started
 
 
+def preload_server(database_url: str, rows: int) -> None:
+    """Store ``rows`` responses of another kiosk on the (started, migrated) server, dated over
+    the past year: ids and receipt ids made as kiosks and the server make them."""
+    if rows <= 0:
+        return
+    from sqlalchemy import insert
+
+    from epro.store.domain import new_response_id
+    from epro_sync.db import make_engine
+    from epro_sync.tables import StoredResponse
+    from epro_sync.upload import _new_receipt_ids
+
+    table = StoredResponse.metadata.tables["responses"]
+    engine = make_engine(database_url)
+    first = datetime.now(UTC) - timedelta(days=365)
+    step = timedelta(days=365) / rows
+    envelope = json.dumps({"preloaded": "A" * 900})  # about the size of a real envelope
+    try:
+        with engine.begin() as conn:
+            for start in range(0, rows, 5000):
+                count = min(5000, rows - start)
+                when = first + step * start
+                receipts = _new_receipt_ids(count, when)
+                conn.execute(
+                    insert(table),
+                    [
+                        {
+                            "response_id": new_response_id(when + step * i),
+                            "receipt_id": receipts[i],
+                            "device_id": "preloaded-kiosk",
+                            "site": SITE,
+                            "patient": f"PRE-{(start + i) % 500:04d}",
+                            "visit": f"V{(start + i) // 500 % 9 + 1}",
+                            "form_id": "chaq",
+                            "form_version": "1.0.0",
+                            "respondent": "parent",
+                            "submitted_at": when + step * i,
+                            "out_of_window": False,
+                            "sha256": "0" * 64,
+                            "envelope": envelope,
+                            "received_at": when + step * i,
+                        }
+                        for i in range(count)
+                    ],
+                )
+    finally:
+        engine.dispose()
+
+
 def warm_kiosk_imports() -> None:
     """Import what a running kiosk process has loaded long before it syncs (the session
     service acknowledges receipts), so the first sync is not charged for compiling modules,
@@ -292,13 +346,14 @@ def warm_kiosk_imports() -> None:
 
 
 def run_backend(
-    database_url: str, key_file: Path, n: int, batch: int, work: Path
+    database_url: str, key_file: Path, n: int, batch: int, work: Path, server_rows: int = 0
 ) -> dict[str, float]:
     """One measurement: a fresh server and kiosk; bare before and after the app (interleaved,
     so a load spike on a shared machine hits both sides), the app once in between."""
     from epro.sync_client import SyncClient
 
     with server_process(database_url, key_file) as url:
+        preload_server(database_url, server_rows)
         store = queued_kiosk(
             work / f"kiosk-{uuid.uuid4().hex[:6]}.db", url, enrol_code(database_url, key_file), n
         )
@@ -328,7 +383,7 @@ def median_run(
     runs = []
     for _ in range(args.repeat):
         with database() as url:
-            runs.append(run_backend(url, key_file, args.n, args.batch, work))
+            runs.append(run_backend(url, key_file, args.n, args.batch, work, args.server_rows))
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
@@ -339,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=10_000, help="queued responses (default 10000)")
     parser.add_argument(
         "--batch", type=int, default=DEFAULT_BATCH_MAX, help="envelopes per request (default 500)"
+    )
+    parser.add_argument(
+        "--server-rows",
+        type=int,
+        default=0,
+        help="responses already stored on the server before each run (default 0)",
     )
     parser.add_argument("--postgres-url", default=os.environ.get("EPRO_TEST_POSTGRES_URL"))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -351,7 +412,12 @@ def main(argv: list[str] | None = None) -> int:
     from epro.crypto import generate_study_keypair
 
     scale = 10_000 / args.n
-    result: dict[str, Any] = {"n": args.n, "batch": args.batch, "repeat": args.repeat}
+    result: dict[str, Any] = {
+        "n": args.n,
+        "batch": args.batch,
+        "repeat": args.repeat,
+        "server_rows": args.server_rows,
+    }
     with tempfile.TemporaryDirectory(prefix="epro-bench-sync-") as tmp:
         work = Path(tmp)
         key_file = work / "study-public.json"
