@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple, NoReturn, cast
@@ -54,6 +55,12 @@ _UPSERT_ANSWER = (
 _CHUNK = 500
 #: ``UPDATE … RETURNING`` (SQLite 3.35): the one-pass acknowledgement needs it.
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+#: The ``(?, ?, …)`` of one audit row, and audit rows per multi-row INSERT: under the bound-
+#: parameter limit of every SQLite (999 before 3.32, 32,766 since).
+_AUDIT_ROW_MARKS = INSERT_SQL[INSERT_SQL.rindex("(") :]
+_AUDIT_ROWS_PER_INSERT = (
+    500 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999 // _AUDIT_ROW_MARKS.count("?")
+)
 _OUTBOX_INSERT = (
     "INSERT INTO outbox (response_id, sha256, created_at, attempts, last_error, sent_at, "
     "acknowledged_at, receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -501,11 +508,17 @@ class Transaction:
             digests.update(rows)
         when = to_text(at)
         if len(digests) == len(ids):
-            cursor = self._execute_many(
-                "UPDATE outbox SET receipt_id = ?, acknowledged_at = ? WHERE response_id = ?",
-                [(receipt_id, when, rid) for rid, receipt_id in receipts],
-            )
-            if cursor.rowcount == len(ids):
+            # One statement per chunk, not one per response (see _append_events on why).
+            acknowledged_entries = 0
+            for start in range(0, len(receipts), _CHUNK):
+                part = receipts[start : start + _CHUNK]
+                acknowledged_entries += self._execute(
+                    "UPDATE outbox SET receipt_id = r.column2, acknowledged_at = ? "
+                    f"FROM (VALUES {', '.join(['(?, ?)'] * len(part))}) AS r "
+                    "WHERE outbox.response_id = r.column1",
+                    (when, *chain.from_iterable(part)),
+                ).rowcount
+            if acknowledged_entries == len(ids):
                 for chunk, marks in _chunks(ids):
                     self._execute(f"DELETE FROM answers WHERE response_id IN ({marks})", chunk)
                 self._execute("RELEASE acknowledge_submitted")
@@ -547,10 +560,15 @@ class Transaction:
             device_id=self._context.device_id,
             events=events,
         )
-        if len(rows) == 1:
-            self._execute(INSERT_SQL, rows[0])
-        else:
-            self._execute_many(INSERT_SQL, rows)
+        # Many rows per INSERT rather than one executemany step per row: the driver lets go of
+        # the GIL and takes it back at every step, and while a sync's upload threads run, each
+        # of those was a wait.
+        for start in range(0, len(rows), _AUDIT_ROWS_PER_INSERT):
+            part = rows[start : start + _AUDIT_ROWS_PER_INSERT]
+            self._execute(
+                INSERT_SQL + f", {_AUDIT_ROW_MARKS}" * (len(part) - 1),
+                tuple(chain.from_iterable(part)),
+            )
 
     def _digest_of(self, meta: ResponseMeta) -> str:
         """The digest of the stored answers, by decrypting them (each one authenticates)."""

@@ -224,7 +224,9 @@ def test_a_large_batch_purges_everything_and_the_audit_chain_still_verifies(
         assert event.detail == f"receipt r-{rid}; answers sha256 {digest}"
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+        receipts = dict(raw.execute("SELECT response_id, receipt_id FROM outbox").fetchall())
     raw.close()
+    assert receipts == {rid: f"r-{rid}" for rid in ids}  # each entry its own receipt
     report = store.verify()
     assert report.ok, report.problems
 
