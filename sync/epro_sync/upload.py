@@ -281,7 +281,7 @@ def _store_all(
     # Rows the key refused were stored earlier, by a concurrent request, or by an earlier
     # copy in this very batch; read every id now (READ COMMITTED sees a concurrent winner).
     # A row holding the receipt id made for it here is one this statement inserted: receipt
-    # ids are random and unique (a constraint), so no other request can have written it.
+    # ids carry 74 random bits and are unique (a constraint): no other request wrote it.
     stored = _read_receipts(session, set(first))
     inserted = {key for key, row in first.items() if stored[key].receipt_id == row[_RECEIPT_AT]}
     for key in inserted:
