@@ -6,10 +6,13 @@ scoring and the forms) is loaded only when a nurse unlocks, so the lock screen a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import errno
 import logging
+import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +78,61 @@ class KioskSettings:
     sync_interval_s: float = 300.0
 
 
+#: SIGHUP's number (1 where the signal module has no name for it, as on Windows).
+_HANGUP: int = getattr(signal, "SIGHUP", 1)
+
+
+def _end_on_hangup(signum: int = _HANGUP, _frame: object = None) -> None:
+    """The terminal is gone: end the process now.
+
+    Nothing is lost by ending at once: every answer is committed durably as it is given, a
+    transaction cut short rolls back, a sync cut short is repeated safely, and there is no
+    terminal left to restore.
+    """
+    os._exit(128 + signum)
+
+
+class TerminalWatch:
+    """Ends the process once its terminal has hung up, checked on a thread of its own.
+
+    After a hang-up, asking the terminal for its foreground process group fails with EIO;
+    until then it answers. A thread, because the event loop may be the thing that is stuck.
+    """
+
+    #: Seconds between two checks.
+    INTERVAL = 1.0
+    _GONE = (errno.EIO, errno.ENXIO)
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="epro-terminal", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls) -> TerminalWatch | None:
+        """A watch on the kiosk's terminal; None when it runs without one (tests, pipes)."""
+        if not hasattr(os, "tcgetpgrp"):  # Windows
+            return None
+        for stream in (sys.__stdin__, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                if stream is not None and os.isatty(stream.fileno()):
+                    return cls(stream.fileno())
+        return None
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.INTERVAL):
+            try:
+                os.tcgetpgrp(self._fd)
+            except OSError as error:
+                if error.errno in self._GONE and not self._stopped.is_set():
+                    _end_on_hangup()
+                return
+
+
 class KioskApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "epro"
@@ -95,6 +153,8 @@ class KioskApp(App[None]):
         self.background: BackgroundSync | None = None
         self._last_input = time.monotonic()
         self._warned = False
+        self._previous_hangup: Any = None  # the SIGHUP handler before ours
+        self._terminal_watch: TerminalWatch | None = None
         self.register_theme(HIGH_CONTRAST)
         self.theme = "epro-high-contrast" if settings.high_contrast else "textual-dark"
 
@@ -107,20 +167,32 @@ class KioskApp(App[None]):
         self._exit_on_hangup(True)
 
     def _exit_on_hangup(self, watch: bool) -> None:
-        """Close when the terminal goes away (SIGHUP), even if the kiosk was started with
-        hang-ups ignored (as a child of ``make``, for one): it would otherwise keep running
-        with no screen, reading a closed terminal at full speed. Every answer is already
-        stored, so closing loses nothing. ``watch=False`` removes the handler again."""
+        """End the process when the terminal goes away, even if the kiosk was started with
+        hang-ups ignored (as a child of ``make``, for one). ``watch=False`` undoes it.
+
+        Two ways, because a hang-up does not always arrive as a signal: the kernel sends
+        SIGHUP to the terminal's session leader, and when that is ``make`` or a shell, the
+        kiosk below it gets none. So a thread also asks the terminal once a second whether it
+        is still there (:class:`TerminalWatch`). The SIGHUP handler is a plain one, not one on
+        the event loop: with its terminal gone, Textual's writer thread dies and the loop
+        blocks for good on the next screen update, so a handler queued on the loop never ran;
+        the kiosk kept reading the closed terminal at full speed.
+        """
+        if watch:
+            self._terminal_watch = TerminalWatch.start()
+        elif self._terminal_watch is not None:
+            self._terminal_watch.stop()
+            self._terminal_watch = None
         hangup = getattr(signal, "SIGHUP", None)
         if hangup is None:  # no such signal on Windows
             return
-        loop = asyncio.get_running_loop()
-        # Only the main thread may handle signals; an app run elsewhere (tests) goes without.
-        with contextlib.suppress(RuntimeError):
+        # Only the main thread may set signal handlers; an app run elsewhere goes without.
+        with contextlib.suppress(ValueError):
             if watch:
-                loop.add_signal_handler(hangup, self.exit)
-            else:
-                loop.remove_signal_handler(hangup)
+                self._previous_hangup = signal.signal(hangup, _end_on_hangup)
+            elif self._previous_hangup is not None:
+                signal.signal(hangup, self._previous_hangup)
+                self._previous_hangup = None
 
     def open_store(self, passphrase: str) -> Station:
         """Unlock with the site passphrase (runs in a worker thread: Argon2id is slow)."""
