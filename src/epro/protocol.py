@@ -128,6 +128,15 @@ Base64 = Annotated[
     Field(min_length=4, max_length=4_000_000, pattern=_BASE64_PATTERN),
 ]
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+#: A UUID as the protocol writes it: lower-case, with hyphens (what ``str(uuid)`` gives).
+UuidText = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+#: A time as it is signed (:func:`utc_timestamp`): ``YYYY-MM-DDTHH:MM:SS.ffffffZ``. The pattern
+#: alone does not make it a valid date; ``datetime.fromisoformat`` decides that.
+SignedTime = Annotated[
+    str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+]
 YearMonth = Annotated[
     str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2015-07"]), AfterValidator(_year_month)
 ]
@@ -229,22 +238,35 @@ def signing_bytes(
 ) -> bytes:
     """The canonical JSON of every envelope field except ``signature`` and ``sha256``.
 
-    Exactly ``canonical_json`` of those fields (a test holds the two equal), written out
-    directly: every field is validated to characters JSON never escapes (codes, hex, base64,
-    a fixed date format), so no escaping pass is needed — on kilobytes of ``sealed`` base64
-    that pass was the largest cost of checking an upload. A caller that already holds
-    ``str(envelope.response_id)`` or ``utc_timestamp(envelope.submitted_at)`` passes it.
+    Exactly ``canonical_json`` of those fields (a test holds the two equal); see
+    :func:`wire_signing_bytes`. A caller that already holds ``str(envelope.response_id)`` or
+    ``utc_timestamp(envelope.submitted_at)`` passes it.
     """
-    e = envelope
-    rid = str(e.response_id) if response_id is None else response_id
-    when = utc_timestamp(e.submitted_at) if submitted_at is None else submitted_at
+    fields = dict(envelope)
+    fields["response_id"] = str(envelope.response_id) if response_id is None else response_id
+    fields["submitted_at"] = (
+        utc_timestamp(envelope.submitted_at) if submitted_at is None else submitted_at
+    )
+    return wire_signing_bytes(fields)
+
+
+def wire_signing_bytes(e: Mapping[str, Any]) -> bytes:
+    """:func:`signing_bytes` of an envelope given as its field values as they travel: the id
+    as its canonical text (:data:`UuidText`) and the time as its signed rendering
+    (:data:`SignedTime`); other fields as the model holds them.
+
+    Written out directly rather than through ``canonical_json``: every field is validated to
+    characters JSON never escapes (codes, hex, base64, a fixed date format), so no escaping
+    pass is needed — on kilobytes of ``sealed`` base64 that pass was the largest cost of
+    checking an upload.
+    """
     return (
-        f'{{"device_id":"{e.device_id}","form_id":"{e.form_id}",'
-        f'"form_sha256":"{e.form_sha256}","form_version":"{e.form_version}",'
-        f'"language":"{e.language}","out_of_window":{"true" if e.out_of_window else "false"},'
-        f'"patient":"{e.patient}","respondent":"{e.respondent}",'
-        f'"response_id":"{rid}","sealed":"{e.sealed}","site":"{e.site}",'
-        f'"submitted_at":"{when}","suite":"{e.suite}","visit":"{e.visit}"}}'
+        f'{{"device_id":"{e["device_id"]}","form_id":"{e["form_id"]}",'
+        f'"form_sha256":"{e["form_sha256"]}","form_version":"{e["form_version"]}",'
+        f'"language":"{e["language"]}","out_of_window":{"true" if e["out_of_window"] else "false"},'
+        f'"patient":"{e["patient"]}","respondent":"{e["respondent"]}",'
+        f'"response_id":"{e["response_id"]}","sealed":"{e["sealed"]}","site":"{e["site"]}",'
+        f'"submitted_at":"{e["submitted_at"]}","suite":"{e["suite"]}","visit":"{e["visit"]}"}}'
     ).encode("ascii")
 
 

@@ -184,8 +184,8 @@ def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -
     assert sender is not None
     kiosk, public_key = storage.Kiosk(sender.device_id, sender.site), sender.public_key
     _check_signature(public_key, request, body)
-    items = upload.parse_batch(body, settings.batch_max)
-    batch = upload.check_batch(items, kiosk.device_id, kiosk.site, engine.dialect, now)
+    parsed = upload.parse_batch(body, settings.batch_max)
+    batch = upload.check_batch(parsed, kiosk.device_id, kiosk.site, engine.dialect, now)
     with writer_lock(engine), Session(engine) as session:
         if not storage.touch_device(session, kiosk.device_id, now):  # revoked a moment ago
             raise HTTPException(403, REVOKED_MESSAGE)

@@ -25,19 +25,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
-from typing import Any, NamedTuple, TypedDict
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from sqlalchemy import Connection, Dialect, Table, select
 from sqlmodel import Session
+from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
 from epro.protocol import (
     BatchRequest,
     Envelope,
     ReceiptStatus,
+    SignedTime,
+    UuidText,
     problem_text,
-    signing_bytes,
     utc_timestamp,
+    wire_signing_bytes,
 )
 from epro_sync.storage import Refusal, Sender, record
 from epro_sync.tables import Quarantined, StoredResponse, as_utc
@@ -83,23 +86,79 @@ def _first_problem(error: ValidationError) -> str:
     return f"{where}: {problem_text(problem)}"
 
 
-def parse_batch(body: bytes, batch_max: int) -> list[Envelope | WireReceipt]:
+#: An envelope as the server works with it: ``Envelope``'s fields by name, with
+#: ``response_id`` as its canonical text and ``submitted_at`` as its signed rendering (the
+#: forms :func:`epro.protocol.wire_signing_bytes` takes).
+WireEnvelope = dict[str, Any]
+
+
+def _wire_batch() -> TypeAdapter[dict[str, list[WireEnvelope]]]:
+    """``BatchRequest`` read straight into plain values: each field with ``Envelope``'s own type
+    and constraints, except the id and the time, which must already be in the one text form
+    that is signed. Envelopes come from kiosks that write exactly that form, so the common
+    case needs no UUID or datetime objects only to render them back into text (together with
+    model instances, that was a third of checking an upload). Anything else, valid or not, is
+    read by the full model instead (:func:`parse_batch`), so this changes no outcome.
+    """
+    decorators = Envelope.__pydantic_decorators__
+    if decorators.field_validators or decorators.model_validators or decorators.validators:
+        raise RuntimeError("epro_sync.upload: Envelope validators must be in its field types")
+    fields: dict[str, Any] = {
+        name: Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        for name, info in Envelope.model_fields.items()
+    }
+    fields["response_id"] = UuidText
+    fields["submitted_at"] = SignedTime
+    # Built at run time from the model's fields, so the two cannot drift apart.
+    envelope = _closed_typed_dict("WireEnvelope", fields)
+    batch = _closed_typed_dict("WireBatch", {"envelopes": list[envelope]})  # type: ignore[valid-type]
+    adapter: TypeAdapter[dict[str, list[WireEnvelope]]] = TypeAdapter(batch)
+    return adapter
+
+
+def _closed_typed_dict(name: str, fields: dict[str, Any]) -> Any:
+    """A TypedDict of ``fields`` that pydantic validates refusing unknown keys."""
+    made: Any = TypedDict(name, fields)  # type: ignore[misc]
+    setattr(made, "__pydantic_config__", ConfigDict(extra="forbid"))  # noqa: B010
+    return made
+
+
+_WIRE_BATCH = _wire_batch()
+
+
+class ParsedBatch(NamedTuple):
+    """A body's envelopes in order (None where one was malformed) and, by place in the batch,
+    the ``rejected`` receipts of the malformed ones."""
+
+    envelopes: list[WireEnvelope | None]
+    rejected: dict[int, WireReceipt]
+
+
+def parse_batch(body: bytes, batch_max: int) -> ParsedBatch:
     """The body's envelopes, each parsed or (when malformed) a ``rejected`` receipt, in order.
 
     A body that is not ``{"envelopes": [...]}`` at all, or holds more than ``batch_max``
-    envelopes, is refused as a whole. The common case — every envelope well formed — is one
-    validation of the whole body; only a body with a bad envelope is taken apart item by item,
-    so that one bad envelope does not hold back the others.
+    envelopes, is refused as a whole. The common case — every envelope well formed, ids and
+    times in their signed form — is one validation of the whole body into plain values; any
+    other body is validated by the ``BatchRequest`` model, and one holding a bad envelope is
+    then taken apart item by item, so that one bad envelope does not hold back the others.
     """
     try:
-        envelopes: list[Envelope | WireReceipt] = list(
-            BatchRequest.model_validate_json(body).envelopes
-        )
-    except ValidationError:
+        envelopes = _WIRE_BATCH.validate_json(body)["envelopes"]
+        for envelope in envelopes:
+            datetime.fromisoformat(envelope["submitted_at"])  # a real date and time
+    except (ValidationError, ValueError):
         pass
     else:
         _check_size(len(envelopes), batch_max)
-        return envelopes
+        return ParsedBatch(list(envelopes), {})
+    try:
+        models = BatchRequest.model_validate_json(body).envelopes
+    except ValidationError:
+        pass
+    else:
+        _check_size(len(models), batch_max)
+        return ParsedBatch([_wire(model) for model in models], {})
     try:
         payload = json.loads(body)
     except ValueError:
@@ -110,16 +169,25 @@ def parse_batch(body: bytes, batch_max: int) -> list[Envelope | WireReceipt]:
         raise Refusal(422, f"unexpected field(s) {', '.join(map(str, extra))}; send only envelopes")
     items: list[Any] = payload["envelopes"]
     _check_size(len(items), batch_max)
-    parsed: list[Envelope | WireReceipt] = []
+    parsed = ParsedBatch([], {})
     for index, item in enumerate(items):
         try:
-            parsed.append(Envelope.model_validate(item))
+            parsed.envelopes.append(_wire(Envelope.model_validate(item)))
         except ValidationError as error:
             raw_id = item.get("response_id") if isinstance(item, dict) else None
-            parsed.append(
-                _rejected(raw_id, f"envelope {index} is malformed: {_first_problem(error)}")
+            parsed.envelopes.append(None)
+            parsed.rejected[index] = _rejected(
+                raw_id, f"envelope {index} is malformed: {_first_problem(error)}"
             )
     return parsed
+
+
+def _wire(envelope: Envelope) -> WireEnvelope:
+    """A validated model as the plain values the common case reads (see :data:`WireEnvelope`)."""
+    fields = dict(envelope)
+    fields["response_id"] = str(envelope.response_id)
+    fields["submitted_at"] = utc_timestamp(envelope.submitted_at)
+    return fields
 
 
 def _check_size(count: int, batch_max: int) -> None:
@@ -137,7 +205,7 @@ class CheckedBatch(NamedTuple):
 
 
 def check_batch(
-    items: list[Envelope | WireReceipt],
+    parsed: ParsedBatch,
     device_id: str,
     site: str,
     dialect: Dialect,
@@ -149,6 +217,7 @@ def check_batch(
     checks overlap another's insert and commit. Written as one loop over plain values: it is
     the largest share of the server's work on an upload.
     """
+    items = parsed.envelopes
     receipts: list[WireReceipt | None] = [None] * len(items)
     checked: list[_Checked] = []
     stored_time = _time_storer(dialect)
@@ -157,16 +226,16 @@ def check_batch(
     receipt_ids = _new_receipt_ids(len(items), now)
     sha256 = hashlib.sha256
     for index, item in enumerate(items):
-        if not isinstance(item, Envelope):
-            receipts[index] = item
+        if item is None:
+            receipts[index] = parsed.rejected[index]
             continue
-        key = str(item.response_id)
-        when = utc_timestamp(item.submitted_at)
-        signed = signing_bytes(item, response_id=key, submitted_at=when)
-        if item.device_id != device_id or item.site != site:
+        key = item["response_id"]
+        signed = wire_signing_bytes(item)
+        if item["device_id"] != device_id or item["site"] != site:
             receipts[index] = _rejected(key, _sender_problem(item, key, device_id, site))
             continue
-        if sha256(signed).hexdigest() != item.sha256:
+        digest = item["sha256"]
+        if sha256(signed).hexdigest() != digest:
             receipts[index] = _rejected(
                 key,
                 f"envelope {key}: sha256 does not match its content; it was changed after it "
@@ -176,22 +245,21 @@ def check_batch(
         # The envelope as stored: its signed canonical JSON with ``sha256`` and ``signature``
         # added (the same fields and values as the upload, without serialising it again).
         text = (
-            f'{signed[:-1].decode("ascii")},"sha256":"{item.sha256}",'
-            f'"signature":"{item.signature}"}}'
+            f'{signed[:-1].decode("ascii")},"sha256":"{digest}","signature":"{item["signature"]}"}}'
         )
         row = (  # in _COLUMNS order, as the columns' bind processors give them
             key,
             receipt_ids[index],
-            item.device_id,
-            item.site,
-            item.patient,
-            item.visit,
-            item.form_id,
-            item.form_version,
-            item.respondent,
-            stored_time(when, item.submitted_at),
-            flag(item.out_of_window),
-            item.sha256,
+            device_id,
+            site,
+            item["patient"],
+            item["visit"],
+            item["form_id"],
+            item["form_version"],
+            item["respondent"],
+            stored_time(item["submitted_at"]),
+            flag(item["out_of_window"]),
+            digest,
             text,
             received,
         )
@@ -199,13 +267,15 @@ def check_batch(
     return CheckedBatch(receipts, checked)
 
 
-def _sender_problem(envelope: Envelope, key: str, device_id: str, site: str) -> str:
-    if envelope.device_id != device_id:
+def _sender_problem(envelope: WireEnvelope, key: str, device_id: str, site: str) -> str:
+    if envelope["device_id"] != device_id:
         return (
-            f"envelope {key} names kiosk {envelope.device_id} but was sent "
+            f"envelope {key} names kiosk {envelope['device_id']} but was sent "
             f"with the token of kiosk {device_id}; each kiosk uploads only its own"
         )
-    return f"envelope {key} is for site {envelope.site} but this kiosk is enrolled at site {site}"
+    return (
+        f"envelope {key} is for site {envelope['site']} but this kiosk is enrolled at site {site}"
+    )
 
 
 def store_batch(
@@ -232,7 +302,7 @@ class _Checked(NamedTuple):
     of values (in ``_COLUMNS`` order, bind-processed)."""
 
     place: int  # in the batch
-    envelope: Envelope
+    envelope: WireEnvelope
     key: str
     row: tuple[Any, ...]
 
@@ -291,10 +361,10 @@ def _store_all(
     fresh = inserted
     for index, envelope, key, row in envelopes:
         original = stored[key]
-        if key in fresh and original.sha256 == envelope.sha256:
+        if key in fresh and original.sha256 == envelope["sha256"]:
             fresh.discard(key)  # the first copy in the batch is the one that was stored
             receipts[index] = _receipt(original, "stored", "")
-        elif original.sha256 == envelope.sha256:
+        elif original.sha256 == envelope["sha256"]:
             receipts[index] = _receipt(
                 original, "duplicate", "already stored; this is the original receipt"
             )
@@ -343,23 +413,23 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _time_storer(dialect: Dialect) -> Callable[[str, datetime], Any]:
-    """``submitted_at`` as its column stores it, given its signed rendering and its value.
+def _time_storer(dialect: Dialect) -> Callable[[str], Any]:
+    """``submitted_at`` as its column stores it, given its signed rendering.
 
     On SQLite the column's bind processor writes the UTC time as ``YYYY-MM-DD HH:MM:SS.ffffff``:
     the signed rendering (``YYYY-MM-DDTHH:MM:SS.ffffffZ``) with two characters changed, so the
-    time is formatted once instead of twice. That shortcut is taken only when the processor
-    gives the same text for a probe with every field distinct; any other dialect (or a
-    changed processor) gets the processor itself.
+    text is not parsed at all. That shortcut is taken only when the processor gives the same
+    text for a probe with every field distinct; any other dialect (or a changed processor)
+    gets the processor itself, of the parsed time.
     """
     process = _processor(dialect, "submitted_at")
     probe = datetime(2001, 2, 3, 4, 5, 6, 70809, tzinfo=UTC)
-    if process(probe) == _from_signed(utc_timestamp(probe), probe):
+    if process(probe) == _from_signed(utc_timestamp(probe)):
         return _from_signed
-    return lambda _signed, value: process(value)
+    return lambda signed: process(datetime.fromisoformat(signed))
 
 
-def _from_signed(signed: str, _value: datetime) -> str:
+def _from_signed(signed: str) -> str:
     return f"{signed[:10]} {signed[11:26]}"
 
 
@@ -458,7 +528,7 @@ def _read_receipts(session: Session, ids: set[str]) -> dict[str, _Stored]:
 def _quarantine(
     session: Session,
     device: Sender,
-    envelope: Envelope,
+    envelope: WireEnvelope,
     text: str,
     original: _Stored,
     now: datetime,
@@ -466,8 +536,8 @@ def _quarantine(
     session.add(
         Quarantined(
             response_id=original.response_id,
-            device_id=envelope.device_id,
-            sha256=envelope.sha256,
+            device_id=envelope["device_id"],
+            sha256=envelope["sha256"],
             envelope=text,
             received_at=now,
             original_receipt_id=original.receipt_id,
@@ -480,7 +550,7 @@ def _quarantine(
         device=device,
         response_id=original.response_id,
         original_sha256=original.sha256,
-        new_sha256=envelope.sha256,
+        new_sha256=envelope["sha256"],
     )
     receipt = _receipt(
         original,
@@ -488,7 +558,7 @@ def _quarantine(
         "a different response with this id was stored before; the original is kept and this "
         "one is quarantined for the data manager to review",
     )
-    receipt["sha256"] = envelope.sha256  # the hash of what was sent, not of the original
+    receipt["sha256"] = envelope["sha256"]  # the hash of what was sent, not of the original
     return receipt
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import uuid
@@ -22,6 +23,7 @@ from epro.protocol import (
     EnvelopeContent,
     UtcDateTime,
     utc_timestamp,
+    wire_signing_bytes,
 )
 from epro_sync import cli
 from epro_sync.testing import RunningServer, ScriptedKiosk
@@ -356,7 +358,7 @@ def test_the_stored_time_from_its_signed_rendering_is_what_the_column_writes(
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         processor = column.dialect_impl(dialect).bind_processor(dialect)
         expected = utc if processor is None else processor(utc)
-        assert _time_storer(dialect)(utc_timestamp(utc), utc) == expected
+        assert _time_storer(dialect)(utc_timestamp(utc)) == expected
 
 
 _RECEIPT = st.fixed_dictionaries(
@@ -405,3 +407,104 @@ def test_an_envelope_with_sealed_data_that_is_not_base64_is_told_what_base64_is(
     assert receipt["message"].endswith(
         "sealed: must be standard base64 (A–Z, a–z, 0–9, +, /, = padding)"
     )
+
+
+# ------------------------------------------------------------- reading a body: two ways, one result
+
+_CODES = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z")
+
+
+@given(
+    response_id=st.uuids(),
+    patient=_CODES,
+    visit=_CODES,
+    respondent=st.from_regex(r"\A[a-z][a-z_]{0,10}\Z"),
+    language=st.sampled_from(["en", "nl", "pt-BR"]),
+    submitted_at=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()
+    ),
+    out_of_window=st.booleans(),
+    sealed=st.binary(min_size=1, max_size=64),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_kiosk_s_body_reads_into_the_same_values_as_through_the_envelope_model(
+    response_id: uuid.UUID,
+    patient: str,
+    visit: str,
+    respondent: str,
+    language: str,
+    submitted_at: datetime,
+    out_of_window: bool,
+    sealed: bytes,
+) -> None:
+    """The common case skips the model (ids and times stay text); the values must be the same
+    as the model's, so the checks, the stored rows and the receipts cannot differ."""
+    from epro.crypto import DeviceKey
+    from epro.protocol import BatchRequest, sign_envelope, signing_bytes
+    from epro_sync.upload import _WIRE_BATCH, _wire, parse_batch
+
+    try:
+        when = TypeAdapter(UtcDateTime).validate_python(submitted_at)
+    except ValidationError:
+        return  # outside the range of dates the protocol accepts
+    content = EnvelopeContent(
+        response_id=response_id,
+        device_id="kiosk-1",
+        site="DEMO",
+        patient=patient,
+        visit=visit,
+        form_id="chaq",
+        form_version="1.0.0",
+        form_sha256="a" * 64,
+        respondent=respondent,
+        language=language,
+        submitted_at=when,
+        out_of_window=out_of_window,
+        suite="x25519",
+        sealed=base64.b64encode(sealed).decode(),
+    )
+    envelope = sign_envelope(content, DeviceKey.generate().sign)
+    body = b'{"envelopes":[' + envelope.model_dump_json().encode() + b"]}"
+    (model,) = BatchRequest.model_validate_json(body).envelopes
+    (values,) = _WIRE_BATCH.validate_json(body)["envelopes"]  # the common case's reading
+    assert values == _wire(model)
+    assert values["response_id"] == str(response_id)
+    assert wire_signing_bytes(values) == signing_bytes(model)
+    parsed = parse_batch(body, 10)
+    assert parsed.envelopes == [values]
+    assert not parsed.rejected
+
+
+def test_ids_and_times_in_another_valid_form_are_read_through_the_model(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    """An upper-case id or a time with an offset is valid JSON for the model, and was signed in
+    canonical form: stored as before, under the canonical id and time."""
+    from epro_sync.upload import _WIRE_BATCH
+
+    kiosk = new_kiosk()
+    envelope = kiosk.envelope(submitted_at=datetime(2026, 3, 2, 9, 30, 15, 250, tzinfo=UTC))
+    sent = envelope.model_dump(mode="json")
+    sent["response_id"] = sent["response_id"].upper()
+    sent["submitted_at"] = "2026-03-02T11:30:15.000250+02:00"
+    body = json.dumps({"envelopes": [sent]}).encode()
+    with pytest.raises(ValidationError):  # not the common case's form
+        _WIRE_BATCH.validate_json(body)
+    (receipt,) = _receipts(kiosk.post_signed(body))
+    assert receipt["status"] == "stored"
+    assert receipt["response_id"] == str(envelope.response_id)
+    with engine.connect() as conn:
+        stored = json.loads(conn.execute(text("SELECT envelope FROM responses")).scalar_one())
+    assert stored["response_id"] == str(envelope.response_id)
+    assert stored["submitted_at"] == "2026-03-02T09:30:15.000250Z"
+
+
+def test_a_time_in_the_signed_form_that_is_no_real_date_is_rejected_naming_the_field(
+    new_kiosk: Callable[..., ScriptedKiosk],
+) -> None:
+    kiosk = new_kiosk()
+    broken = kiosk.envelope().model_dump(mode="json")
+    broken["submitted_at"] = "2026-02-30T09:30:00.000000Z"
+    receipts = _receipts(kiosk.upload(broken, kiosk.envelope()))
+    assert [r["status"] for r in receipts] == ["rejected", "stored"]
+    assert "submitted_at" in receipts[0]["message"]

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
-from epro.protocol import DEFAULT_BATCH_MAX, ReceiptStatus
+from epro.protocol import DEFAULT_BATCH_MAX, ReceiptStatus, UuidText
 from epro.store.domain import AuditKind
 from epro.store.hot import Queued
 from epro.sync_client import status as keys_
@@ -394,19 +394,13 @@ class SyncClient:
             uow.commit()
 
 
-#: A UUID as the protocol writes it: lower-case, with hyphens.
-_UUID_TEXT = Annotated[
-    str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-]
-
-
 class _Receipt(TypedDict):
     """``epro.protocol.Receipt`` as the kiosk reads it: ids kept as their text (the kiosk
     compares and stores them as text), times not parsed (the kiosk does not use them)."""
 
-    response_id: _UUID_TEXT | None
+    response_id: UuidText | None
     status: ReceiptStatus
-    receipt_id: _UUID_TEXT | None
+    receipt_id: UuidText | None
     received_at: str | None
     sha256: str | None
     message: str
