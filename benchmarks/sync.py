@@ -336,12 +336,16 @@ def preload_server(database_url: str, rows: int) -> None:
 
 def warm_kiosk_imports() -> None:
     """Import what a running kiosk process has loaded long before it syncs (the session
-    service acknowledges receipts), so the first sync is not charged for compiling modules,
-    and settle the start-up objects as the kiosk does once its station is open."""
+    service acknowledges receipts), so the first sync is not charged for compiling modules;
+    build the TLS context the kiosk's first background sync built when its station opened
+    (loading the CA bundle takes tens of milliseconds, once per process); and settle the
+    start-up objects as the kiosk does once its station is open."""
     import epro.schedule
     import epro.session  # noqa: F401
     from epro.startup import settle_after_startup
+    from epro.sync_client.http import tls_context
 
+    tls_context()
     settle_after_startup()
 
 
