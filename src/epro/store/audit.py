@@ -57,11 +57,31 @@ def canonical_event(
     string quoted by the json module's own C quoting: a purge audits every acknowledged
     response, and the general encoder was most of that cost.
     """
+    shared = _shared_fields(at=at, actor=actor, kind=kind, device_id=device_id)
+    return _canonical_text(shared, seq, response_id, link_id, detail).encode()
+
+
+def _shared_fields(*, at: str, actor: str, kind: str, device_id: str) -> tuple[str, str]:
+    """The canonical JSON around ``detail`` of the fields the events of one append share
+    (time, actor, kind, device), quoted once for all of them."""
     return (
-        f'{{"actor":{_quote(actor)},"at":{_quote(at)},"detail":{_maybe(detail)},'
-        f'"device":{_quote(device_id)},"kind":{_quote(kind)},"link_id":{_maybe(link_id)},'
+        f'{{"actor":{_quote(actor)},"at":{_quote(at)},"detail":',
+        f',"device":{_quote(device_id)},"kind":{_quote(kind)},"link_id":',
+    )
+
+
+def _canonical_text(
+    shared: tuple[str, str],
+    seq: int,
+    response_id: str | None,
+    link_id: str | None,
+    detail: str | None,
+) -> str:
+    before_detail, before_link = shared
+    return (
+        f"{before_detail}{_maybe(detail)}{before_link}{_maybe(link_id)},"
         f'"response_id":{_maybe(response_id)},"seq":{int(seq)}}}'
-    ).encode()
+    )
 
 
 def _maybe(value: str | None) -> str:
@@ -86,26 +106,21 @@ def chained_rows(
 
     ``head`` is the ``(seq, hash)`` of the last stored event (None for an empty log). The rows
     (in ``INSERT`` column order) chain exactly as one ``append`` per event would; the events
-    of one batch share one transaction, so they share its time too.
+    of one batch share one transaction, so they share its time too, and the fields they share
+    are quoted once.
     """
     seq = 0 if head is None else int(head[0])
     prev_hash = GENESIS if head is None else str(head[1])
     when = to_text(at)
     kind_value = AuditKind(kind).value
+    shared = _shared_fields(at=when, actor=actor, kind=kind_value, device_id=device_id)
+    sha256 = hashlib.sha256
     rows: list[tuple[object, ...]] = []
     for response_id, link_id, detail in events:
         seq += 1
-        canonical = canonical_event(
-            seq=seq,
-            at=when,
-            actor=actor,
-            kind=kind_value,
-            device_id=device_id,
-            response_id=response_id,
-            link_id=link_id,
-            detail=detail,
-        )
-        digest = chain_hash(prev_hash, canonical)
+        canonical = _canonical_text(shared, seq, response_id, link_id, detail)
+        # chain_hash(prev_hash, canonical.encode()): the hex hash is ASCII, so one encode
+        digest = sha256(f"{prev_hash}{canonical}".encode()).hexdigest()
         row = (seq, when, actor, kind_value, device_id, response_id, link_id, detail, prev_hash)
         rows.append((*row, digest))
         prev_hash = digest

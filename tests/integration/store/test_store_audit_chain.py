@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 
 from epro.cli import main
 from epro.store import AuditKind, Store
-from epro.store.audit import canonical_event
+from epro.store._time import to_text
+from epro.store.audit import canonical_event, chain_hash, chained_rows
 
 from .conftest import PASSPHRASE
 
@@ -83,6 +85,42 @@ def test_the_canonical_event_is_sorted_compact_utf8_json(**event: Any) -> None:
     fields = {"device" if key == "device_id" else key: value for key, value in event.items()}
     general = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_event(**event) == general.encode()
+
+
+@given(
+    head=st.none() | st.tuples(st.integers(min_value=0, max_value=2**40), st.just("f" * 64)),
+    actor=_TEXT,
+    device_id=_TEXT,
+    events=st.lists(st.tuples(st.none() | _TEXT, st.none() | _TEXT, st.none() | _TEXT), max_size=5),
+)
+def test_rows_chained_in_one_go_carry_the_hashes_of_their_canonical_events(
+    head: tuple[int, str] | None,
+    actor: str,
+    device_id: str,
+    events: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    """chained_rows (every batch append) quotes the shared fields once: its hashes must still
+    be those of canonical_event, event after event."""
+    at = datetime(2026, 3, 2, 9, 30, 0, 120, tzinfo=UTC)
+    rows = chained_rows(
+        head, at=at, kind=AuditKind.PURGE, actor=actor, device_id=device_id, events=events
+    )
+    seq, prev = head if head is not None else (0, "0" * 64)
+    for row, (response_id, link_id, detail) in zip(rows, events, strict=True):
+        seq += 1
+        canonical = canonical_event(
+            seq=seq,
+            at=to_text(at),
+            actor=actor,
+            kind="purge",
+            device_id=device_id,
+            response_id=response_id,
+            link_id=link_id,
+            detail=detail,
+        )
+        assert row[0] == seq
+        assert row[-2:] == (prev, chain_hash(prev, canonical))
+        prev = chain_hash(prev, canonical)
 
 
 @pytest.mark.parametrize(
