@@ -508,3 +508,58 @@ def test_a_time_in_the_signed_form_that_is_no_real_date_is_rejected_naming_the_f
     receipts = _receipts(kiosk.upload(broken, kiosk.envelope()))
     assert [r["status"] for r in receipts] == ["rejected", "stored"]
     assert "submitted_at" in receipts[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("device_id", ""),
+        ("device_id", "a" * 65),
+        ("site", "-DEMO"),
+        ("patient", "DEMO 001"),
+        ("visit", None),
+        ("form_version", "1.0"),
+        ("form_sha256", "A" * 64),
+        ("respondent", "Child"),
+        ("language", "english"),
+        ("out_of_window", "maybe"),
+        ("suite", "rot13"),
+        ("sealed", "abc"),
+        ("signature", "!!!!"),
+        ("sha256", "x"),
+        ("response_id", "not-a-uuid"),
+        ("submitted_at", "yesterday"),
+        ("unexpected", "1"),
+    ],
+)
+def test_what_the_envelope_model_refuses_the_plain_reading_refuses_too(
+    field: str, value: object
+) -> None:
+    """The plain reading takes its field types from the model: each constraint holds on both."""
+    from epro.crypto import DeviceKey
+    from epro.protocol import BatchRequest, sign_envelope
+    from epro_sync.upload import _WIRE_BATCH
+
+    content = EnvelopeContent(
+        response_id=uuid.uuid4(),
+        device_id="kiosk-1",
+        site="DEMO",
+        patient="DEMO-001",
+        visit="V1",
+        form_id="chaq",
+        form_version="1.0.0",
+        form_sha256="a" * 64,
+        respondent="child",
+        language="en",
+        submitted_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        out_of_window=False,
+        suite="x25519",
+        sealed=base64.b64encode(b"sealed answers").decode(),
+    )
+    good = json.loads(sign_envelope(content, DeviceKey.generate().sign).model_dump_json())
+    _WIRE_BATCH.validate_json(json.dumps({"envelopes": [good]}))  # the unchanged one is read
+    body = json.dumps({"envelopes": [{**good, field: value}]})
+    with pytest.raises(ValidationError):
+        BatchRequest.model_validate_json(body)
+    with pytest.raises(ValidationError):
+        _WIRE_BATCH.validate_json(body)
