@@ -411,6 +411,14 @@ def test_an_envelope_with_sealed_data_that_is_not_base64_is_told_what_base64_is(
 
 # ------------------------------------------------------------- reading a body: two ways, one result
 
+
+def _offline_kiosk(client: httpx.Client) -> ScriptedKiosk:
+    """A kiosk identity that signs envelopes without enrolling (for reading bodies offline)."""
+    kiosk = ScriptedKiosk(client)
+    kiosk.device_id, kiosk.site = "kiosk-1", "DEMO"
+    return kiosk
+
+
 _CODES = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,20}\Z")
 
 
@@ -439,31 +447,24 @@ def test_a_kiosk_s_body_reads_into_the_same_values_as_through_the_envelope_model
 ) -> None:
     """The common case skips the model (ids and times stay text); the values must be the same
     as the model's, so the checks, the stored rows and the receipts cannot differ."""
-    from epro.crypto import DeviceKey
-    from epro.protocol import BatchRequest, sign_envelope, signing_bytes
+    from epro.protocol import BatchRequest, signing_bytes
     from epro_sync.upload import _WIRE_BATCH, _wire, parse_batch
 
     try:
         when = TypeAdapter(UtcDateTime).validate_python(submitted_at)
     except ValidationError:
         return  # outside the range of dates the protocol accepts
-    content = EnvelopeContent(
-        response_id=response_id,
-        device_id="kiosk-1",
-        site="DEMO",
-        patient=patient,
-        visit=visit,
-        form_id="chaq",
-        form_version="1.0.0",
-        form_sha256="a" * 64,
-        respondent=respondent,
-        language=language,
-        submitted_at=when,
-        out_of_window=out_of_window,
-        suite="x25519",
-        sealed=base64.b64encode(sealed).decode(),
-    )
-    envelope = sign_envelope(content, DeviceKey.generate().sign)
+    with httpx.Client() as client:
+        envelope = _offline_kiosk(client).envelope(
+            response_id=response_id,
+            patient=patient,
+            visit=visit,
+            respondent=respondent,
+            language=language,
+            submitted_at=when,
+            out_of_window=out_of_window,
+            sealed=base64.b64encode(sealed).decode(),
+        )
     body = b'{"envelopes":[' + envelope.model_dump_json().encode() + b"]}"
     (model,) = BatchRequest.model_validate_json(body).envelopes
     (values,) = _WIRE_BATCH.validate_json(body)["envelopes"]  # the common case's reading
@@ -536,27 +537,11 @@ def test_what_the_envelope_model_refuses_the_plain_reading_refuses_too(
     field: str, value: object
 ) -> None:
     """The plain reading takes its field types from the model: each constraint holds on both."""
-    from epro.crypto import DeviceKey
-    from epro.protocol import BatchRequest, sign_envelope
+    from epro.protocol import BatchRequest
     from epro_sync.upload import _WIRE_BATCH
 
-    content = EnvelopeContent(
-        response_id=uuid.uuid4(),
-        device_id="kiosk-1",
-        site="DEMO",
-        patient="DEMO-001",
-        visit="V1",
-        form_id="chaq",
-        form_version="1.0.0",
-        form_sha256="a" * 64,
-        respondent="child",
-        language="en",
-        submitted_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
-        out_of_window=False,
-        suite="x25519",
-        sealed=base64.b64encode(b"sealed answers").decode(),
-    )
-    good = json.loads(sign_envelope(content, DeviceKey.generate().sign).model_dump_json())
+    with httpx.Client() as client:
+        good = _offline_kiosk(client).envelope().model_dump(mode="json")
     _WIRE_BATCH.validate_json(json.dumps({"envelopes": [good]}))  # the unchanged one is read
     body = json.dumps({"envelopes": [{**good, field: value}]})
     with pytest.raises(ValidationError):
