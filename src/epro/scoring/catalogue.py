@@ -28,6 +28,8 @@ class ScoreSpec:
     rule: str
     #: The form whose respondents give per-respondent copies (``chaq_di_parent``), if any.
     per_respondent_of: str | None = None
+    #: The rule in one or two sentences, as instruments.md states it (for codebooks).
+    definition: str = ""
 
 
 def _chaq() -> list[ScoreSpec]:
