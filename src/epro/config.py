@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from epro.errors import EproError
 
 APP_NAME = "epro"
 
@@ -36,18 +38,32 @@ class EproSettings(BaseSettings):
     kdf: str = "normal"
     """Argon2id cost: ``normal``, or ``fast`` for tests and demos only (never a real study)."""
 
-    inactivity_warning_s: float = 90.0
+    inactivity_warning_s: float = Field(90.0, gt=0)
     """Seconds without a key press or click before the kiosk warns that it will lock."""
 
-    inactivity_lock_s: float = 30.0
+    inactivity_lock_s: float = Field(30.0, gt=0)
     """Seconds after the warning before the kiosk locks (the draft stays encrypted)."""
 
-    sync_interval_s: float = 300.0
-    """Seconds between background syncs (a sync also runs after each Submit)."""
+    sync_interval_s: float = Field(300.0, ge=10, le=86_400)
+    """Seconds between background syncs (a sync also runs after each Submit); 10 to 86400.
+    ``epro kiosk --sync-interval`` overrides it."""
+
+    def idle_times(self) -> dict[str, float]:
+        """The kiosk's ``idle_warning_s`` and ``idle_lock_s``: the lock setting counts from the
+        warning, the kiosk counts both from the last key press or click."""
+        warning = self.inactivity_warning_s
+        return {"idle_warning_s": warning, "idle_lock_s": warning + self.inactivity_lock_s}
 
     server_url: str | None = None
     """The study server, once the kiosk is enrolled (stored in the database after `epro init`)."""
 
 
 def load_settings() -> EproSettings:
-    return EproSettings()
+    """The settings from the environment; a value that does not fit is an :class:`EproError`
+    naming the variable, never a traceback."""
+    try:
+        return EproSettings()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = "EPRO_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise EproError(f"invalid setting {name}: {problem['msg']}; fix or unset it") from None

@@ -1,8 +1,8 @@
 """The nurse station as a service: today's patients, completion, trends, enrolment, sessions, sync.
 
 Everything the kiosk's staff screens show or do goes through :class:`Station`, built on the
-store, schedule, scoring, session and sync-client APIs; it never imports the UI (STYLE §1, §2),
-so the kiosk package itself never speaks HTTP. Patient answers are decrypted here only to
+store, schedule, scoring, session and sync-client APIs. It never imports the UI, so screens
+stay thin and the kiosk package itself never speaks HTTP. Patient answers are decrypted here only to
 compute trend scores and never leave as text or logs.
 """
 

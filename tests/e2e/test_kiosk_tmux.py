@@ -1,4 +1,4 @@
-"""End to end in a real terminal: `epro demo` under tmux, driven by keystrokes (STYLE §14).
+"""End to end in a real terminal: `epro demo` under tmux, driven by keystrokes.
 
 A nurse unlocks, gives the PIN, starts a VAS pain questionnaire for a demo patient; the
 respondent places the marker, confirms, reviews and submits; then the store must hold it.

@@ -1,4 +1,4 @@
-"""STYLE §1, §10: the protocol imports no UI or HTTP client; the server does nothing at import."""
+"""The protocol imports no UI or HTTP client; the server does nothing at import."""
 
 from __future__ import annotations
 

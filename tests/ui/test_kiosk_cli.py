@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from epro.cli import main
+from epro.cli import build_parser, main
+from epro.cli.kiosk_cmd import kiosk_options
+from epro.config import load_settings
 
 
 def test_kiosk_without_a_database_says_how_to_make_one(
@@ -82,3 +85,71 @@ def test_kiosk_refuses_a_sync_interval_it_cannot_use(
     err = capsys.readouterr().err
     assert "--sync-interval" in err
     assert "seconds" in err
+
+
+def _kiosk_args(*extra: str) -> argparse.Namespace:
+    return build_parser().parse_args(["kiosk", "--db", "k.db", *extra])
+
+
+def test_epro_sync_interval_s_sets_the_background_sync_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EPRO_SYNC_INTERVAL_S", "45")
+    options = kiosk_options(_kiosk_args(), load_settings())
+    assert options["sync_interval_s"] == 45.0
+
+
+def test_the_command_line_sync_interval_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EPRO_SYNC_INTERVAL_S", "45")
+    options = kiosk_options(_kiosk_args("--sync-interval", "120"), load_settings())
+    assert options["sync_interval_s"] == 120.0
+
+
+def test_inactivity_settings_reach_the_kiosk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EPRO_INACTIVITY_WARNING_S", "20")
+    monkeypatch.setenv("EPRO_INACTIVITY_LOCK_S", "15")
+    options = kiosk_options(_kiosk_args(), load_settings())
+    assert options["idle_warning_s"] == 20.0
+    assert options["idle_lock_s"] == 35.0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EPRO_SYNC_INTERVAL_S", "5"),
+        ("EPRO_SYNC_INTERVAL_S", "soon"),
+        ("EPRO_INACTIVITY_LOCK_S", "-1"),
+    ],
+)
+def test_a_setting_that_does_not_fit_is_named_without_a_traceback(
+    variable: str,
+    value: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["kiosk", "--db", str(tmp_path / "k.db")]) == 1
+    err = capsys.readouterr().err
+    assert f"invalid setting {variable}" in err
+
+
+def test_the_demo_kiosk_takes_the_same_inactivity_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # README: the EPRO_INACTIVITY_* settings apply to `make demo` (epro demo) too.
+    monkeypatch.setenv("EPRO_INACTIVITY_WARNING_S", "20")
+    monkeypatch.setenv("EPRO_INACTIVITY_LOCK_S", "15")
+    captured: dict[str, object] = {}
+
+    def run_demo_kiosk(db: Path, **options: object) -> int:
+        captured.update(options)
+        return 0
+
+    monkeypatch.setattr("epro.kiosk.app.run_demo_kiosk", run_demo_kiosk)
+    from epro.cli.demo_cmd import _run_kiosk
+
+    assert _run_kiosk(Path("demo.db")) == 0
+    assert captured == {"idle_warning_s": 20.0, "idle_lock_s": 35.0}

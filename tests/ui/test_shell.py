@@ -31,7 +31,7 @@ async def test_a_too_small_terminal_is_refused_until_it_is_big_enough(kiosk: Kio
 
 
 async def test_an_unreadable_store_gives_a_dialog_not_a_traceback(tmp_path: Path) -> None:
-    # STYLE §4: one handler turns a failed worker into a calm dialog.
+    # One handler turns a failed worker into a calm dialog.
     db = tmp_path / "kiosk.db"
     db.write_bytes(b"this is not a database" * 100)
     app = make_kiosk(db)

@@ -1,4 +1,4 @@
-"""SVG snapshots of every kiosk screen type, in English and Dutch (STYLE §14).
+"""SVG snapshots of every kiosk screen type, in English and Dutch.
 
 Fixed terminal size, fixed clock, steady cursor, made-up study codes only. Regenerate with
 ``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs before committing.

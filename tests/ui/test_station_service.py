@@ -21,7 +21,7 @@ Opener = Callable[[str], Station]
 
 
 def test_station_imports_without_textual() -> None:
-    # STYLE §1: the service layer under the kiosk never imports the UI.
+    # The service layer under the kiosk never imports the UI.
     code = "import sys, epro.station; assert 'textual' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 

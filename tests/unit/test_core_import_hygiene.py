@@ -1,4 +1,4 @@
-"""STYLE §1: the core imports without textual (a subprocess proves it)."""
+"""The core imports without textual (a subprocess proves it)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from epro.config import load_settings
 from epro.errors import EproError
 
 
@@ -66,11 +67,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_kiosk(db: Path) -> int:
+    idle = load_settings().idle_times()  # EPRO_INACTIVITY_*_S, as for `epro kiosk`
     try:
         from epro.kiosk.app import run_demo_kiosk  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         raise EproError(
             "the kiosk is not available in this installation; use 'epro demo --no-ui'"
         ) from None
-    code: int = run_demo_kiosk(db)
+    code: int = run_demo_kiosk(db, **idle)
     return code

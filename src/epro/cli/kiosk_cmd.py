@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from epro.config import EproSettings, load_settings
 from epro.errors import StoreError
 
 
@@ -31,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--sync-interval",
         type=_seconds,
-        default=300.0,
+        default=None,
         metavar="SECONDS",
-        help="seconds between background syncs when enrolled with a study server (default 300)",
+        help="seconds between background syncs when enrolled with a study server "
+        "(default: EPRO_SYNC_INTERVAL_S, or 300)",
     )
     parser.set_defaults(func=run_kiosk)
 
@@ -48,10 +50,20 @@ def _seconds(text: str) -> float:
     return value
 
 
-def run_kiosk(args: argparse.Namespace) -> int:
-    from epro.config import load_settings
+def kiosk_options(args: argparse.Namespace, settings: EproSettings) -> dict[str, Any]:
+    """What the kiosk is started with: the command line over the ``EPRO_*`` settings."""
+    return {
+        "language": args.language,
+        "high_contrast": args.high_contrast,
+        **settings.idle_times(),
+        "sync_interval_s": (
+            settings.sync_interval_s if args.sync_interval is None else args.sync_interval
+        ),
+    }
 
-    settings = load_settings()  # EPRO_DB, EPRO_INACTIVITY_WARNING_S, EPRO_INACTIVITY_LOCK_S
+
+def run_kiosk(args: argparse.Namespace) -> int:
+    settings = load_settings()  # EPRO_DB, EPRO_INACTIVITY_*_S, EPRO_SYNC_INTERVAL_S
     db: Path = args.db if args.db is not None else settings.db
     if not db.is_file():
         raise StoreError(
@@ -60,15 +72,6 @@ def run_kiosk(args: argparse.Namespace) -> int:
         )
     from epro.kiosk.app import make_kiosk
 
-    warning = settings.inactivity_warning_s
-    app = make_kiosk(
-        db,
-        language=args.language,
-        high_contrast=args.high_contrast,
-        idle_warning_s=warning,
-        # The lock setting counts from the warning, the kiosk counts from the last input.
-        idle_lock_s=warning + settings.inactivity_lock_s,
-        sync_interval_s=args.sync_interval,
-    )
+    app = make_kiosk(db, **kiosk_options(args, settings))
     app.run()
     return 0

@@ -1,4 +1,4 @@
-"""The pure form pipeline: TOML text → dict → checked → :class:`Form` (DESIGN §3, STYLE §5).
+"""The pure form pipeline: TOML text → dict → checked → :class:`Form` (DESIGN §3).
 
 Nothing here touches the disk. Every problem in the text is collected before the verdict, so
 one run of ``epro forms check`` shows the author everything to fix; warnings never stop a load.

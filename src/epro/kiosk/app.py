@@ -417,8 +417,9 @@ def make_kiosk(
     return KioskApp(settings)
 
 
-def run_demo_kiosk(db: Path) -> int:
-    """``epro demo``: make the demo database if it is missing, then run the kiosk in demo mode."""
+def run_demo_kiosk(db: Path, *, idle_warning_s: float, idle_lock_s: float) -> int:
+    """``epro demo``: make the demo database if it is missing, then run the kiosk in demo mode
+    (with the inactivity times of the ``EPRO_INACTIVITY_*`` settings, as ``epro kiosk``)."""
     import os
 
     from epro.demo import DEMO_NURSE, DEMO_PASSPHRASE, DEMO_PIN, make_demo_database
@@ -428,5 +429,6 @@ def run_demo_kiosk(db: Path) -> int:
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
         make_demo_database(db, passphrase=passphrase)
-    make_kiosk(db, demo=(passphrase, DEMO_NURSE, DEMO_PIN)).run()
+    demo = (passphrase, DEMO_NURSE, DEMO_PIN)
+    make_kiosk(db, demo=demo, idle_warning_s=idle_warning_s, idle_lock_s=idle_lock_s).run()
     return 0

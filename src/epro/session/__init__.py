@@ -1,7 +1,8 @@
 """Questionnaire sessions: the state machine between the kiosk screens and the encrypted store.
 
 ``SessionService`` starts, resumes, stops and acknowledges responses; a
-``QuestionnaireSession`` is one respondent answering one form. No UI here (STYLE §1).
+``QuestionnaireSession`` is one respondent answering one form. No UI here: the kiosk drives
+it, and tests drive it without one.
 """
 
 from epro.session.questionnaire import QuestionnaireSession, ReviewLine, SubmitResult

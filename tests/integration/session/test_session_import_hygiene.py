@@ -1,4 +1,4 @@
-"""STYLE §1: the session service and the demo builder import without textual, and importing
+"""The session service and the demo builder import without textual, and importing
 them creates nothing (no database, no folders)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""STYLE §1 and §10: the store imports without textual and without side effects."""
+"""The store imports without textual and without side effects."""
 
 from __future__ import annotations
 

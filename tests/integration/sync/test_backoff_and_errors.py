@@ -1,4 +1,4 @@
-"""Pure parts of the sync client: backoff timing and the httpx → SyncError mapping (STYLE §12).
+"""Pure parts of the sync client: backoff timing and the httpx → SyncError mapping.
 
 These need no server; they live beside the sync tests because they belong to the same module.
 """

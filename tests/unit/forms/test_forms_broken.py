@@ -1,4 +1,4 @@
-"""Deliberately broken form texts: each gives its coded, located problem (STYLE §6, DESIGN §3)."""
+"""Deliberately broken form texts: each gives its coded, located problem (DESIGN §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""STYLE §1 and §10: epro.schedule imports without textual and without side effects."""
+"""epro.schedule imports without textual and without side effects."""
 
 from __future__ import annotations
 
