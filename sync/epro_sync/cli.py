@@ -111,9 +111,15 @@ def _now() -> datetime:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from epro_sync.app import create_app
+        from epro_sync.app import create_app
+    except ModuleNotFoundError as missing:
+        raise EproError(
+            f"the study server needs its web packages ({missing.name} is not installed); "
+            "install them with: pip install 'epro[server]'"
+        ) from None
 
     settings = _settings()
     app = create_app(settings)

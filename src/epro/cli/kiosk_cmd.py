@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from epro.config import EproSettings, load_settings
-from epro.errors import StoreError
+from epro.errors import EproError, StoreError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -70,7 +70,13 @@ def run_kiosk(args: argparse.Namespace) -> int:
             f"no kiosk database at {db}; create one with 'epro init' (or try 'epro demo'), "
             "or point to it with --db PATH"
         )
-    from epro.kiosk.app import make_kiosk
+    try:
+        from epro.kiosk.app import make_kiosk
+    except ModuleNotFoundError as missing:
+        raise EproError(
+            f"the kiosk needs its terminal UI ({missing.name} is not installed); "
+            "install it with: pip install 'epro[kiosk]'"
+        ) from None
 
     app = make_kiosk(db, **kiosk_options(args, settings))
     app.run()
