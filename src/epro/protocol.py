@@ -123,10 +123,20 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][
 #: Free text on one line (labels, messages).
 PlainText = Annotated[str, Field(max_length=200), AfterValidator(_plain_text)]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")]
+#: The largest ``sealed`` accepted: a response document is a few kilobytes (the longest free
+#: text an answer may hold is 2,000 characters), sealed and base64'd well under this; the cap
+#: keeps one envelope from costing the server more than a real one can.
+SEALED_MAX_CHARS = 65_536
 Base64 = Annotated[
     str,
-    Field(min_length=4, max_length=4_000_000, pattern=_BASE64_PATTERN),
+    Field(min_length=4, max_length=SEALED_MAX_CHARS, pattern=_BASE64_PATTERN),
 ]
+#: An Ed25519 signature (64 bytes: 88 characters of base64), with room to spare; whether it
+#: is one is for the signature check to say.
+SignatureB64 = Annotated[str, Field(min_length=4, max_length=128, pattern=_BASE64_PATTERN)]
+#: A raw Ed25519 public key (32 bytes: 44 characters of base64), with room to spare; whether it
+#: is one is for enrolment to say.
+PublicKeyB64 = Annotated[str, Field(min_length=4, max_length=64, pattern=_BASE64_PATTERN)]
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 #: A UUID as the protocol writes it: lower-case, with hyphens (what ``str(uuid)`` gives).
 UuidText = Annotated[
@@ -200,7 +210,7 @@ class EnvelopeContent(_Model):
 class Envelope(EnvelopeContent):
     """A signed envelope as uploaded; build one with :func:`sign_envelope`."""
 
-    signature: Base64 = Field(description="Ed25519 signature over signing_bytes, base64")
+    signature: SignatureB64 = Field(description="Ed25519 signature over signing_bytes, base64")
     sha256: Sha256Hex = Field(description="SHA-256 of signing_bytes, hex")
 
 
@@ -379,7 +389,7 @@ class EnrolRequest(_Model):
         description="the kiosk's own device id, made when its database was created; the server "
         "adopts it, so envelopes sealed before enrolment carry the right id"
     )
-    public_key: Base64 = Field(description="raw 32-byte Ed25519 public key, base64")
+    public_key: PublicKeyB64 = Field(description="raw 32-byte Ed25519 public key, base64")
     label: PlainText = Field(description="a name for the kiosk, e.g. 'outpatient clinic 2'")
 
 

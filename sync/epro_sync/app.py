@@ -25,6 +25,7 @@ from epro.startup import settle_after_startup
 from epro_sync import __doc__ as package_doc
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
+from epro_sync.limits import RequestLimits
 from epro_sync.migrations import migrate
 from epro_sync.routes import router
 from epro_sync.storage import Refusal
@@ -64,7 +65,13 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(Refusal, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(DateHeader)
+    app.add_exception_handler(RecursionError, _too_deep)
+    app.add_middleware(
+        RequestLimits,
+        body_max=lambda: settings.body_max_bytes,
+        engine=lambda: app.state.engine,
+    )
+    app.add_middleware(DateHeader)  # outermost: every answer carries the server's Date
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -106,6 +113,14 @@ def plain_problems(errors: Any) -> str:
 async def _validation_failed(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return JSONResponse({"detail": plain_problems(error.errors())}, status_code=422)
+
+
+async def _too_deep(_request: Request, _error: Exception) -> JSONResponse:
+    # A parser's recursion limit reached by a deeply nested body: the client's mistake.
+    return JSONResponse(
+        {"detail": "the request body is nested too deeply; send the documented shape"},
+        status_code=400,
+    )
 
 
 async def _refused(_request: Request, error: Exception) -> JSONResponse:

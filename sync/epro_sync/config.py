@@ -47,6 +47,10 @@ class ServerSettings(BaseSettings):
     batch_max: int = Field(default=DEFAULT_BATCH_MAX, ge=1, le=10_000)
     """Most envelopes accepted in one ``POST /v1/responses:batch``."""
 
+    body_max_bytes: int = Field(default=32 << 20, ge=1 << 20, le=1 << 30)
+    """Largest upload body accepted, in bytes (a full batch of real envelopes is a few
+    megabytes); larger bodies are refused with 413 before or while they are read."""
+
     code_expiry_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     """How long a one-time enrolment code stays valid."""
 

@@ -28,17 +28,14 @@ from epro.protocol import (
     StudyProtocol,
     request_signature_valid,
 )
-from epro_sync import storage, upload
+from epro_sync import limits, storage, upload
 from epro_sync.config import ServerSettings
 from epro_sync.db import read_session, writer_lock
 from epro_sync.storage import Refusal
 from epro_sync.study import StudyMaterial
 from epro_sync.tables import Device
 
-REVOKED_MESSAGE = (
-    "this kiosk has been revoked by the data manager; keep it switched on and contact the "
-    "study's data manager; its data stays on the kiosk"
-)
+REVOKED_MESSAGE = limits.REVOKED
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -79,21 +76,14 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
-        raise HTTPException(
-            401,
-            "missing device token: send 'Authorization: Bearer <token>' with the token the "
-            "kiosk received at enrolment",
-            headers=_CHALLENGE,
-        )
+        raise HTTPException(401, limits.MISSING_TOKEN, headers=_CHALLENGE)
     return credentials.credentials
 
 
 def _refuse_unless_usable(known: bool, revoked: bool) -> None:
     """401 for a token no kiosk holds, 403 for a revoked kiosk."""
     if not known:
-        raise HTTPException(
-            401, "unknown device token: enrol this kiosk again with a new code", headers=_CHALLENGE
-        )
+        raise HTTPException(401, limits.UNKNOWN_TOKEN, headers=_CHALLENGE)
     if revoked:
         raise HTTPException(403, REVOKED_MESSAGE)
 

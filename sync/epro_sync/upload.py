@@ -17,6 +17,7 @@ duplicate and conflict detection rest on that hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,11 +28,12 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Annotated, Any, NamedTuple
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import Connection, Dialect, Table, select
 from sqlmodel import Session
 from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
+from epro import protocol
 from epro.protocol import (
     BatchRequest,
     Envelope,
@@ -92,7 +94,8 @@ def _first_problem(error: ValidationError) -> str:
 WireEnvelope = dict[str, Any]
 
 
-def _wire_batch() -> TypeAdapter[dict[str, list[WireEnvelope]]]:
+@functools.cache
+def _wire_batch(batch_max: int) -> TypeAdapter[dict[str, list[WireEnvelope]]]:
     """``BatchRequest`` read straight into plain values: each field with ``Envelope``'s own type
     and constraints, except the id and the time, which must already be in the one text form
     that is signed. Envelopes come from kiosks that write exactly that form, so the common
@@ -111,7 +114,10 @@ def _wire_batch() -> TypeAdapter[dict[str, list[WireEnvelope]]]:
     fields["submitted_at"] = SignedTime
     # Built at run time from the model's fields, so the two cannot drift apart.
     envelope = _closed_typed_dict("WireEnvelope", fields)
-    batch = _closed_typed_dict("WireBatch", {"envelopes": list[envelope]})  # type: ignore[valid-type]
+    # The count is checked as the list is read, before any envelope is validated: a body of
+    # a million empty objects is refused at the first one past the limit.
+    envelopes = Annotated[list[envelope], Field(max_length=batch_max)]  # type: ignore[valid-type]
+    batch = _closed_typed_dict("WireBatch", {"envelopes": envelopes})
     adapter: TypeAdapter[dict[str, list[WireEnvelope]]] = TypeAdapter(batch)
     return adapter
 
@@ -123,7 +129,7 @@ def _closed_typed_dict(name: str, fields: dict[str, Any]) -> Any:
     return made
 
 
-_WIRE_BATCH = _wire_batch()
+_wire_batch(protocol.DEFAULT_BATCH_MAX)  # fail at start-up, not at the first upload
 
 
 class ParsedBatch(NamedTuple):
@@ -143,11 +149,17 @@ def parse_batch(body: bytes, batch_max: int) -> ParsedBatch:
     other body is validated by the ``BatchRequest`` model, and one holding a bad envelope is
     then taken apart item by item, so that one bad envelope does not hold back the others.
     """
+    _check_count_bound(body, batch_max)
     try:
-        envelopes = _WIRE_BATCH.validate_json(body)["envelopes"]
+        envelopes = _wire_batch(batch_max).validate_json(body)["envelopes"]
         for envelope in envelopes:
             datetime.fromisoformat(envelope["submitted_at"])  # a real date and time
-    except (ValidationError, ValueError):
+    except ValidationError as error:
+        if any(p["type"] == "too_long" and p["loc"] == ("envelopes",) for p in error.errors()):
+            raise Refusal(
+                413, f"more than {batch_max} envelopes in one batch; send at most {batch_max}"
+            ) from None
+    except ValueError:
         pass
     else:
         _check_size(len(envelopes), batch_max)
@@ -163,6 +175,10 @@ def parse_batch(body: bytes, batch_max: int) -> ParsedBatch:
         payload = json.loads(body)
     except ValueError:
         raise Refusal(400, "the request body is not valid JSON text (UTF-8)") from None
+    except RecursionError:
+        raise Refusal(
+            400, "the request body is nested too deeply; send the documented shape"
+        ) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("envelopes"), list):
         raise Refusal(422, 'the body must be {"envelopes": [ ... ]}')
     if extra := sorted(set(payload) - {"envelopes"}):
@@ -188,6 +204,26 @@ def _wire(envelope: Envelope) -> WireEnvelope:
     fields["response_id"] = str(envelope.response_id)
     fields["submitted_at"] = utc_timestamp(envelope.submitted_at)
     return fields
+
+
+#: Commas one envelope holds at most: 13 between its 16 fields, and one after it. No field
+#: value may contain a comma or a brace (codes, hex, base64, a fixed time format).
+_COMMAS_PER_ENVELOPE = 16
+
+
+def _check_count_bound(body: bytes, batch_max: int) -> None:
+    """Refuse a body that cannot hold at most ``batch_max`` envelopes, before parsing it.
+
+    A well-formed body has one ``{`` per envelope plus its own, and a bounded number of commas
+    per envelope; counting bytes costs no memory, whereas parsing a body of a million ``{}``
+    first built a million objects. A body this refuses would not have been stored anyway.
+    """
+    if body.count(b"{") - 1 > batch_max or body.count(b",") > _COMMAS_PER_ENVELOPE * batch_max:
+        raise Refusal(
+            413,
+            f"more than {batch_max} envelopes in one batch (or items that are not envelopes); "
+            f"send at most {batch_max}",
+        )
 
 
 def _check_size(count: int, batch_max: int) -> None:

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, text
 
 from epro.protocol import (
+    DEFAULT_BATCH_MAX,
     REQUEST_SIGNATURE_HEADER,
     BatchReply,
     EnvelopeContent,
@@ -448,7 +449,7 @@ def test_a_kiosk_s_body_reads_into_the_same_values_as_through_the_envelope_model
     """The common case skips the model (ids and times stay text); the values must be the same
     as the model's, so the checks, the stored rows and the receipts cannot differ."""
     from epro.protocol import BatchRequest, signing_bytes
-    from epro_sync.upload import _WIRE_BATCH, _wire, parse_batch
+    from epro_sync.upload import _wire, _wire_batch, parse_batch
 
     try:
         when = TypeAdapter(UtcDateTime).validate_python(submitted_at)
@@ -467,7 +468,9 @@ def test_a_kiosk_s_body_reads_into_the_same_values_as_through_the_envelope_model
         )
     body = b'{"envelopes":[' + envelope.model_dump_json().encode() + b"]}"
     (model,) = BatchRequest.model_validate_json(body).envelopes
-    (values,) = _WIRE_BATCH.validate_json(body)["envelopes"]  # the common case's reading
+    (values,) = _wire_batch(DEFAULT_BATCH_MAX).validate_json(body)[
+        "envelopes"
+    ]  # the common case's reading
     assert values == _wire(model)
     assert values["response_id"] == str(response_id)
     assert wire_signing_bytes(values) == signing_bytes(model)
@@ -481,7 +484,7 @@ def test_ids_and_times_in_another_valid_form_are_read_through_the_model(
 ) -> None:
     """An upper-case id or a time with an offset is valid JSON for the model, and was signed in
     canonical form: stored as before, under the canonical id and time."""
-    from epro_sync.upload import _WIRE_BATCH
+    from epro_sync.upload import _wire_batch
 
     kiosk = new_kiosk()
     envelope = kiosk.envelope(submitted_at=datetime(2026, 3, 2, 9, 30, 15, 250, tzinfo=UTC))
@@ -490,7 +493,7 @@ def test_ids_and_times_in_another_valid_form_are_read_through_the_model(
     sent["submitted_at"] = "2026-03-02T11:30:15.000250+02:00"
     body = json.dumps({"envelopes": [sent]}).encode()
     with pytest.raises(ValidationError):  # not the common case's form
-        _WIRE_BATCH.validate_json(body)
+        _wire_batch(DEFAULT_BATCH_MAX).validate_json(body)
     (receipt,) = _receipts(kiosk.post_signed(body))
     assert receipt["status"] == "stored"
     assert receipt["response_id"] == str(envelope.response_id)
@@ -538,13 +541,15 @@ def test_what_the_envelope_model_refuses_the_plain_reading_refuses_too(
 ) -> None:
     """The plain reading takes its field types from the model: each constraint holds on both."""
     from epro.protocol import BatchRequest
-    from epro_sync.upload import _WIRE_BATCH
+    from epro_sync.upload import _wire_batch
 
     with httpx.Client() as client:
         good = _offline_kiosk(client).envelope().model_dump(mode="json")
-    _WIRE_BATCH.validate_json(json.dumps({"envelopes": [good]}))  # the unchanged one is read
+    _wire_batch(DEFAULT_BATCH_MAX).validate_json(
+        json.dumps({"envelopes": [good]})
+    )  # the unchanged one is read
     body = json.dumps({"envelopes": [{**good, field: value}]})
     with pytest.raises(ValidationError):
         BatchRequest.model_validate_json(body)
     with pytest.raises(ValidationError):
-        _WIRE_BATCH.validate_json(body)
+        _wire_batch(DEFAULT_BATCH_MAX).validate_json(body)
