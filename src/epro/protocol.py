@@ -423,10 +423,19 @@ class RosterPatient(_Model):
     language: Language
 
 
-class RosterPush(_Model):
-    """``POST /v1/roster``: patients enrolled locally; pushing the same data again is harmless."""
+#: Most patients in one roster push or one page of ``GET /v1/roster``.
+ROSTER_PAGE_MAX = 500
+#: Most patients a kiosk takes from its site's roster: far more than a site enrols in a
+#: trial, so a larger roster is a mistake or an attack, and the kiosk says so instead of
+#: building an ever larger push.
+ROSTER_MAX_PATIENTS = 10_000
 
-    patients: list[RosterPatient] = Field(max_length=5000)
+
+class RosterPush(_Model):
+    """``POST /v1/roster``: patients enrolled locally, at most :data:`ROSTER_PAGE_MAX` per push
+    (a kiosk with more pushes several); pushing the same data again is harmless."""
+
+    patients: list[RosterPatient] = Field(max_length=ROSTER_PAGE_MAX)
 
 
 class RosterResult(_Model):
@@ -439,10 +448,14 @@ class RosterPushReply(_Model):
 
 
 class Roster(_Model):
-    """``GET /v1/roster``: every patient of the kiosk's site, ordered by code."""
+    """``GET /v1/roster[?after=CODE]``: one page of the kiosk's site roster, ordered by code."""
 
     site: str
-    patients: list[RosterPatient]
+    patients: list[RosterPatient] = Field(max_length=ROSTER_PAGE_MAX)
+    next_after: str | None = Field(
+        default=None,
+        description="when more patients follow: the code to pass as ?after= for the next page",
+    )
 
 
 class CompletionEntry(_Model):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -197,9 +197,17 @@ def push_roster(
 
 
 @router.get("/v1/roster", tags=["roster"], responses=_problems(*_AUTH))
-def get_roster(session: SessionDep, device: DeviceDep) -> Roster:
-    """Every patient of the kiosk's site, from whichever kiosk enrolled them."""
-    return Roster(site=device.site, patients=storage.roster(session, device.site))
+def get_roster(
+    session: SessionDep,
+    device: DeviceDep,
+    after: Annotated[
+        str | None, Query(max_length=64, description="continue after this code")
+    ] = None,
+) -> Roster:
+    """The patients of the kiosk's site, from whichever kiosk enrolled them, one page at a
+    time in code order (`next_after` names where the next page starts)."""
+    patients, next_after = storage.roster(session, device.site, after=after)
+    return Roster(site=device.site, patients=patients, next_after=next_after)
 
 
 @router.get(

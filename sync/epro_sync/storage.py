@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from epro.errors import EproError
 from epro.protocol import (
+    ROSTER_PAGE_MAX,
     AuditHead,
     CompletionEntry,
     RosterPatient,
@@ -310,9 +311,16 @@ def push_roster(
     return results
 
 
-def roster(session: Session, site: str) -> list[RosterPatient]:
-    rows = session.exec(select(Patient).where(Patient.site == site).order_by(col(Patient.code)))
-    return [
+def roster(
+    session: Session, site: str, *, after: str | None = None, limit: int = ROSTER_PAGE_MAX
+) -> tuple[list[RosterPatient], str | None]:
+    """One page of the site's roster in code order, from the code after ``after``, and the
+    code to continue after when more follow (None on the last page)."""
+    query = select(Patient).where(Patient.site == site)
+    if after is not None:
+        query = query.where(col(Patient.code) > after)
+    rows = list(session.exec(query.order_by(col(Patient.code)).limit(limit + 1)))
+    page = [
         RosterPatient(
             code=row.code,
             site=row.site,
@@ -320,8 +328,9 @@ def roster(session: Session, site: str) -> list[RosterPatient]:
             baseline_date=row.baseline_date,
             language=row.language,
         )
-        for row in rows
+        for row in rows[:limit]
     ]
+    return page, (page[-1].code if len(rows) > limit else None)
 
 
 def completion(session: Session, site: str) -> list[CompletionEntry]:

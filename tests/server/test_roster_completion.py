@@ -37,7 +37,7 @@ def test_pushed_patients_are_pulled_by_another_kiosk_of_the_site(
     assert roster["site"] == "UMCU"
     assert roster["patients"] == [_patient("DEMO-001"), _patient("DEMO-002")]
     other = elsewhere.client.get("/v1/roster", headers=elsewhere.headers).json()
-    assert other == {"site": "EMC", "patients": []}
+    assert other == {"site": "EMC", "patients": [], "next_after": None}
 
 
 def test_pushing_the_same_patient_again_changes_nothing(

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 
 from epro.sync_client.client import SyncClient, SyncReport
+from epro.sync_client.errors import unexpected_failure
 
 
 class BackgroundSync:
@@ -55,7 +56,10 @@ class BackgroundSync:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            report = self._client.sync_once()
+            try:
+                report = self._client.sync_once()
+            except Exception as error:  # the thread must outlive any one sync
+                report = SyncReport(error=unexpected_failure(error))
             self.runs += 1
             if self._on_report is not None:
                 self._on_report(report)

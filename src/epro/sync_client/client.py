@@ -36,6 +36,7 @@ from epro.sync_client.errors import (
     SyncFailure,
     map_http_error,
     status_error,
+    unexpected_failure,
 )
 from epro.sync_client.http import DeviceAuth, error_detail, server_time, tls_context
 from epro.sync_client.site import SiteData
@@ -159,6 +160,8 @@ class SyncClient:
             report.error = failure
         except HTTPX_ERRORS as error:
             report.error = map_http_error(error)
+        except Exception as error:  # a sync must never end the kiosk's syncing
+            report.error = unexpected_failure(error)
         self._remember(report)
         return report
 

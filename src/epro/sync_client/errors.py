@@ -7,11 +7,16 @@ whether trying again later can help. The outbox keeps everything whatever happen
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from epro.errors import SyncError
 
 _KEEP = "nothing was lost: the responses stay on this kiosk and go at the next sync"
+
+
+_log = logging.getLogger(__name__)
 
 
 class SyncFailure(SyncError):
@@ -141,4 +146,16 @@ def status_error(status: int, detail: str) -> SyncFailure:
     reason = f": {detail}" if detail else ""
     return SyncFailure(
         f"the study server refused the request (HTTP {status}){reason}", retryable=False
+    )
+
+
+def unexpected_failure(error: Exception) -> SyncFailure:
+    """A failure nobody foresaw (a reply that breaks a rule, a bug): a retryable failure the
+    station shows in words, so the background sync goes on. Only the kind of error is named:
+    its text could hold data from the reply."""
+    _log.warning("sync stopped on an unexpected %s", type(error).__name__)
+    return SyncFailure(
+        f"the sync stopped on an unexpected problem ({type(error).__name__}); nothing was "
+        "lost and it will be tried again. If this keeps happening, tell the data manager",
+        retryable=True,
     )

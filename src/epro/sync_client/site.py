@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 import httpx
 from pydantic import ValidationError
 
-from epro.protocol import AuditHead, Completion, Roster, RosterPatient, RosterPush
+from epro.protocol import (
+    ROSTER_MAX_PATIENTS,
+    ROSTER_PAGE_MAX,
+    AuditHead,
+    Completion,
+    Roster,
+    RosterPatient,
+    RosterPush,
+)
 from epro.store.domain import Patient
 from epro.sync_client import status as keys_
 from epro.sync_client.errors import SyncFailure
@@ -26,8 +34,8 @@ if TYPE_CHECKING:
 class SiteReplies(NamedTuple):
     """The server's replies to one roster and completion exchange (see SiteData.fetch)."""
 
-    pushed: httpx.Response | None  # None: no local patient to push
-    roster: httpx.Response
+    pushed: list[httpx.Response]  # one per page of local patients (none: nothing to push)
+    roster: list[httpx.Response]  # one per page of the site roster
     completion: httpx.Response
 
 
@@ -50,31 +58,60 @@ class SiteData:
         """The HTTP half of the roster and completion exchange, touching no store: push the
         kiosk's patients (if any), then pull the site roster and completion. Safe to run on
         another thread while the outbox uploads: neither depends on it."""
-        pushed = None
-        if patients:
-            push = RosterPush(patients=[_roster_patient(p) for p in patients])
-            pushed = self.client.post("/v1/roster", content=push.model_dump_json())
-        return SiteReplies(pushed, self.client.get("/v1/roster"), self.client.get("/v1/completion"))
+        pushed = []
+        for start in range(0, len(patients), ROSTER_PAGE_MAX):
+            page = patients[start : start + ROSTER_PAGE_MAX]
+            push = RosterPush(patients=[_roster_patient(p) for p in page])
+            reply = self.client.post("/v1/roster", content=push.model_dump_json())
+            pushed.append(reply)
+            if reply.status_code != 200:
+                break  # the first refusal says what is wrong; the rest would repeat it
+        return SiteReplies(pushed, self._roster_pages(), self.client.get("/v1/completion"))
+
+    def _roster_pages(self) -> list[httpx.Response]:
+        """Every page of the site roster, or the pages up to the first that is refused, is
+        not understood, or goes past :data:`ROSTER_MAX_PATIENTS` (checked in ``apply``)."""
+        pages: list[httpx.Response] = []
+        params: dict[str, str] = {}
+        for _ in range(ROSTER_MAX_PATIENTS // ROSTER_PAGE_MAX + 1):
+            reply = self.client.get("/v1/roster", params=params)
+            pages.append(reply)
+            after = _next_after(reply)
+            if after is None:
+                break
+            params = {"after": after}
+        return pages
 
     def apply(self, replies: SiteReplies) -> SyncFailure | None:
         """Check the replies of :meth:`fetch` in order, add the site's patients enrolled on
         other kiosks and cache the completion; a roster code enrolled differently elsewhere
         is returned (syncing goes on), any other refusal raised."""
         problem = None
-        if replies.pushed is not None and replies.pushed.status_code == 409:
-            problem = SyncFailure(
-                f"the site roster disagrees with this kiosk: {error_detail(replies.pushed)}",
-                retryable=False,
-            )
-        elif replies.pushed is not None:
-            self.check(replies.pushed)
-        self.check(replies.roster)
-        roster = _parse(Roster, replies.roster)
+        for pushed in replies.pushed:
+            if pushed.status_code == 409:
+                problem = SyncFailure(
+                    f"the site roster disagrees with this kiosk: {error_detail(pushed)}",
+                    retryable=False,
+                )
+                break
+            self.check(pushed)
+        site_roster: list[RosterPatient] = []
+        for page in replies.roster:
+            self.check(page)
+            roster = _parse(Roster, page)
+            site_roster.extend(roster.patients)
+            if len(site_roster) > ROSTER_MAX_PATIENTS:
+                raise SyncFailure(
+                    f"the study server lists more than {ROSTER_MAX_PATIENTS} patients for "
+                    "this site, more than a site enrols: the roster was not taken (responses "
+                    "still sync); ask the data manager to check the site's roster",
+                    retryable=False,
+                )
         self.check(replies.completion)
         completion = _parse(Completion, replies.completion)
         with self.store.unit_of_work() as uow:
             known = {p.code for p in uow.patients.list()}
-            for p in roster.patients:
+            for p in site_roster:
                 if p.code not in known:
                     uow.patients.add(
                         Patient(
@@ -98,6 +135,16 @@ class SiteData:
         body = AuditHead(seq=head.seq, hash=head.hash, at=head.at)
         response = self.client.post("/v1/audit-head", content=body.model_dump_json())
         self.check(response)
+
+
+def _next_after(reply: httpx.Response) -> str | None:
+    """Where the next roster page starts, or None (last page, or a reply to vet in apply)."""
+    if reply.status_code != 200:
+        return None
+    try:
+        return Roster.model_validate_json(reply.content).next_after
+    except ValidationError:
+        return None
 
 
 def _roster_patient(p: Patient) -> RosterPatient:
