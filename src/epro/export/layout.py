@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from epro.forms.model import Form, FormKind, Item, ItemType
+from epro.forms.model import Form, FormKind, Item, ItemType, Option
 
 
 class Kind(StrEnum):
@@ -127,12 +127,19 @@ def answer_columns(
     """
     latest = versions[-1]
     items: dict[str, tuple[Item, list[str]]] = {}
+    #: Every option a checklist had in any version (newest wording last wins), so an option
+    #: a later version dropped keeps its column.
+    options: dict[str, dict[int | str, Option]] = {}
     for form in versions:
         for item in form.answerable_items:
             if item.link_id in items:
                 items[item.link_id][1].append(form.version)
             else:
                 items[item.link_id] = (item, [form.version])
+            if item.type is ItemType.CHECKLIST:
+                known = options.setdefault(item.link_id, {})
+                for option in item.options:
+                    known[option.code] = option
     columns: list[AnswerColumn] = []
     for link_id, (item, found_in) in items.items():
         if item.type is ItemType.TEXT and not include_text:
@@ -143,7 +150,7 @@ def answer_columns(
         base = answer_name(latest, respondent, link_id)
         text = item.text_for("en", respondent)
         if item.type is ItemType.CHECKLIST:
-            for option in item.options:
+            for option in options[link_id].values():
                 columns.append(
                     AnswerColumn(
                         name=checklist_name(base, option.code),
