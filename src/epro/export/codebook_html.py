@@ -27,7 +27,9 @@ FILE_NOTES: Final = {
     "wide.csv": (
         "One row per patient and visit, valid responses only; a block of columns per form and "
         "respondent. When a form was validly submitted twice for one respondent at a visit, "
-        "the row holds the last submitted, the one the scores are computed from."
+        "the row holds the last submitted, the one the scores are computed from. An answer "
+        "column reads not_collected when the form was not submitted for that respondent at "
+        "that visit, and also when the version submitted has no such item or option."
     ),
     "scores.csv": "One row per patient and visit; an empty cell is a null score.",
     "score_notes.csv": "One row per empty cell of scores.csv: why the score is null.",
