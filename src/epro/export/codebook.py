@@ -35,7 +35,7 @@ from epro.scoring.composites import CATEGORY_LABELS
 
 CSV_FILE: Final = "codebook.csv"
 HTML_FILE: Final = "codebook.html"
-#: Types beyond the layout's :class:`Kind`: times of day in UTC.
+#: A type beyond the layout's :class:`Kind`: a date and time in UTC.
 DATETIME: Final = "datetime"
 
 CODEBOOK_COLUMNS: Final = (

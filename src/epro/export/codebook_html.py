@@ -46,6 +46,10 @@ _READING: Final = (
     "use the numeric codes below instead.",
 )
 
+_DEIDENTIFIED: Final = (
+    "yes: dates shifted, no free text (no text items, no data manager's status reasons)"
+)
+
 _STYLE: Final = """
 body { font-family: sans-serif; margin: 2em; color: #111; }
 table { border-collapse: collapse; margin-bottom: 2em; }
@@ -124,7 +128,7 @@ def codebook_html(context: ExportContext, found: Sequence[Variable]) -> str:
     facts = [
         f"Study: {study}",
         f"Export made: {cell.moment(context.created_at)}",
-        "De-identified: " + ("yes (dates shifted, no free text)" if context.deidentified else "no"),
+        "De-identified: " + (_DEIDENTIFIED if context.deidentified else "no"),
     ]
     contents = "".join(
         f'<li><a href="#{escape(name)}">{escape(name)}</a> ({len(items)} variables)</li>'
