@@ -41,7 +41,7 @@ import base64
 import binascii
 import hashlib
 import json
-import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -69,17 +69,36 @@ Suite = Literal["x25519", "mlkem768-x25519"]
 ReceiptStatus = Literal["stored", "duplicate", "conflict", "rejected"]
 RosterStatus = Literal["created", "unchanged", "updated"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Characters that are not what they seem on a screen: controls (tabs, new lines, NUL),
+#: invisible formatting (bidi overrides and isolates, zero-width characters) and line or
+#: paragraph separators. A label holding one can print as something else than it is.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def hidden_characters(value: str) -> list[str]:
+    """The characters of ``value`` that a screen would not show as themselves."""
+    return [ch for ch in value if unicodedata.category(ch) in _HIDDEN_CATEGORIES]
+
+
+def shown_safely(value: str) -> str:
+    """``value`` for a terminal or log: every hidden character as a visible ``\\u`` escape."""
+    return "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _HIDDEN_CATEGORIES else ch
+        for ch in value
+    )
 
 
 def _plain_text(value: str) -> str:
-    """Refuse control characters and unpaired surrogates: databases cannot store them."""
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters (tabs, new lines, NUL)")
+    """Refuse hidden characters and unpaired surrogates (databases cannot store those)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
+    if hidden_characters(value):
+        raise ValueError(
+            "must not contain control or invisible formatting characters "
+            "(tabs, new lines, NUL, bidi overrides, zero-width characters)"
+        )
     return value
 
 

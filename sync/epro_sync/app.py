@@ -25,6 +25,7 @@ from epro.startup import settle_after_startup
 from epro_sync import __doc__ as package_doc
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
+from epro_sync.enrol_guard import EnrolGuard
 from epro_sync.limits import RequestLimits
 from epro_sync.migrations import migrate
 from epro_sync.routes import router
@@ -61,6 +62,9 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
     app.state.settings = settings
     app.state.material = material
     app.state.clock = clock
+    app.state.enrol_guard = EnrolGuard(
+        settings.enrol_failure_delay_s, settings.enrol_lockout_failures
+    )
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(Refusal, _refused)

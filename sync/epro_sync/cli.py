@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from epro.errors import EproError
+from epro.protocol import shown_safely
 from epro_sync import storage
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
@@ -159,7 +160,8 @@ def cmd_devices(_args: argparse.Namespace) -> int:
     for device in devices:
         state = "revoked" if device.revoked_at else "active"
         seen = _when(device.last_seen_at)
-        print(f"{device.device_id:36}  {device.site:10}  {state:8}  {seen:16}  {device.label}")
+        label = shown_safely(device.label)  # a label stored before the check came in
+        print(f"{device.device_id:36}  {device.site:10}  {state:8}  {seen:16}  {label}")
     return 0
 
 

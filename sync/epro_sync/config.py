@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -60,8 +61,27 @@ class ServerSettings(BaseSettings):
     port: int = Field(default=8750, ge=0, le=65535)
     """TCP port ``epro-sync serve`` listens on."""
 
+    enrol_failure_delay_s: float = Field(default=0.25, ge=0, le=10)
+    """A failed enrolment is answered after this delay, doubled for each further failure from
+    the same address within 15 minutes (at most 8 s)."""
+
+    enrol_lockout_failures: int = Field(default=20, ge=1, le=10_000)
+    """After this many failed enrolments from one address within 15 minutes, that address is
+    refused enrolment (429) until 15 minutes after its last failure."""
+
     def ensure_database_dir(self) -> None:
-        """Create the parent directory of a SQLite database file (only when actually used)."""
+        """Prepare a SQLite database file (only when actually used): its folder is made
+        private to the server's user (0700) when created here, and the file is created, or
+        tightened, to 0600 — SQLite gives its journal files the same mode. The database holds
+        the roster and who sent what when: nobody else on the machine may read it."""
         prefix = "sqlite:///"
-        if self.database_url.startswith(prefix) and self.database_url != prefix + ":memory:":
-            Path(self.database_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+        if not self.database_url.startswith(prefix) or self.database_url == prefix + ":memory:":
+            return
+        path = Path(self.database_url[len(prefix) :].split("?", 1)[0])
+        if not path.parent.is_dir():
+            path.parent.mkdir(mode=0o700, parents=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -31,6 +33,7 @@ from epro.protocol import (
 from epro_sync import limits, storage, upload
 from epro_sync.config import ServerSettings
 from epro_sync.db import read_session, writer_lock
+from epro_sync.enrol_guard import EnrolGuard
 from epro_sync.storage import Refusal
 from epro_sync.study import StudyMaterial
 from epro_sync.tables import Device
@@ -97,13 +100,32 @@ def healthz() -> Health:
     return Health(status="ok", protocol=PROTOCOL_VERSION)
 
 
-@router.post("/v1/enrol", tags=["kiosks"], responses=_problems(403, 409))
-def enrol(body: EnrolRequest, request: Request, session: SessionDep) -> EnrolReply:
-    """Register a kiosk's Ed25519 public key with a one-time code from `epro-sync enrol-code`."""
-    device, token = storage.enrol(
-        session, body.code, str(body.device_id), body.public_key, body.label, _now(request)
-    )
-    session.commit()
+@router.post("/v1/enrol", tags=["kiosks"], responses=_problems(403, 409, 429))
+async def enrol(body: EnrolRequest, request: Request) -> EnrolReply:
+    """Register a kiosk's Ed25519 public key with a one-time code from `epro-sync enrol-code`.
+
+    Every failure is in the server audit; failures from one address are answered ever more
+    slowly, and too many lock that address out for a while (`epro_sync.enrol_guard`)."""
+    guard: EnrolGuard = request.app.state.enrol_guard
+    address = request.client.host if request.client else "unknown"
+    now = _now(request)
+    until = guard.locked_until(address, now)
+    if until is not None:
+        await run_in_threadpool(_record_enrol_failure, request, address, 429, "locked out")
+        raise HTTPException(
+            429,
+            f"too many failed enrolments from this address; try again after "
+            f"{until:%H:%M} UTC with a code from the data manager",
+        )
+    try:
+        device, token = await run_in_threadpool(_enrol, request, body, now)
+    except Refusal as refusal:
+        wait = guard.failed(address, now)
+        await run_in_threadpool(
+            _record_enrol_failure, request, address, refusal.status, str(refusal)
+        )
+        await anyio.sleep(wait)
+        raise
     material: StudyMaterial = request.app.state.material
     return EnrolReply(
         device_id=device.device_id,
@@ -112,6 +134,25 @@ def enrol(body: EnrolRequest, request: Request, session: SessionDep) -> EnrolRep
         study_public_key=material.public_key_json,
         protocol=StudyProtocol(study_sha256=material.study_sha256, study_toml=material.study_toml),
     )
+
+
+def _enrol(request: Request, body: EnrolRequest, now: datetime) -> tuple[Device, str]:
+    with Session(request.app.state.engine) as session:
+        device, token = storage.enrol(
+            session, body.code, str(body.device_id), body.public_key, body.label, now
+        )
+        session.commit()
+        session.refresh(device)
+        session.expunge(device)
+    return device, token
+
+
+def _record_enrol_failure(request: Request, address: str, status: int, reason: str) -> None:
+    with Session(request.app.state.engine) as session:
+        storage.record(
+            session, _now(request), "enrol_failed", address=address, status=status, reason=reason
+        )
+        session.commit()
 
 
 _BATCH_BODY: dict[str, Any] = {
