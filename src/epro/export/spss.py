@@ -123,7 +123,7 @@ class SpssWriter:
         folder, context = self._folder, self._context
         written: list[WrittenFile] = []
         while self._tables:
-            # Drop each table's buffers once written: only one file's data is held twice.
+            # Each table's buffers are dropped as soon as its file is written.
             _, store = self._tables.pop(0)
             _write_sav(folder / store.file_name, store, context)
             written.append(WrittenFile(Path(FOLDER, store.file_name), store.rows))
