@@ -25,7 +25,6 @@ from epro.export.spss import spss_writer
 from epro.forms.model import Form
 
 stats = pytest.importorskip("scipy.stats")
-pytestmark = needs_pspp
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +173,7 @@ def test_the_vas_wellbeing_comparison_has_ties_and_zero_differences(
     assert len(set(nonzero)) < len(nonzero)
 
 
+@needs_pspp
 @pytest.mark.parametrize("comparison", all_comparisons(), ids=lambda c: c.name)
 @pytest.mark.parametrize("outcome", OUTCOMES, ids=lambda o: o.score)
 def test_pspp_gives_the_n_quartiles_and_wilcoxon_test_computed_independently(
@@ -205,6 +205,7 @@ def test_pspp_gives_the_n_quartiles_and_wilcoxon_test_computed_independently(
     assert decimals(blocks(precise)[(before, after)].z) == 6
 
 
+@needs_pspp
 def test_pspp_prints_exact_p_values_for_every_outcome_and_comparison(
     shipped: Output, patients: list[PatientRecord]
 ) -> None:
