@@ -1,0 +1,236 @@
+"""The SPSS adapter: ``spss/wide.sav``, ``spss/scores.sav``, ``spss/analysis.sav`` and the
+syntax ``spss/analysis.sps`` that reruns the trial's efficacy analysis on ``analysis.sav``.
+
+The only module that imports pyreadstat and pandas. What each variable is — name, label,
+format, measure, value labels, missing values — is decided in
+:mod:`epro.export.spss_dictionary` and :mod:`epro.export.spss_wide`; the syntax in
+:mod:`epro.export.spss_syntax`.
+
+pyreadstat writes a whole DataFrame, so rows are kept until :meth:`SpssWriter.finish`,
+column by column: numbers in ``array('d')`` (8 bytes a cell), strings in lists. The DataFrame
+is built once, on top of those buffers, and dropped as soon as its file is written.
+
+The same records give the same bytes. readstat stamps the wall clock into the file header
+(creation date and time) and pyreadstat has no parameter to set it, so after writing, those two
+header fields are overwritten with :attr:`ExportContext.created_at` (in UTC), the time the
+bundle was made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from array import array
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from epro.errors import ExportError
+from epro.export.records import ExportContext, PatientRecord, WrittenFile
+from epro.export.spss_dictionary import (
+    AnalysisTable,
+    Cell,
+    ScoresTable,
+    Variable,
+    check_names,
+    clip,
+)
+from epro.export.spss_syntax import analysis_syntax
+from epro.export.spss_wide import WideTable
+
+#: The folder, under the export's output folder, that holds the SPSS files.
+FOLDER: Final = "spss"
+SYNTAX_FILE: Final = "analysis.sps"
+
+#: The .sav header (record type ``$FL2``): creation date ``dd Mmm yy`` at byte 92, then the
+#: time ``hh:mm:ss``; SPSS spells the month in English whatever the locale.
+_HEADER_MAGIC: Final = b"$FL2"
+_HEADER_DATE_AT: Final = 92
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+_FILE_LABEL_LIMIT: Final = 64
+
+
+class _Table:
+    """One .sav file being collected: its variables and a buffer per column."""
+
+    def __init__(self, file_name: str, label: str, variables: Sequence[Variable]) -> None:
+        check_names(file_name, variables)
+        self.file_name = file_name
+        self.label = label
+        self.variables = tuple(variables)
+        self.columns: list[array[float] | list[str]] = [
+            [] if v.is_string else array("d") for v in variables
+        ]
+        # Bound appends, one per column: the hot loop of the export. A cell's type was fixed
+        # by the dictionary (float for numbers, str for strings); a mismatch raises TypeError.
+        self._appends: list[Callable[[Any], None]] = [column.append for column in self.columns]
+        self.rows = 0
+
+    def add(self, row: Sequence[Cell]) -> None:
+        if len(row) != len(self._appends):
+            raise ExportError(
+                f"{self.file_name}: a row has {len(row)} cells for {len(self._appends)} "
+                "variables; this is a fault of the export, please report it"
+            )
+        for append, cell in zip(self._appends, row, strict=True):
+            append(cell)
+        self.rows += 1
+
+
+class SpssWriter:
+    """Writes the SPSS files of one export (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self._context: ExportContext | None = None
+        self._tables: list[tuple[WideTable | ScoresTable | AnalysisTable, _Table]] = []
+
+    def begin(self, out: Path, context: ExportContext) -> None:
+        self._folder = out / FOLDER
+        self._context = context
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ExportError(
+                f"cannot create the folder {FOLDER}/ in the output folder ({error.strerror}); "
+                "choose an output folder you may write to"
+            ) from None
+        tables = (WideTable(context), ScoresTable(context), AnalysisTable(context))
+        self._tables = [(t, _Table(t.file_name, t.label, t.variables)) for t in tables]
+
+    def add_patient(self, patient: PatientRecord) -> None:
+        for table, store in self._tables:
+            for row in table.rows(patient):
+                store.add(row)
+
+    def finish(self) -> list[WrittenFile]:
+        if self._folder is None or self._context is None:
+            raise ExportError("the SPSS writer was finished before it began")
+        folder, context = self._folder, self._context
+        written: list[WrittenFile] = []
+        while self._tables:
+            # Each table's buffers are dropped as soon as its file is written.
+            _, store = self._tables.pop(0)
+            _write_sav(folder / store.file_name, store, context)
+            written.append(WrittenFile(Path(FOLDER, store.file_name), store.rows))
+        syntax = folder / SYNTAX_FILE
+        _replace(syntax, analysis_syntax(context).encode("utf-8"))
+        written.append(WrittenFile(Path(FOLDER, SYNTAX_FILE)))
+        return written
+
+
+def spss_writer() -> SpssWriter:
+    """The SPSS writer, for the export's list of formats."""
+    return SpssWriter()
+
+
+def _libraries() -> tuple[Any, Any, Any]:
+    try:
+        import numpy
+        import pandas  # type: ignore[import-untyped]  # pandas ships no type information
+        import pyreadstat
+    except ImportError:
+        raise ExportError(
+            "the SPSS export needs pyreadstat and pandas; install them with "
+            "pip install 'epro[export]'"
+        ) from None
+    return numpy, pandas, pyreadstat
+
+
+def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
+    numpy, pandas, pyreadstat = _libraries()
+    # Strings typed as such even when there are none (an export without patients), numbers
+    # as views on their buffers: nothing is copied until pyreadstat reads the rows.
+    data = {
+        variable.name: pandas.Series(column, dtype="str")
+        if isinstance(column, list)
+        else numpy.frombuffer(column, dtype=numpy.float64)
+        for variable, column in zip(store.variables, store.columns, strict=True)
+    }
+    frame = pandas.DataFrame(data, copy=False)
+    variables = store.variables
+    partial = path.with_name(path.name + ".part")
+    try:
+        pyreadstat.write_sav(
+            frame,
+            partial,
+            file_label=clip(f"{context.study_id}: {store.label}", _FILE_LABEL_LIMIT),
+            column_labels={v.name: v.label for v in variables},
+            variable_value_labels={
+                v.name: dict(v.value_labels) for v in variables if v.value_labels
+            },
+            missing_ranges=_missing_ranges(variables),
+            variable_measure={v.name: str(v.measure) for v in variables},
+            variable_format={v.name: v.format for v in variables if v.format is not None},
+            row_compress=True,
+        )
+        stamp_header(partial, context.created_at)
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise ExportError(
+            f"cannot write {FOLDER}/{path.name} ({error.strerror}); free some space or choose "
+            "another output folder"
+        ) from None
+
+
+def _missing_ranges(variables: Sequence[Variable]) -> dict[str, list[Any]]:
+    ranges: dict[str, list[Any]] = {}
+    for v in variables:
+        if v.missing_range is not None:
+            low, high = v.missing_range
+            ranges[v.name] = [{"lo": low, "hi": high}]
+        elif v.missing_values:
+            ranges[v.name] = list(v.missing_values)
+    return ranges
+
+
+def header_stamp(when: datetime) -> bytes:
+    """The 17 bytes of a .sav header's creation date and time for ``when`` (UTC if aware)."""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    day = f"{when.day:02d} {_MONTHS[when.month - 1]} {when.year % 100:02d}"
+    return f"{day}{when:%H:%M:%S}".encode("ascii")
+
+
+def stamp_header(path: Path, when: datetime) -> None:
+    """Overwrite the creation date and time that readstat took from the clock with ``when``."""
+    stamp = header_stamp(when)
+    with path.open("r+b") as file:
+        magic = file.read(len(_HEADER_MAGIC))
+        if magic != _HEADER_MAGIC:
+            raise ExportError(
+                f"{path.name} does not start like an SPSS system file; the installed "
+                "pyreadstat writes another format, install the version pyproject.toml names"
+            )
+        file.seek(_HEADER_DATE_AT)
+        file.write(stamp)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise ExportError(
+            f"cannot write {FOLDER}/{path.name} ({error.strerror}); free some space or choose "
+            "another output folder"
+        ) from None
