@@ -43,3 +43,7 @@ class SessionError(EproError):
 
 class SyncError(EproError):
     """Talking to the study server failed; the outbox keeps everything for the next try."""
+
+
+class ExportError(EproError):
+    """An export cannot be written: a response does not fit its form or the study protocol."""
