@@ -69,7 +69,6 @@ _FLAG_LABELS: Final[dict[str, LocalText]] = {
     },
 }
 _FLAG_TYPE_LABELS: Final[dict[str, LocalText]] = {
-    data.MISSING_FLAG: {"en": "why an answer is missing", "nl": "waarom een antwoord ontbreekt"},
     data.RESPONSE_STATUS: {"en": "standing of a response", "nl": "status van een antwoord"},
     data.VISIT_WINDOW: {"en": "visit window", "nl": "bezoekvenster"},
 }
@@ -89,7 +88,6 @@ class OdmWriter:
 
     def __init__(self, study: Study | None = None) -> None:
         self._study = study
-        self._forms = 0
 
     def begin(self, out: Path, context: ExportContext) -> None:
         study = self._study if self._study is not None else load_study()
@@ -99,6 +97,7 @@ class OdmWriter:
                 "export with the protocol file of the bundle's study"
             )
         self._context = context
+        self._forms = 0
         self._visits = [visit.code for visit in study.visits]
         include_text = not context.deidentified
         self._metadata = _study_element(study, context, include_text)

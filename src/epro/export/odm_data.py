@@ -28,6 +28,9 @@ The decisions the file rests on, shared with the metadata:
   status ``AuditRecord`` gives the reason as ``ReasonForChange`` at the bundle's creation time
   (the mark was made no later than that). The file stays a ``Snapshot``: ``TransactionType
   Remove`` would tell a receiving system to delete the answers this export promises to keep.
+* A response started **outside its visit window** carries the flag ``out_of_window`` (type
+  ``visit_window``) with the staff's reason. A de-identified export leaves out every free
+  text: text answers (and their ItemDefs) and the reasons.
 """
 
 from __future__ import annotations
@@ -45,21 +48,19 @@ from epro.export.records import ExportResponse, Missing, PatientRecord, Response
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, FormKind, Item, ItemType
 from epro.protocol import utc_timestamp
 
-ODM_NAMESPACE: Final = "http://www.cdisc.org/ns/odm/v1.3"
 #: Flag values (missing reasons and response flags) and flag types.
 FLAG_LIST: Final = "CL.EPRO.FLAG"
 FLAG_TYPE_LIST: Final = "CL.EPRO.FLAG_TYPE"
 #: 1 = yes, 0 = no: boolean answers and the options of a checklist.
 YES_NO_LIST: Final = "CL.EPRO.YESNO"
-#: The data manager who marks a response entered in error.
-#: Its own prefix, so that no kiosk id can give the same OID.
+#: The data manager who marks a response entered in error; its own prefix, so that no kiosk
+#: id can give the same OID.
 DATA_MANAGER: Final = "DM.data-manager"
 
 ENTERED_IN_ERROR: Final = "entered_in_error"
 OUT_OF_WINDOW: Final = "out_of_window"
 RESPONSE_STATUS: Final = "response_status"
 VISIT_WINDOW: Final = "visit_window"
-MISSING_FLAG: Final = "missing"
 
 # Characters XML 1.0 cannot carry at all, not even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -358,10 +359,6 @@ class FormPlan:
 # ------------------------------------------------------------------------- one patient's data
 
 
-def _time(value: datetime) -> str:
-    return utc_timestamp(value)
-
-
 def _flag(seq: int, value: str, kind: str, comment: str | None) -> str:
     note = f'<Comment SponsorOrSite="Sponsor">{text(comment)}</Comment>' if comment else ""
     return (
@@ -390,7 +387,7 @@ def _audit(
     return (
         f'{opening}><UserRef UserOID="{attr(who)}"/>'
         f'<LocationRef LocationOID="{attr(location_oid(response.site))}"/>'
-        f"<DateTimeStamp>{_time(when)}</DateTimeStamp>{why}"
+        f"<DateTimeStamp>{utc_timestamp(when)}</DateTimeStamp>{why}"
         f"<SourceID>{attr(response.envelope_sha256)}</SourceID></AuditRecord>\n"
     )
 

@@ -158,7 +158,7 @@ class _Builder:
             envelope_sha256=hashlib.sha256(f"envelope {response_id}".encode()).hexdigest(),
             answers=answers,
         )
-        return replace(made, **extra)  # type: ignore[arg-type]
+        return replace(made, **extra)
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:

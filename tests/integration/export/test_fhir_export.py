@@ -72,6 +72,7 @@ def questionnaires(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_every_line_is_a_valid_r4_resource_for_fhir_resources(out: Path) -> None:
+    """DESIGN.md §9: every line is read by fhir.resources R4B, a reader that is not ours."""
     for line in (out / "Questionnaire.ndjson").read_text(encoding="utf-8").splitlines():
         assert Questionnaire.model_validate_json(line).status == "draft"
     parsed = [
@@ -82,6 +83,7 @@ def test_every_line_is_a_valid_r4_resource_for_fhir_resources(out: Path) -> None
 
 
 def test_one_questionnaire_per_form_version_each_with_its_own_id(out: Path) -> None:
+    """records.py ExportContext.forms: every known form version, each its own resource."""
     found = lines(out / "Questionnaire.ndjson")
     assert sorted((q["url"], q["version"]) for q in found) == sorted(
         (f"urn:epro:form:{form_id}", version) for form_id, version in export_forms()
@@ -149,6 +151,7 @@ def _check_items(items: list[dict[str, Any]], questions: list[dict[str, Any]], w
 
 
 def test_every_link_id_and_answer_type_agrees_with_its_questionnaire(out: Path) -> None:
+    """R4 QuestionnaireResponse: items mirror their Questionnaire, answers its item types."""
     known = questionnaires(out)
     for resource in lines(out / "QuestionnaireResponse.ndjson"):
         questionnaire = known[resource["questionnaire"]]
@@ -210,6 +213,7 @@ def test_every_answer_equals_the_records_and_missing_codes_stay_distinct(out: Pa
 
 
 def test_provenance_names_the_envelope_the_receipt_and_the_form_file(out: Path) -> None:
+    """DESIGN.md §9: every response traceable to its signed envelope and its receipt."""
     records = all_responses()
     for resource in lines(out / "QuestionnaireResponse.ndjson"):
         response = records[resource["id"]]
@@ -236,6 +240,7 @@ def test_provenance_names_the_envelope_the_receipt_and_the_form_file(out: Path) 
 def test_lines_are_compact_sorted_json_and_two_runs_give_identical_bytes(
     tmp_path: Path, out: Path
 ) -> None:
+    """records.py ExportContext.created_at: the same bundle gives the same bytes."""
     for name in ("Questionnaire.ndjson", "QuestionnaireResponse.ndjson"):
         for line in (out / name).read_text(encoding="utf-8").splitlines():
             resource = json.loads(line)
@@ -247,7 +252,7 @@ def test_lines_are_compact_sorted_json_and_two_runs_give_identical_bytes(
 
 
 def test_a_deidentified_export_carries_no_free_text(tmp_path: Path) -> None:
-    """records.py: de-identified exports carry no free text (answers or reasons)."""
+    """layout.py: de-identified exports carry no free text (here: answers nor reasons)."""
     run_writer(fhir_writer(), tmp_path, deidentified=True)
     text = (tmp_path / "fhir" / "QuestionnaireResponse.ndjson").read_text(encoding="utf-8")
     for free in ("soft", "réviewed", "answered by the parent", "visit moved"):
@@ -257,6 +262,7 @@ def test_a_deidentified_export_carries_no_free_text(tmp_path: Path) -> None:
 
 
 def test_a_code_that_cannot_be_a_fhir_id_becomes_a_logical_reference(tmp_path: Path) -> None:
+    """R4 id: [A-Za-z0-9-.]{1,64}; a study code may hold an underscore."""
     records = [
         replace(p, responses=[replace(r, patient="DEMO_003") for r in p.responses])
         for p in patients()[1:]
@@ -275,6 +281,7 @@ def test_a_code_that_cannot_be_a_fhir_id_becomes_a_logical_reference(tmp_path: P
 def test_an_answer_that_does_not_fit_its_form_is_refused_naming_response_and_item(
     tmp_path: Path,
 ) -> None:
+    """epro.errors: a clear message that names what is wrong, never an answer."""
     target = next(r for r in all_responses().values() if r.form_id == "jamar")
     records = [
         replace(

@@ -119,6 +119,7 @@ def decode(data: ET.Element, defs: dict[str, Any], form: Form) -> tuple[dict[str
 def test_the_odm_file_validates_against_the_odm_1_3_2_schema_odmlib_ships(
     written: Path, schema: xmlschema.XMLSchema
 ) -> None:
+    """DESIGN.md §9: the file is checked by a reader that is not ours, odmlib's ODM XSD."""
     errors = [f"{e.path}: {e.reason}" for e in schema.iter_errors(str(written))]
     assert errors == []
 
@@ -126,7 +127,8 @@ def test_the_odm_file_validates_against_the_odm_1_3_2_schema_odmlib_ships(
 def test_the_schema_check_would_catch_a_broken_file(
     written: Path, schema: xmlschema.XMLSchema
 ) -> None:
-    # An ItemData may not hold both a value and IsNull: without the Value the check is real.
+    """The schema check is not vacuous."""
+    # An attribute ODM does not define makes the file invalid: the check above is real.
     broken = written.read_text(encoding="utf-8").replace(
         'IsNull="Yes">', 'IsNull="Yes" Colour="red">', 1
     )
@@ -142,6 +144,7 @@ def _odmlib_root(text: str) -> Any:
 def test_every_oid_is_unique_and_every_reference_defined_by_odmlibs_checker(
     written: Path,
 ) -> None:
+    """DESIGN.md §9: odmlib's OID checker finds every reference defined, and a dangling one."""
     text = written.read_text(encoding="utf-8")
     assert _odmlib_root(text).verify_oids(create_oid_checker("odm_1_3_2")) is True
     dangling = text.replace('ItemOID="IT.clinician.1.0.0.esr"', 'ItemOID="IT.clinician.esr"')
@@ -287,6 +290,7 @@ def test_metadata_has_a_form_per_version_and_respondent_and_each_visits_forms(
 def test_item_definitions_are_typed_and_choices_decode_in_english_and_dutch(
     root: ET.Element,
 ) -> None:
+    """instruments.md §2: the link id is the ItemOID suffix, the column name the ItemDef name."""
     defs = {d.get("OID"): d for d in root.iter(O + "ItemDef")}
     types = {
         "IT.chaq.1.0.0.child.chaq_dress_a": "integer",
@@ -326,7 +330,7 @@ def test_item_definitions_are_typed_and_choices_decode_in_english_and_dutch(
 def test_a_deidentified_export_carries_no_free_text(
     tmp_path: Path, schema: xmlschema.XMLSchema
 ) -> None:
-    """records.py: de-identified exports carry no free text (answers or reasons)."""
+    """layout.py: de-identified exports carry no free text (here: answers nor reasons)."""
     run_writer(odm_writer(study()), tmp_path, deidentified=True)
     target = tmp_path / "odm" / "study.xml"
     assert schema.is_valid(str(target))
@@ -338,6 +342,7 @@ def test_a_deidentified_export_carries_no_free_text(
 
 
 def test_two_runs_give_identical_bytes(tmp_path: Path, written: Path) -> None:
+    """records.py ExportContext.created_at: the same bundle gives the same bytes."""
     run_writer(odm_writer(study()), tmp_path)
     assert (tmp_path / "odm" / "study.xml").read_bytes() == written.read_bytes()
     assert [p.name for p in (tmp_path / "odm").iterdir()] == ["study.xml"]
@@ -359,6 +364,7 @@ def _with(response_id: str, **change: Any) -> list[Any]:
 def test_an_answer_that_does_not_fit_its_form_is_refused_naming_response_and_item(
     tmp_path: Path,
 ) -> None:
+    """epro.errors: a clear message that names what is wrong, never an answer."""
     target = next(r for r in responses().values() if r.form_id == "vas_pain")
     records = _with(target.response_id, answers={"vas_pain": "a lot"})
     with pytest.raises(ExportError) as caught:
@@ -382,6 +388,7 @@ def test_an_answer_that_does_not_fit_its_form_is_refused_naming_response_and_ite
 def test_a_response_outside_the_protocol_or_forms_is_refused_with_a_fix(
     tmp_path: Path, change: dict[str, str], names: str
 ) -> None:
+    """epro.errors: a clear message naming the response and how to fix it."""
     target = next(r for r in responses().values() if r.form_id == "vas_pain")
     with pytest.raises(ExportError, match=names) as caught:
         run_writer(odm_writer(study()), tmp_path, records=_with(target.response_id, **change))
