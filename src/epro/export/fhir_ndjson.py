@@ -118,7 +118,7 @@ class FhirWriter:
 
     def add_patient(self, patient: PatientRecord) -> None:
         try:
-            lines = [dumps(self.resource(response)) for response in patient.responses]
+            lines = [dumps(self.resource(r, patient.code)) for r in patient.responses]
             self._responses.writelines(lines)
         except BaseException:
             # A half-written export must not look like a finished one.
@@ -135,8 +135,14 @@ class FhirWriter:
             WrittenFile(Path(FOLDER) / RESPONSES, rows=self._written),
         ]
 
-    def resource(self, response: ExportResponse) -> dict[str, Any]:
-        """The QuestionnaireResponse of one response."""
+    def resource(self, response: ExportResponse, patient: str) -> dict[str, Any]:
+        """The QuestionnaireResponse of one response of the patient with code ``patient``
+        (the record's code, which a de-identified export has already replaced)."""
+        if not _FHIR_ID.fullmatch(response.response_id):
+            raise ExportError(
+                f"response id {response.response_id!r} cannot be a FHIR id (letters, digits, "
+                "'-' and '.', at most 64); the bundle's response ids are UUIDs, check its source"
+            )
         plan = self._plans.get((response.form_id, response.form_version))
         if plan is None:
             raise ExportError(
@@ -182,12 +188,12 @@ class FhirWriter:
             "identifier": {"system": RESPONSE_SYSTEM, "value": response.response_id},
             "questionnaire": canonical(response.form_id, response.form_version),
             "status": _STATUS[response.status],
-            "subject": reference("Patient", PATIENT_SYSTEM, response.patient),
+            "subject": reference("Patient", PATIENT_SYSTEM, patient),
             "author": reference("Device", DEVICE_SYSTEM, response.device_id),
             "authored": utc_timestamp(response.submitted_at),
             "language": response.language,
         }
-        source = _source(response)
+        source = _source(response.respondent, patient)
         if source is not None:
             resource["source"] = source
         if items:
@@ -202,13 +208,13 @@ def reference(kind: str, system: str, value: str) -> dict[str, Any]:
     return {"type": kind, "identifier": {"system": system, "value": value}}
 
 
-def _source(response: ExportResponse) -> dict[str, Any] | None:
-    if response.respondent == "child":
-        return reference("Patient", PATIENT_SYSTEM, response.patient)
-    if response.respondent == "staff":
+def _source(respondent: str, patient: str) -> dict[str, Any] | None:
+    """The child themself, a related person (``<code>-parent``), or none for staff forms."""
+    if respondent == "child":
+        return reference("Patient", PATIENT_SYSTEM, patient)
+    if respondent == "staff":
         return None
-    related = f"{response.patient}-{response.respondent}"
-    return reference("RelatedPerson", RELATED_SYSTEM, related)
+    return reference("RelatedPerson", RELATED_SYSTEM, f"{patient}-{respondent}")
 
 
 # --------------------------------------------------------------------------------- answers

@@ -156,27 +156,33 @@ class OdmWriter:
             raise ExportError("the ODM metadata could not be serialised")
         self._subjects.close()
         self._audit.close()
+        subjects, audit = Path(self._subjects.name), Path(self._audit.name)
         target = self._folder / FILE_NAME
-        study = data.study_oid(context.study_id)
-        version = data.metadata_oid(context.study_version)
+        study = data.attr(data.study_oid(context.study_id))
+        version = data.attr(data.metadata_oid(context.study_version))
+        opening = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            + head[: -len(closing)].rstrip()
+            + f'\n<ClinicalData StudyOID="{study}" MetaDataVersionOID="{version}">\n'
+        )
         try:
-            with target.open("w", encoding="utf-8", newline="\n") as out:
-                out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-                out.write(head[: -len(closing)].rstrip() + "\n")
-                out.write(f'<ClinicalData StudyOID="{data.attr(study)}" ')
-                out.write(f'MetaDataVersionOID="{data.attr(version)}">\n')
-                _append(out, Path(self._subjects.name))
-                if Path(self._audit.name).stat().st_size:
-                    out.write("<AuditRecords>\n")
-                    _append(out, Path(self._audit.name))
-                    out.write("</AuditRecords>\n")
-                out.write("</ClinicalData>\n</ODM>\n")
+            # Bytes copied as they are: the parts are UTF-8 already.
+            with target.open("wb") as out:
+                out.write(opening.encode("utf-8"))
+                _append(out, subjects)
+                if audit.stat().st_size:
+                    out.write(b"<AuditRecords>\n")
+                    _append(out, audit)
+                    out.write(b"</AuditRecords>\n")
+                out.write(b"</ClinicalData>\n</ODM>\n")
         except OSError as error:
+            target.unlink(missing_ok=True)
             raise ExportError(
                 f"cannot write {target}: {error.strerror}; free space and retry"
             ) from None
-        Path(self._subjects.name).unlink()
-        Path(self._audit.name).unlink()
+        finally:
+            subjects.unlink(missing_ok=True)
+            audit.unlink(missing_ok=True)
         return [WrittenFile(Path(FOLDER) / FILE_NAME, rows=self._forms)]
 
     def _admin_data(self) -> odm.AdminData:
@@ -256,8 +262,8 @@ def _open(path: Path) -> IO[str]:
         raise ExportError(f"cannot write {path}: {error.strerror}; choose another --out") from None
 
 
-def _append(out: IO[str], part: Path) -> None:
-    with part.open(encoding="utf-8", newline="\n") as source:
+def _append(out: IO[bytes], part: Path) -> None:
+    with part.open("rb") as source:
         shutil.copyfileobj(source, out, 1 << 20)
 
 

@@ -264,7 +264,7 @@ def test_a_deidentified_export_carries_no_free_text(tmp_path: Path) -> None:
 def test_a_code_that_cannot_be_a_fhir_id_becomes_a_logical_reference(tmp_path: Path) -> None:
     """R4 id: [A-Za-z0-9-.]{1,64}; a study code may hold an underscore."""
     records = [
-        replace(p, responses=[replace(r, patient="DEMO_003") for r in p.responses])
+        replace(p, code="DEMO_003", responses=[replace(r, patient="DEMO_003") for r in p.responses])
         for p in patients()[1:]
     ]
     run_writer(fhir_writer(), tmp_path, records=records)
