@@ -46,4 +46,5 @@ class SyncError(EproError):
 
 
 class ExportError(EproError):
-    """An export cannot be written (a record the format cannot hold, a folder it cannot use)."""
+    """An export cannot be written: a record the format cannot hold, a response that does not
+    fit its form or the study protocol, a folder it cannot use."""
