@@ -137,7 +137,12 @@ def long_variables(context: ExportContext) -> list[Variable]:
     forms = list(context.forms.values())
     respondents = _sorted_unique([str(r) for f in forms for r in f.respondents])
     languages = _sorted_unique([lang for f in forms for lang in f.languages])
-    answers_missing = (Missing.NOT_APPLICABLE, Missing.SKIPPED, Missing.NOT_REACHED)
+    answers_missing = (
+        Missing.NOT_APPLICABLE,
+        Missing.SKIPPED,
+        Missing.NOT_REACHED,
+        Missing.NOT_ASKED,
+    )
     nominal, text = Measure.NOMINAL, str(Kind.TEXT)
     keys = _keys(file, context)
     described = {
@@ -252,6 +257,17 @@ def _every_version_of(block: FormBlock, link_id: str) -> list[Item]:
     return [form.item(link_id) for form in block.versions if link_id in form.link_ids]
 
 
+def _always_asked(block: FormBlock, column: AnswerColumn, every: list[Item]) -> bool:
+    """Whether every version asks this column's item (and offers its option) unconditionally,
+    so that "not asked" can never stand in it."""
+    if len(every) != len(block.versions):
+        return False
+    if any(item.enable_when is not None and item.enable_when.conditions for item in every):
+        return False
+    option = column.option
+    return option is None or all(str(option) in {str(c) for c in item.codes} for item in every)
+
+
 def _answer_variable(block: FormBlock, column: AnswerColumn) -> Variable:
     # A missing word is listed when any version allows it: older rows may hold it.
     every = _every_version_of(block, column.link_id)
@@ -260,7 +276,10 @@ def _answer_variable(block: FormBlock, column: AnswerColumn) -> Variable:
         missing.append(Missing.NOT_APPLICABLE)
     if any(item.allow_skip for item in every):
         missing.append(Missing.SKIPPED)
-    missing.extend([Missing.NOT_REACHED, Missing.NOT_COLLECTED])
+    missing.append(Missing.NOT_REACHED)
+    if not _always_asked(block, column, every):
+        missing.append(Missing.NOT_ASKED)
+    missing.append(Missing.NOT_COLLECTED)
     return Variable(
         csv_wide.FILE_NAME,
         column.name,

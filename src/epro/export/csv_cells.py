@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
 from epro.errors import FormError
-from epro.export.records import ExportContext, ExportResponse, Missing, ResponseStatus
+from epro.export.records import (
+    ExportContext,
+    ExportResponse,
+    Missing,
+    ResponseStatus,
+    absent_reason,
+)
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, Item, ItemType
 from epro.protocol import utc_timestamp
 
@@ -58,13 +64,16 @@ def moment(value: datetime) -> str:
     return utc_timestamp(value)
 
 
-def missing_of(item: Item, value: AnswerValue | None) -> Missing | None:
-    """Why ``item`` holds no answer, or None when it holds one.
+def missing_of(
+    item: Item, value: AnswerValue | None, answers: Mapping[str, AnswerValue]
+) -> Missing | None:
+    """Why ``item`` holds no answer, or None when it holds one (``answers``: the response's
+    answers, which say whether the form's branching asked the item at all).
 
     ``"na"`` is an answer code only on items that offer it; a free text reading "na" is text.
     """
     if value is None:
-        return Missing.NOT_REACHED
+        return absent_reason(item, answers)
     if isinstance(value, str):
         if value == SKIPPED:
             return Missing.SKIPPED

@@ -101,7 +101,7 @@ class LongCsvWriter:
             if item.type is ItemType.TEXT and context.deidentified:
                 continue
             value = response.answers.get(item.link_id)
-            missing = cell.missing_of(item, value)
+            missing = cell.missing_of(item, value, response.answers)
             if missing is not None or value is None:
                 file.write([*head, item.link_id, "", "", str(missing)])
             else:

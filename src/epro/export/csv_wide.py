@@ -98,16 +98,16 @@ def wide_columns(blocks: Sequence[FormBlock]) -> list[str]:
 def _answer_cell(column: AnswerColumn, items: Mapping[str, Item], response: ExportResponse) -> str:
     item = items.get(column.link_id)
     if item is None:
-        return NOT_COLLECTED
+        return str(Missing.NOT_ASKED)  # the version answered has no such item
     value = response.answers.get(column.link_id)
-    missing = cell.missing_of(item, value)
+    missing = cell.missing_of(item, value, response.answers)
     if missing is not None or value is None:
         return str(missing)
     if item.type is ItemType.CHECKLIST:
         option = str(column.option)
         if option not in {str(code) for code in item.codes}:
-            # An option added in a later version was never offered on this one.
-            return NOT_COLLECTED
+            # An option another version has was never offered on this one.
+            return str(Missing.NOT_ASKED)
         return cell.flag(isinstance(value, list) and option in value)
     return cell.answer(item, value)
 

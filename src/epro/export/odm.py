@@ -59,6 +59,10 @@ _FLAG_LABELS: Final[dict[str, LocalText]] = {
         "en": MISSING_LABELS[Missing.NOT_REACHED],
         "nl": "niet bereikt (het formulier is ingediend zonder antwoord op deze vraag)",
     },
+    Missing.NOT_ASKED.value: {
+        "en": MISSING_LABELS[Missing.NOT_ASKED],
+        "nl": "niet gevraagd (door eerdere antwoorden sloeg het formulier deze vraag over)",
+    },
     data.ENTERED_IN_ERROR: {
         "en": "entered in error: kept in the data, left out of scores and analysis",
         "nl": "foutief ingevoerd: bewaard, maar niet in scores en analyse",

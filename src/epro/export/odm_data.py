@@ -14,7 +14,8 @@ The decisions the file rests on, shared with the metadata:
   ``.<link_id>``, the variable name as suffix (instruments.md §2); a checklist gives one 0/1
   item per option, ``IT.….<link_id>__<code>``, like its wide-table columns.
 * **Missing answers** are ``ItemData IsNull="Yes"`` with an ``Annotation`` whose ``Flag``
-  names the reason from ``CL.EPRO.FLAG``: ``na``, ``skipped`` or ``not_reached`` (an item of
+  names the reason from ``CL.EPRO.FLAG``: ``na``, ``skipped``, ``not_asked`` (the form's
+  branching left the item out given earlier answers) or ``not_reached`` (an item of
   the submitted form with no answer). A form not submitted has no ``FormData``.
 * **One response, one FormData**: ``FormRepeatKey`` is the response id, because one respondent
   may have two responses at a visit (one entered in error and its replacement).
@@ -45,7 +46,17 @@ from xml.sax.saxutils import escape
 from epro.errors import ExportError
 from epro.export.layout import answer_name, checklist_name
 from epro.export.records import ExportResponse, Missing, PatientRecord, ResponseStatus
-from epro.forms.model import NA, SKIPPED, AnswerValue, Form, FormKind, Item, ItemType
+from epro.forms.enablement import rule_holds
+from epro.forms.model import (
+    NA,
+    SKIPPED,
+    AnswerValue,
+    EnableWhen,
+    Form,
+    FormKind,
+    Item,
+    ItemType,
+)
 from epro.protocol import utc_timestamp
 
 #: Flag values (missing reasons and response flags) and flag types.
@@ -318,6 +329,9 @@ class FormPlan:
     oid: str
     #: Per item group: its opening tag, its items (link id, render), nothing else needed.
     groups: tuple[tuple[str, tuple[tuple[str, Render], ...]], ...]
+    #: Items the form asks only under a condition: their condition, and their ItemData when
+    #: the condition left them out (flagged not asked rather than not reached).
+    conditional: Mapping[str, tuple[EnableWhen, str]]
     #: Every link id of the form, those left out on purpose (free text when de-identified)
     #: included.
     known: frozenset[str]
@@ -325,14 +339,23 @@ class FormPlan:
     @classmethod
     def of(cls, form: Form, respondent: str, *, include_text: bool) -> FormPlan:
         groups = []
+        conditional: dict[str, tuple[EnableWhen, str]] = {}
+        reached = f">{Missing.NOT_REACHED.value}</FlagValue>"
+        asked = f">{Missing.NOT_ASKED.value}</FlagValue>"
         for group, items in item_groups(form, include_text):
             head = f'<ItemGroupData ItemGroupOID="{attr(group_oid(form, respondent, group))}">\n'
             renders = tuple(
                 (item.link_id, _RENDERS[item.type](form, respondent, item)) for item in items
             )
             groups.append((head, renders))
+            for item, (_, render) in zip(items, renders, strict=True):
+                if item.enable_when is not None and item.enable_when.conditions:
+                    conditional[item.link_id] = (
+                        item.enable_when,
+                        render(None).replace(reached, asked),
+                    )
         known = frozenset(item.link_id for item in form.answerable_items)
-        return cls(form, respondent, form_oid(form, respondent), tuple(groups), known)
+        return cls(form, respondent, form_oid(form, respondent), tuple(groups), conditional, known)
 
     def item_data(self, answers: Mapping[str, AnswerValue]) -> str:
         """Every ItemGroupData of one response; raises :class:`AnswerMisfit`."""
@@ -345,6 +368,11 @@ class FormPlan:
                 value = get(link_id)
                 if value is not None:
                     used += 1
+                elif link_id in self.conditional:
+                    rule, not_asked = self.conditional[link_id]
+                    if not rule_holds(rule, answers):
+                        parts.append(not_asked)
+                        continue
                 parts.append(render(value))
             parts.append("</ItemGroupData>\n")
         if used != len(answers):

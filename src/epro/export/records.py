@@ -8,8 +8,10 @@ of them reads the bundle, opens a seal or computes a score.
 
 Missing data stay distinguishable everywhere (instruments.md §2): an answer may be ``"na"``
 (not applicable, an answer the instrument offers) or ``"skipped"`` (the respondent chose to
-skip), an item of a submitted form with no answer is *not reached*, and a form that was not
-submitted at a visit is *not collected*. Formats that need numbers use :data:`MISSING_CODES`.
+skip); an item of a submitted form with no answer is *not asked* when the form's branching
+left it out (or the version answered has no such item) and *not reached* otherwise; a form
+that was not submitted at a visit is *not collected* (:func:`absent_reason`). Formats that
+need numbers use :data:`MISSING_CODES`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final, Protocol
 
-from epro.forms.model import AnswerValue, Form
+from epro.forms.enablement import rule_holds
+from epro.forms.model import AnswerValue, Form, Item
 from epro.scoring.result import ScoreValue
 
 
@@ -32,15 +35,19 @@ class Missing(StrEnum):
     SKIPPED = "skipped"
     NOT_REACHED = "not_reached"
     NOT_COLLECTED = "not_collected"
+    #: The form never asked it: its branching (``enable_when``) left it out given earlier
+    #: answers, or the version answered has no such item.
+    NOT_ASKED = "not_asked"
 
 
-#: Numeric user-missing codes (SPSS, ODM-free formats): one range, -9 … -6, that no answer of
-#: any form can take (every numeric item is 0 or more).
+#: Numeric user-missing codes (SPSS): one range, -9 … -5, that no answer of any form can take
+#: (every numeric item is 0 or more).
 MISSING_CODES: Final[Mapping[Missing, int]] = {
     Missing.NOT_APPLICABLE: -8,
     Missing.SKIPPED: -7,
     Missing.NOT_REACHED: -9,
     Missing.NOT_COLLECTED: -6,
+    Missing.NOT_ASKED: -5,
 }
 
 #: Plain labels of the missing codes, for codebooks and value labels.
@@ -49,7 +56,16 @@ MISSING_LABELS: Final[Mapping[Missing, str]] = {
     Missing.SKIPPED: "skipped by the respondent after a confirmation",
     Missing.NOT_REACHED: "not reached (the form was submitted without this item answered)",
     Missing.NOT_COLLECTED: "not collected (the form was not submitted at this visit)",
+    Missing.NOT_ASKED: "not asked (the form's branching left it out given earlier answers, "
+    "or the version answered has no such item)",
 }
+
+
+def absent_reason(item: Item | None, answers: Mapping[str, AnswerValue]) -> Missing:
+    """Why a submitted response holds no answer for ``item`` (None: its version has none)."""
+    if item is None or not rule_holds(item.enable_when, answers):
+        return Missing.NOT_ASKED
+    return Missing.NOT_REACHED
 
 
 class ResponseStatus(StrEnum):

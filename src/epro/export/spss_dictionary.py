@@ -6,16 +6,16 @@ visit) and ``analysis.sav`` (one row per patient); the answers are in
 Pure (no pyreadstat): :mod:`epro.export.spss` writes what these modules describe. The rules:
 
 * A missing answer holds its code of :data:`~epro.export.records.MISSING_CODES`; every numeric
-  answer variable declares the user-missing range -9 THRU -6 and labels each code.
-* A free-text answer holds the same code as text (``"-7"``). SPSS allows no range on a string
-  and at most three discrete missing values; free text is never "not applicable" (only choice
-  items offer ``"na"``), so the three it can be — not collected, not reached, skipped — fit.
+  answer variable declares the user-missing range -9 THRU -5 and labels each code.
+* A free-text answer holds the same code as text (``"-5"``). SPSS allows no range on a string
+  and at most three discrete missing values: :data:`TEXT_MISSING` says which three; a text of
+  a form not collected is blank (its ``<prefix>_status`` says so).
 * An item nobody was asked (not in the form version answered, or hidden by its
-  ``enable_when``) is system-missing: none of the four reasons is true of it.
+  ``enable_when``) holds the "not asked" code, -5.
 * A choice with text codes (``jamar_status``, ``jia_course``) is stored as the numbers 1, 2, …
   in the order its options first appear over the form's versions, oldest first, so a code
   keeps its number when a later version adds an option; its value label carries the wording and
-  the text code. Numbers, because only a numeric variable takes the -9 … -6 range, and SPSS's
+  the text code. Numbers, because only a numeric variable takes the -9 … -5 range, and SPSS's
   procedures on categories want numbers.
 * A form's ``<prefix>_status`` is 1 collected / 0 not collected; its version and response id
   are blank strings when it was not collected.
@@ -57,8 +57,10 @@ MISSING_RANGE: Final = (
     float(min(MISSING_CODES.values())),
     float(max(MISSING_CODES.values())),
 )
-#: The missing reasons a free-text answer can have (SPSS: at most three on a string).
-TEXT_MISSING: Final = (Missing.NOT_REACHED, Missing.SKIPPED, Missing.NOT_COLLECTED)
+#: The missing reasons declared on a free-text answer (SPSS: at most three on a string): the
+#: three a submitted form's text can have (free text is never "not applicable"). A text of a
+#: form not collected is left blank; the form's ``<prefix>_status`` says it was not collected.
+TEXT_MISSING: Final = (Missing.NOT_ASKED, Missing.NOT_REACHED, Missing.SKIPPED)
 
 NO_YES: Final = ((0.0, "no"), (1.0, "yes"))
 #: Limits of the .sav format, in bytes of UTF-8.

@@ -32,12 +32,12 @@ from epro.export.records import (
     PatientRecord,
     ResponseStatus,
     VisitRecord,
+    absent_reason,
 )
 from epro.export.spss_dictionary import (
     LABEL_LIMIT,
     MISSING_RANGE,
     NO_YES,
-    SYSMIS,
     TEXT_MISSING,
     VALUE_LABEL_LIMIT,
     Cell,
@@ -50,7 +50,6 @@ from epro.export.spss_dictionary import (
     spss_date,
     string_variable,
 )
-from epro.forms.enablement import rule_holds
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, FormKind, Item
 
 _STATUS_LABELS: Final = ((0.0, "not collected"), (1.0, "collected"))
@@ -210,7 +209,9 @@ def _date_cell(name: str) -> _Convert:
 
 def _missing(variable: Variable, reason: Missing) -> Cell:
     code = MISSING_CODES[reason]
-    return str(code) if variable.is_string else float(code)
+    if variable.is_string:
+        return str(code) if reason in TEXT_MISSING else ""
+    return float(code)
 
 
 class WideTable:
@@ -283,14 +284,11 @@ class WideTable:
             self._plan(index, block, response), answers_vars, block.converters, strict=True
         ):
             if item is None:
-                cells.append("" if variable.is_string else SYSMIS)
+                cells.append(_missing(variable, Missing.NOT_ASKED))
                 continue
             value = answers.get(item.link_id)
             if value is None:
-                if rule_holds(item.enable_when, answers):
-                    cells.append(_missing(variable, Missing.NOT_REACHED))
-                else:
-                    cells.append("" if variable.is_string else SYSMIS)
+                cells.append(_missing(variable, absent_reason(item, answers)))
             elif value == SKIPPED and isinstance(value, str):
                 cells.append(_missing(variable, Missing.SKIPPED))
             elif value == NA and isinstance(value, str) and item.na_option:

@@ -24,6 +24,7 @@ from odmlib.oid_generator import create_oid_checker
 from epro.errors import ExportError
 from epro.export.odm import odm_writer
 from epro.export.records import ExportResponse, ResponseStatus
+from epro.forms.enablement import rule_holds
 from epro.forms.model import Form, ItemType
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -76,9 +77,12 @@ def item_defs(root: ET.Element) -> dict[str, tuple[str, str | None, str]]:
     return defs  # type: ignore[return-value]
 
 
-def decode(data: ET.Element, defs: dict[str, Any], form: Form) -> tuple[dict[str, Any], set[str]]:
-    """The answers of one FormData and the items flagged not reached."""
+def decode(
+    data: ET.Element, defs: dict[str, Any], form: Form
+) -> tuple[dict[str, Any], set[str], dict[str, bool]]:
+    """The answers of one FormData, the items flagged absent, and whether each was not asked."""
     answers: dict[str, Any] = {}
+    not_asked: dict[str, bool] = {}
     ticks: dict[str, list[str]] = {}
     flags: dict[str, set[str]] = {}
     for item_data in data.iter(O + "ItemData"):
@@ -108,12 +112,13 @@ def decode(data: ET.Element, defs: dict[str, Any], form: Form) -> tuple[dict[str
     for link_id, found in flags.items():
         assert len(found) == 1, f"{link_id}: every option of a checklist gives one reason"
         (reason,) = found
-        if reason == "not_reached":
+        if reason in ("not_reached", "not_asked"):
             not_reached.add(link_id)
+            not_asked[link_id] = reason == "not_asked"
         else:
             answers[link_id] = reason
     answers.update(ticks)
-    return answers, not_reached
+    return answers, not_reached, not_asked
 
 
 def test_the_odm_file_validates_against_the_odm_1_3_2_schema_odmlib_ships(
@@ -153,7 +158,8 @@ def test_every_oid_is_unique_and_every_reference_defined_by_odmlibs_checker(
 
 
 def test_every_answer_in_clinical_data_equals_the_records_answer(root: ET.Element) -> None:
-    """instruments.md §2: answers, na and skipped as stored, absent items flagged not reached."""
+    """instruments.md §2: answers, na and skipped as stored; absent items flagged not asked
+    (left out by the form's branching) or not reached."""
     forms = export_forms()
     defs = item_defs(root)
     found = form_data(root)
@@ -165,10 +171,14 @@ def test_every_answer_in_clinical_data_equals_the_records_answer(root: ET.Elemen
         assert (subject, event) == (response.patient, f"SE.{response.visit}")
         suffix = "" if response.respondent == "staff" else f".{response.respondent}"
         assert data.get("FormOID") == f"F.{response.form_id}.{response.form_version}{suffix}"
-        answers, not_reached = decode(data, defs, form)
+        answers, absent, not_asked = decode(data, defs, form)
         assert answers == dict(response.answers), response_id
         answerable = {item.link_id for item in form.answerable_items}
-        assert not_reached == answerable - set(response.answers), response_id
+        assert absent == answerable - set(response.answers), response_id
+        # An absent item is "not asked" exactly when its condition left it out.
+        for link_id in absent:
+            left_out = not rule_holds(form.item(link_id).enable_when, response.answers)
+            assert not_asked[link_id] == left_out, (response_id, link_id)
 
 
 def test_missing_answers_keep_their_reason(root: ET.Element) -> None:

@@ -154,7 +154,7 @@ def test_free_text_holds_the_codes_as_text_declared_as_discrete_missing_values(
     assert first["chaq_devices_other_child"] == str(REACHED)
     declared = meta.missing_ranges["chaq_devices_other_parent"]
     assert sorted(d["lo"] for d in declared) == sorted(
-        str(MISSING_CODES[m]) for m in (Missing.NOT_REACHED, Missing.SKIPPED, Missing.NOT_COLLECTED)
+        str(MISSING_CODES[m]) for m in (Missing.NOT_ASKED, Missing.NOT_REACHED, Missing.SKIPPED)
     )
     assert all(d["lo"] == d["hi"] for d in declared)
     assert meta.readstat_variable_types["chaq_devices_other_parent"] == "string"
@@ -162,14 +162,15 @@ def test_free_text_holds_the_codes_as_text_declared_as_discrete_missing_values(
     assert labels[str(SKIPPED)].startswith("skipped")
 
 
-def test_an_item_never_asked_is_system_missing_not_a_missing_code(folder: Path) -> None:
+def test_an_item_never_asked_holds_the_not_asked_code(folder: Path) -> None:
     frame, _ = read(folder, "wide.sav")
     first = row_of(frame, "DEMO-001", "V1")
+    not_asked = float(MISSING_CODES[Missing.NOT_ASKED])
     # Hidden by its condition: no morning stiffness, so no duration was asked.
-    assert math.isnan(first["jamar_stiffness_duration_parent"])
+    assert first["jamar_stiffness_duration_parent"] == not_asked
     # Not in the clinician form version that was answered (0.9.0 has no crp).
     assert first["clinician_version"] == cases.OLD_CLINICIAN
-    assert math.isnan(first["crp"])
+    assert first["crp"] == not_asked
     later = row_of(frame, "DEMO-001", "V3")
     assert later["clinician_version"] == "1.0.0"
     assert not math.isnan(later["crp"])
@@ -178,7 +179,7 @@ def test_an_item_never_asked_is_system_missing_not_a_missing_code(folder: Path) 
 def test_numeric_answers_declare_the_missing_range_and_label_each_code(folder: Path) -> None:
     _, meta = read(folder, "wide.sav")
     for name in ("chaq_dress_a_parent", "jamar_pain_child", "vas_pain_parent", "crp"):
-        assert meta.missing_ranges[name] == [{"lo": -9.0, "hi": -6.0}]
+        assert meta.missing_ranges[name] == [{"lo": -9.0, "hi": -5.0}]
         labels = meta.variable_value_labels[name]
         assert {labels[float(code)].split(" ")[0] for code in MISSING_CODES.values()} == {
             "not",

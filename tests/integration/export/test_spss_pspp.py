@@ -161,7 +161,7 @@ def test_pspp_reads_every_answer_as_it_was_given(
 
 
 def test_pspp_sees_each_missing_code_and_treats_it_as_missing(folder: Path) -> None:
-    """instruments.md §2: the four reasons survive in PSPP, and PSPP excludes them all."""
+    """instruments.md §2: the five reasons survive in PSPP, and PSPP excludes them all."""
     raw = {(r["patient"], r["visit"]): r for r in saved_csv(folder, "wide.sav", "IGNORE")}
     recoded = {(r["patient"], r["visit"]): r for r in saved_csv(folder, "wide.sav", "RECODE")}
     labelled = {
@@ -180,9 +180,10 @@ def test_pspp_sees_each_missing_code_and_treats_it_as_missing(folder: Path) -> N
         assert raw[key][name].strip() == str(MISSING_CODES[reason]), name
         assert recoded[key][name].strip() == "", name
         assert labelled[key][name] == MISSING_LABELS[reason], name
-    # Never asked: system-missing whatever the missing-value handling.
+    # Never asked (left out by its condition, or not in the version answered): its own code.
     for name in ("jamar_stiffness_duration_parent", "crp"):
-        assert raw[key][name].strip() == "", name
+        assert raw[key][name].strip() == str(MISSING_CODES[Missing.NOT_ASKED]), name
+        assert recoded[key][name].strip() == "", name
     # Only the codes become missing: every other value survives RECODE.
     codes = {str(c) for c in MISSING_CODES.values()}
     for where, row in raw.items():

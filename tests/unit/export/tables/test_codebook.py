@@ -93,7 +93,8 @@ def test_the_codebook_names_the_versions_that_have_each_item(
         "flag",
     )
     # A yes/no item offers no "not applicable".
-    assert infusion["missing"] == "skipped=-7; not_reached=-9; not_collected=-6"
+    # Version 1.0.0 has no such item, so it may be "not asked".
+    assert infusion["missing"] == "skipped=-7; not_reached=-9; not_asked=-5; not_collected=-6"
     assert found[("wide.csv", "clinician_version")]["versions"] == "1.0.0, 1.1.0"
     assert found[("long.csv", "form_version")]["versions"] == (
         "chaq 1.0.0, clinician 1.0.0, clinician 1.1.0, vas_pain 1.0.0"
@@ -138,7 +139,7 @@ def test_the_long_file_missing_column_lists_its_three_words(
     write_all(scenario, tmp_path)
     missing = codebook(tmp_path)[("long.csv", "missing")]
     words = [pair.split("=")[0] for pair in missing["codes"].split("; ")]
-    assert words == ["na", "skipped", "not_reached"]
+    assert words == ["na", "skipped", "not_reached", "not_asked"]
     assert missing["empty_cell"] == "answered"
     visit = codebook(tmp_path)[("long.csv", "visit")]
     assert visit["codes"] == "V0=week -12; V1=week 0 (baseline); V2=week 4; V3=week 8"
@@ -189,6 +190,12 @@ def test_the_readable_codebook_has_a_table_per_file_with_every_column(
         ["skipped", "-7", "skipped by the respondent after a confirmation"],
         ["not_reached", "-9", "not reached (the form was submitted without this item answered)"],
         ["not_collected", "-6", "not collected (the form was not submitted at this visit)"],
+        [
+            "not_asked",
+            "-5",
+            "not asked (the form's branching left it out given earlier answers, or the version "
+            "answered has no such item)",
+        ],
     ]
     assert [row[1] for row in missing[1:]] == [str(code) for code in MISSING_CODES.values()]
     assert [s for s in page.sections if s] == list(FILES)

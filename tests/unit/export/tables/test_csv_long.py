@@ -31,6 +31,7 @@ HEADER = [
 ]
 
 NOT_REACHED = ("", "", "not_reached")
+NOT_ASKED = ("", "", "not_asked")
 
 
 def head(
@@ -62,8 +63,14 @@ def rows_of(
     form: Form, head: list[str], answered: dict[str, tuple[str, str, str]]
 ) -> list[list[str]]:
     """The expected rows of one response: every answerable item in form order."""
+    # In these records every item asked under a condition whose answer is absent was left out
+    # by that condition (the "other" line with "other" not ticked): not asked.
     return [
-        [*head, item.link_id, *answered.get(item.link_id, NOT_REACHED)]
+        [
+            *head,
+            item.link_id,
+            *answered.get(item.link_id, NOT_ASKED if item.enable_when else NOT_REACHED),
+        ]
         for item in form.answerable_items
     ]
 
@@ -253,7 +260,7 @@ def expected_rows(scenario: Scenario) -> list[list[str]]:
 def test_every_cell_of_the_long_file_holds_the_answer_or_why_it_is_missing(
     scenario: Scenario, tmp_path: Path
 ) -> None:
-    """instruments.md §2: na, skipped and absent (not reached) stay distinguishable."""
+    """instruments.md §2: na, skipped, not reached and not asked stay distinguishable."""
     written = write_all(scenario, tmp_path)
     expected = expected_rows(scenario)
     assert read_header(tmp_path / "long.csv") == HEADER

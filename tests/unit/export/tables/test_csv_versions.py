@@ -23,7 +23,7 @@ def chaq_1_1_0(forms_dir: Path) -> Form:
     return parse_form(text.replace(OTHER, GRAB_BAR + OTHER), "chaq-1.1.0")
 
 
-def test_a_checklist_option_missing_from_the_submitted_version_is_not_collected(
+def test_a_checklist_option_missing_from_the_submitted_version_is_not_asked(
     forms_dir: Path, tmp_path: Path
 ) -> None:
     old, new = load_form(forms_dir / "chaq.toml"), chaq_1_1_0(forms_dir)
@@ -70,7 +70,7 @@ def test_a_checklist_option_missing_from_the_submitted_version_is_not_collected(
     assert {name: v1[name] for name in devices} == {
         **dict.fromkeys(devices, "0"),
         "chaq_devices_child__wheelchair": "1",
-        "chaq_devices_child__grab_bar": "not_collected",
+        "chaq_devices_child__grab_bar": "not_asked",
     }
     assert {name: v2[name] for name in devices} == {
         **dict.fromkeys(devices, "0"),
@@ -109,6 +109,6 @@ def test_a_free_text_reading_na_is_text_not_a_missing_code(forms_dir: Path, tmp_
     # The codebook says which columns "na" is a missing word in: not the free-text one.
     book = {row["variable"]: row for row in read_csv(tmp_path / "codebook.csv")}
     assert book["chaq_devices_other_parent"]["missing"] == (
-        "skipped=-7; not_reached=-9; not_collected=-6"
+        "skipped=-7; not_reached=-9; not_asked=-5; not_collected=-6"
     )
     assert book["chaq_dress_a_parent"]["missing"].startswith("na=-8; ")

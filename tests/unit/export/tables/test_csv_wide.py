@@ -102,6 +102,8 @@ def expected_rows(chaq: Form) -> list[dict[str, str]]:
                 # Answered, nothing ticked: every option 0.
                 **{f"chaq_help_parent__{code}": "0" for code in helps},
                 "chaq_pain_vas_parent": "35",
+                # Asked only when "other" is ticked, and it is not.
+                "chaq_devices_other_parent": "not_asked",
             },
         ),
         **not_collected("chaq_child", child),
@@ -113,8 +115,8 @@ def expected_rows(chaq: Form) -> list[dict[str, str]]:
         "esr": "12",
         "crp": "not_reached",
         "jia_course": "poly",
-        # Version 1.0.0 has no such item.
-        "infusion_given": "not_collected",
+        # Version 1.0.0 has no such item: never asked.
+        "infusion_given": "not_asked",
         # Submitted twice: the later one, as scored.
         **collected("vas_pain_parent", "1.0.0", "r-vas-p-v1-b"),
         "vas_pain_parent": "25",
