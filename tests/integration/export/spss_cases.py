@@ -49,7 +49,7 @@ OLD_CLINICIAN: Final = "0.9.0"
 
 def older_clinician() -> Form:
     """The clinician form as an earlier version without ``crp`` (derived from the real file)."""
-    text = (FORMS_DIR / "clinician.toml").read_text(encoding="utf-8")
+    text = (FORMS_DIR / "versions" / "clinician-1.0.0.toml").read_text(encoding="utf-8")
     text = text.replace('version = "1.0.0"', f'version = "{OLD_CLINICIAN}"', 1)
     text = re.sub(r'\[\[items\]\]\nlink_id = "crp".*?(?=\[\[items\]\])', "", text, flags=re.S)
     form = parse_form(text, "clinician-0.9.0.toml")
