@@ -45,6 +45,14 @@ class SyncError(EproError):
     """Talking to the study server failed; the outbox keeps everything for the next try."""
 
 
+class BundleError(EproError):
+    """An export bundle cannot be written or read: truncated, altered, or not a bundle."""
+
+    exit_code = 2
+
+
 class ExportError(EproError):
-    """An export cannot be written: a record the format cannot hold, a response that does not
-    fit its form or the study protocol, a folder it cannot use."""
+    """An export cannot be written: a record a format cannot hold, a response that does not
+    fit its form or the study protocol, a folder it cannot use. Nothing is kept (status 2)."""
+
+    exit_code = 2
