@@ -117,7 +117,7 @@ def run_export(
     bundle = open_bundle(bundle_path)
     _check_key(bundle, study_key, bundle_path)
     catalogue = load_catalogue() if catalogue is None else catalogue
-    writers = default_writers() if writers is None else writers
+    writers = default_writers(catalogue.study) if writers is None else writers
     deidentifier = (
         Deidentifier.from_study_key(study_key, options.max_shift_days)
         if options.deidentify

@@ -175,7 +175,20 @@ def test_an_existing_empty_folder_is_filled(built: Built, tmp_path: Path) -> Non
     out.mkdir()
     report = run_export(built.clean, built.trial.key.private, out, options=ExportOptions(workers=0))
     assert report.exit_status == 0
-    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.json", "problems.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "MANIFEST.json",
+        "analysis",
+        "codebook.csv",
+        "codebook.html",
+        "fhir",
+        "long.csv",
+        "odm",
+        "problems.csv",
+        "score_notes.csv",
+        "scores.csv",
+        "spss",
+        "wide.csv",
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
 
 
