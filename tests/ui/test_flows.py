@@ -49,7 +49,9 @@ async def answer_current(pilot: Pilot[None], step: int) -> AnswerValue | None:
     item = screen.session.current
     if item.type is ItemType.CHOICE:
         if item.na_option and step % 7 == 3:
-            await pilot.click("#na")
+            await pilot.click("#na")  # chosen like an option; Next moves on
+            await pilot.click("#next")
+            await pilot.pause()
             return NA
         choice = step % len(item.options)
         await pilot.press(*["down"] * (choice + 1), "enter")

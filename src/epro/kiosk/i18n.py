@@ -2,6 +2,8 @@
 
 Instrument wording comes from the form files (``item.text_for``); only the kiosk's own words
 live here. A missing Dutch text falls back to English so a gap never crashes a session.
+Texts that speak to the respondent go through :func:`tr_to`: Dutch addresses a parent with
+"u" and a child with "je", so those texts have a parent's version as well.
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ _EN: Final[dict[str, str]] = {
     "short_child": "C",
     "short_parent": "P",
     "short_staff": "S",
+    "na_replace_title": "Change your answer?",
+    "na_replace_body": 'Your answer now is "{answer}". Replace it with "{na}"?',
+    "na_replace_yes": "Yes, replace it",
+    "na_replace_no": "No, keep my answer",
 }
 
 _NL: Final[dict[str, str]] = {
@@ -240,9 +246,20 @@ _NL: Final[dict[str, str]] = {
     "short_child": "K",
     "short_parent": "O",
     "short_staff": "M",
+    "na_replace_title": "Je antwoord veranderen?",
+    "na_replace_body": 'Je antwoord is nu "{answer}". Wil je het vervangen door "{na}"?',
+    "na_replace_yes": "Ja, vervangen",
+    "na_replace_no": "Nee, mijn antwoord houden",
+}
+
+#: Dutch texts for a parent, who is addressed with "u" (the texts above say "je", for a child).
+_NL_PARENT: Final[dict[str, str]] = {
+    "na_replace_title": "Uw antwoord veranderen?",
+    "na_replace_body": 'Uw antwoord is nu "{answer}". Wilt u het vervangen door "{na}"?',
 }
 
 _TEXTS: Final = {"en": _EN, "nl": _NL}
+_TO_PARENT: Final = {"nl": _NL_PARENT}
 
 
 def tr(language: str, key: str, **values: object) -> str:
@@ -250,3 +267,12 @@ def tr(language: str, key: str, **values: object) -> str:
     table = _TEXTS.get(language, _EN)
     text = table.get(key) or _EN[key]
     return text.format(**values) if values else text
+
+
+def tr_to(language: str, respondent: str, key: str, **values: object) -> str:
+    """Like :func:`tr`, for a text that speaks to ``respondent`` (a parent's own version first)."""
+    if respondent == "parent":
+        text = _TO_PARENT.get(language, {}).get(key)
+        if text is not None:
+            return text.format(**values) if values else text
+    return tr(language, key, **values)

@@ -1,0 +1,149 @@
+"""Data integrity at the kiosk: each test replays the keys of a reported problem under Pilot.
+
+Every test drives the real app on a real encrypted store and then reads back what was stored
+(the store, or the session the screen drives), never only what a screen shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flows import app_of, type_text, unlock, wait_for
+from textual.pilot import Pilot
+from ui_constants import NURSE, PASSPHRASE, PIN, clock
+
+from epro.forms.model import NA, AnswerValue
+from epro.kiosk.app import KioskApp
+from epro.kiosk.screens.dialogs import PinDialog
+from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+from epro.kiosk.screens.station import StationScreen
+from epro.station import SessionPlan
+from epro.store import ResponseStatus, open_store
+
+pytestmark = pytest.mark.anyio
+SIZE = (100, 32)
+
+Stored = dict[tuple[str, str, str, str], tuple[ResponseStatus, dict[str, AnswerValue]]]
+
+
+def stored(db: Path) -> Stored:
+    """Every response in the store: (patient, visit, form, respondent) → (status, answers)."""
+    found: Stored = {}
+    with open_store(db, passphrase=PASSPHRASE, clock=clock) as store, store.unit_of_work() as uow:
+        for meta in uow.responses.list():
+            key = (meta.patient, meta.visit, meta.form_id, meta.respondent)
+            found[key] = (meta.status, uow.answers.load(meta))
+    return found
+
+
+def questionnaire(pilot: Pilot[None]) -> QuestionnaireScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, QuestionnaireScreen)
+    return screen
+
+
+async def start_chaq(pilot: Pilot[None]) -> QuestionnaireScreen:
+    await unlock(pilot, PASSPHRASE, NURSE, PIN)
+    app_of(pilot).begin([SessionPlan("DEMO-001", "V2", "chaq", "parent", "en")])
+    await wait_for(pilot, QuestionnaireScreen)
+    return questionnaire(pilot)
+
+
+async def unlock_again(pilot: Pilot[None]) -> None:
+    """After a lock the store stays open: only the nurse's name and PIN are asked."""
+    await pilot.click("#unlock")
+    await wait_for(pilot, PinDialog)
+    await type_text(pilot, NURSE)
+    await pilot.press("enter")
+    await type_text(pilot, PIN)
+    await pilot.press("enter")
+    await wait_for(pilot, StationScreen)
+
+
+# --- 1. focus order and "not applicable" ---------------------------------------------------
+
+
+async def test_tab_three_times_and_enter_never_stores_not_applicable_over_a_chosen_answer(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # instruments.md §2 and §5: "na" is an answer the respondent gives, never one the kiosk
+    # puts in place of the answer chosen. Reported: on question 1 Tab ×3 reached Next, on
+    # later questions the same keys reached "not applicable", which replaced the chosen
+    # answer and moved on, twice in one visit.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await start_chaq(pilot)
+        for option in (0, 1, 2):  # the parent's answers to questions 1, 2 and 3
+            await pilot.press(*["down"] * (option + 1), "enter")
+            await pilot.press("tab", "tab", "tab", "enter")
+            await pilot.pause()
+    answers = stored(kiosk_db)[("DEMO-001", "V2", "chaq", "parent")][1]
+    chosen = {"chaq_dress_a": 0, "chaq_dress_b": 1, "chaq_dress_c": 2}
+    assert answers["chaq_dress_a"] == 0
+    assert {link_id: chosen.get(link_id) for link_id in answers} == answers
+
+
+async def tab_stops(pilot: Pilot[None]) -> list[str]:
+    """The ids Tab reaches from the answer, in order, until it comes back to the answer."""
+    screen = questionnaire(pilot)
+    answer = screen.focused
+    stops: list[str] = []
+    for _ in range(10):
+        await pilot.press("tab")
+        if screen.focused is answer:
+            return stops
+        stops.append(str(screen.focused.id if screen.focused is not None else None))
+    raise AssertionError(f"Tab never came back to the answer: {stops}")
+
+
+async def test_tab_reaches_the_same_buttons_in_the_same_order_on_every_question(
+    kiosk: KioskApp,
+) -> None:
+    # instruments.md §5 (Back is allowed until Submit): the first Tab from the answer is Next
+    # on every question, and the others keep their order; on question 1, which has no Back,
+    # no other button moves up in its place.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        screen = await start_chaq(pilot)
+        seen: dict[str, list[str]] = {}
+        for link_id in ("chaq_dress_a", "chaq_dress_b", "chaq_dress_c", "chaq_devices"):
+            screen.session.go_to(link_id)
+            await screen.show_current()
+            await pilot.pause()
+            seen[link_id] = await tab_stops(pilot)
+        await pilot.pause()
+    assert seen["chaq_dress_a"] == ["next", "skip", "na"]
+    assert seen["chaq_dress_b"] == seen["chaq_dress_c"] == ["next", "skip", "na", "back"]
+    assert seen["chaq_devices"] == ["next", "skip", "back"]  # a checklist has no "na"
+
+
+async def test_not_applicable_only_selects_and_asks_before_it_replaces_an_answer(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # instruments.md §2: "na" is an answer, so it is chosen like one and Next moves on; over
+    # an answer already chosen it asks first, and "no" keeps that answer.
+    from epro.kiosk.screens.dialogs import ConfirmDialog
+
+    async with kiosk.run_test(size=SIZE) as pilot:
+        screen = await start_chaq(pilot)
+        await pilot.click("#na")  # question 1 has no answer yet
+        await pilot.pause()
+        assert screen.session.value("chaq_dress_a") == NA
+        assert screen.session.current.link_id == "chaq_dress_a"
+        assert screen.focused is not None
+        assert screen.focused.id == "next"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.session.current.link_id == "chaq_dress_b"
+        await pilot.press("down", "down", "enter")  # question 2: "with some difficulty"
+        await pilot.click("#na")
+        await wait_for(pilot, ConfirmDialog)
+        await pilot.click("#no")
+        await wait_for(pilot, QuestionnaireScreen)
+        assert screen.session.value("chaq_dress_b") == 1
+        await pilot.click("#na")
+        await wait_for(pilot, ConfirmDialog)
+        await pilot.click("#yes")
+        await wait_for(pilot, QuestionnaireScreen)
+        assert screen.session.current.link_id == "chaq_dress_b"
+    answers = stored(kiosk_db)[("DEMO-001", "V2", "chaq", "parent")][1]
+    assert answers == {"chaq_dress_a": NA, "chaq_dress_b": NA}
