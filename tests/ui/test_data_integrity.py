@@ -147,3 +147,90 @@ async def test_not_applicable_only_selects_and_asks_before_it_replaces_an_answer
         assert screen.session.current.link_id == "chaq_dress_b"
     answers = stored(kiosk_db)[("DEMO-001", "V2", "chaq", "parent")][1]
     assert answers == {"chaq_dress_a": NA, "chaq_dress_b": NA}
+
+
+# --- 2. typed numbers ----------------------------------------------------------------------
+
+
+async def enter_number(
+    pilot: Pilot[None], link_id: str, typed: str, *, enter: bool = False
+) -> QuestionnaireScreen:
+    """Bring ``link_id`` of the clinician form on screen, type ``typed``, then Next (or Enter
+    in the field, which stores the answer and stays)."""
+    screen = questionnaire(pilot)
+    screen.session.go_to(link_id)
+    await screen.show_current()
+    await pilot.pause()
+    await type_text(pilot, typed)
+    if enter:
+        await pilot.press("enter")
+    else:
+        await pilot.click("#next")
+    await pilot.pause()
+    return screen
+
+
+async def start_clinician(pilot: Pilot[None]) -> None:
+    await unlock(pilot, PASSPHRASE, NURSE, PIN)
+    app_of(pilot).begin([SessionPlan("DEMO-001", "V2", "clinician", "staff", "en")])
+    await wait_for(pilot, QuestionnaireScreen)
+
+
+async def test_a_decimal_comma_is_read_as_the_decimal_separator(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # instruments.md §2.4 (clinician data): a value is stored as typed or refused, never
+    # altered. Reported: "3,5" became 35 and an ESR of "2,5" was stored as 25.0.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await start_clinician(pilot)
+        screen = await enter_number(pilot, "phys_global", "3,5", enter=True)
+        assert str(screen.query_one("#problem").render()) == ""
+        screen = await enter_number(pilot, "esr", "2,5")
+        assert screen.session.current.link_id != "esr"
+    answers = stored(kiosk_db)[("DEMO-001", "V2", "clinician", "staff")][1]
+    assert answers == {"phys_global": 3.5, "esr": 2.5}
+
+
+async def test_a_typed_number_that_cannot_be_read_never_lets_an_earlier_answer_stand_for_it(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # instruments.md §2.4: what is on screen is what is stored, or the question stays with a
+    # message; Next must not move on keeping the earlier answer while showing another.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await start_clinician(pilot)
+        screen = await enter_number(pilot, "active_joints", "35")
+        screen.session.back()  # the nurse goes back to correct it
+        await screen.show_current()
+        await pilot.pause()
+        await pilot.press("backspace", "backspace", *"3,5")
+        await pilot.click("#next")
+        await pilot.pause()
+        assert screen.session.current.link_id == "active_joints"
+        assert "whole number" in str(screen.query_one("#problem").render())
+    answers = stored(kiosk_db)[("DEMO-001", "V2", "clinician", "staff")][1]
+    assert answers == {"active_joints": 35}
+
+
+@pytest.mark.parametrize(
+    ("link_id", "typed", "problem"),
+    [
+        ("active_joints", "3,5", "whole number"),
+        ("active_joints", "3.5", "whole number"),
+        ("active_joints", "1.000", "whole number"),
+        ("esr", "1.000", "thousands"),
+        ("esr", "1,000", "thousands"),
+        ("esr", "1.000,5", "thousands"),
+        ("esr", "2,5 mm", "not a number"),
+    ],
+)
+async def test_a_number_the_kiosk_cannot_read_for_sure_is_refused_with_a_message(
+    kiosk: KioskApp, kiosk_db: Path, link_id: str, typed: str, problem: str
+) -> None:
+    # instruments.md §2.4: a whole-number field takes no decimals, and a point or comma that
+    # may separate thousands ("1.000" is 1000 in Dutch, 1 in English) is never guessed at.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await start_clinician(pilot)
+        screen = await enter_number(pilot, link_id, typed)
+        assert screen.session.current.link_id == link_id
+        assert problem in str(screen.query_one("#problem").render())
+    assert stored(kiosk_db)[("DEMO-001", "V2", "clinician", "staff")][1] == {}

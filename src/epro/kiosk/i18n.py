@@ -128,6 +128,13 @@ _EN: Final[dict[str, str]] = {
     "na_replace_body": 'Your answer now is "{answer}". Replace it with "{na}"?',
     "na_replace_yes": "Yes, replace it",
     "na_replace_no": "No, keep my answer",
+    "number_whole_range": "Please type a whole number from {low} to {high}.",
+    "number_not_whole": '"{typed}" is not a whole number.',
+    "number_unreadable": '"{typed}" is not a number.',
+    "number_thousands": (
+        '"{typed}" may hold a thousands separator. Type a thousand as 1000, and decimals '
+        "with one or two digits after the comma or point, e.g. 2,5."
+    ),
 }
 
 _NL: Final[dict[str, str]] = {
@@ -250,6 +257,13 @@ _NL: Final[dict[str, str]] = {
     "na_replace_body": 'Je antwoord is nu "{answer}". Wil je het vervangen door "{na}"?',
     "na_replace_yes": "Ja, vervangen",
     "na_replace_no": "Nee, mijn antwoord houden",
+    "number_whole_range": "Typ een heel getal van {low} tot en met {high}.",
+    "number_not_whole": '"{typed}" is geen heel getal.',
+    "number_unreadable": '"{typed}" is geen getal.',
+    "number_thousands": (
+        '"{typed}" bevat misschien een scheidingsteken voor duizendtallen. Typ duizend als '
+        "1000, en decimalen met één of twee cijfers na de komma of punt, bijvoorbeeld 2,5."
+    ),
 }
 
 #: Dutch texts for a parent, who is addressed with "u" (the texts above say "je", for a child).

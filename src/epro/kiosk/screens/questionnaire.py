@@ -183,7 +183,11 @@ class QuestionnaireScreen(Screen[None]):
                 # Next confirms what is on screen (a placed VAS marker, the ticked boxes).
                 if not self.app.attempt(lambda: self.session.answer(item.link_id, pending)):
                     return  # the dialog says why; the respondent stays on this question
-            elif stored is None and (item.required or not widget.is_blank):
+            elif (stored is None and (item.required or not widget.is_blank)) or (
+                pending is None and not widget.is_blank
+            ):
+                # Nothing given yet, or typed text that cannot be an answer (an answer stored
+                # earlier must not silently stand in for it): say what is wrong and stay.
                 widget.confirm()  # shows what is wrong, e.g. a number out of range
                 self.query_one("#hint", Static).add_class("missing")
                 return
