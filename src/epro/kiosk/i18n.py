@@ -128,6 +128,7 @@ _EN: Final[dict[str, str]] = {
     "na_replace_body": 'Your answer now is "{answer}". Replace it with "{na}"?',
     "na_replace_yes": "Yes, replace it",
     "na_replace_no": "No, keep my answer",
+    "na_chosen": 'Your answer: "{na}". Press Next to go on.',
     "number_whole_range": "Please type a whole number from {low} to {high}.",
     "number_not_whole": '"{typed}" is not a whole number.',
     "number_unreadable": '"{typed}" is not a number.',
@@ -257,6 +258,7 @@ _NL: Final[dict[str, str]] = {
     "na_replace_body": 'Je antwoord is nu "{answer}". Wil je het vervangen door "{na}"?',
     "na_replace_yes": "Ja, vervangen",
     "na_replace_no": "Nee, mijn antwoord houden",
+    "na_chosen": 'Je antwoord: "{na}". Druk op Volgende om verder te gaan.',
     "number_whole_range": "Typ een heel getal van {low} tot en met {high}.",
     "number_not_whole": '"{typed}" is geen heel getal.',
     "number_unreadable": '"{typed}" is geen getal.',
@@ -270,6 +272,7 @@ _NL: Final[dict[str, str]] = {
 _NL_PARENT: Final[dict[str, str]] = {
     "na_replace_title": "Uw antwoord veranderen?",
     "na_replace_body": 'Uw antwoord is nu "{answer}". Wilt u het vervangen door "{na}"?',
+    "na_chosen": 'Uw antwoord: "{na}". Drukt u op Volgende om verder te gaan.',
 }
 
 _TEXTS: Final = {"en": _EN, "nl": _NL}

@@ -101,10 +101,7 @@ class QuestionnaireScreen(Screen[None]):
         self.query_one("#group", Static).update(group)
         self.query_one("#group", Static).display = bool(group)
         self.query_one("#question", Static).update(item.text_for(t, self.plan.respondent))
-        help_text = item.help.get(t)
-        hint = self.query_one("#hint", Static)
-        hint.update(help_text or (tr(t, HINTS[item.type]) if item.type in HINTS else ""))
-        hint.remove_class("missing")
+        self.query_one("#hint", Static).remove_class("missing")
         widget = answer_widget_for(item, t, self.session.value(item.link_id))
         area = self.query_one("#answer-area", Vertical)
         await area.remove_children()
@@ -121,11 +118,19 @@ class QuestionnaireScreen(Screen[None]):
         return item.na_text.get(self.language) or tr(self.language, "na")
 
     def _show_na(self, item: Item) -> None:
-        """The "not applicable" button, marked like a chosen option when it is the answer."""
+        """The "not applicable" button and the hint, which says so when "na" is the answer."""
+        t = self.language
         na = self.query_one("#na", Button)
         na.display = item.na_option
+        na.label = self._na_text(item)
         chosen = self.session.value(item.link_id) == NA
-        na.label = f"(●) {self._na_text(item)}" if chosen else self._na_text(item)
+        na.variant = "success" if chosen else "default"
+        hint = self.query_one("#hint", Static)
+        if chosen:
+            hint.update(tr_to(t, self.plan.respondent, "na_chosen", na=self._na_text(item)))
+        else:
+            help_text = item.help.get(t)
+            hint.update(help_text or (tr(t, HINTS[item.type]) if item.type in HINTS else ""))
 
     def _after_compose(self) -> None:
         """Give the answer widget the focus (and a hook for the transition benchmark)."""

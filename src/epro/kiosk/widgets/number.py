@@ -30,7 +30,7 @@ class NumberEntry(AnswerWidget, can_focus=False):
     DEFAULT_CSS = """
     NumberEntry { height: auto; width: 1fr; }
     NumberEntry Input { width: 30; }
-    NumberEntry .problem { color: $error; }
+    NumberEntry .problem { color: $error; width: 1fr; }
     """
 
     def __init__(self, item: Item, language: str, value: AnswerValue | None = None) -> None:
