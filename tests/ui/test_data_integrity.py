@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from flows import app_of, type_text, unlock, wait_for
 from textual.pilot import Pilot
-from ui_constants import NURSE, PASSPHRASE, PIN, clock
+from textual.widgets import Static
+from ui_constants import NURSE, PASSPHRASE, PIN, TODAY, clock
 
 from epro.forms.model import NA, AnswerValue
 from epro.kiosk.app import KioskApp
-from epro.kiosk.screens.dialogs import PinDialog
+from epro.kiosk.screens.dialogs import ConfirmDialog, PinDialog
 from epro.kiosk.screens.questionnaire import QuestionnaireScreen
 from epro.kiosk.screens.station import StationScreen
 from epro.station import SessionPlan
@@ -35,6 +36,11 @@ def stored(db: Path) -> Stored:
             key = (meta.patient, meta.visit, meta.form_id, meta.respondent)
             found[key] = (meta.status, uow.answers.load(meta))
     return found
+
+
+def shown_text(pilot: Pilot[None]) -> str:
+    """Every text on the screen on top (dialogs included), as the nurse reads it."""
+    return "\n".join(str(static.render()) for static in pilot.app.screen.query(Static))
 
 
 def questionnaire(pilot: Pilot[None]) -> QuestionnaireScreen:
@@ -121,14 +127,13 @@ async def test_not_applicable_only_selects_and_asks_before_it_replaces_an_answer
 ) -> None:
     # instruments.md §2: "na" is an answer, so it is chosen like one and Next moves on; over
     # an answer already chosen it asks first, and "no" keeps that answer.
-    from epro.kiosk.screens.dialogs import ConfirmDialog
-
     async with kiosk.run_test(size=SIZE) as pilot:
         screen = await start_chaq(pilot)
         await pilot.click("#na")  # question 1 has no answer yet
         await pilot.pause()
         assert screen.session.value("chaq_dress_a") == NA
         assert screen.session.current.link_id == "chaq_dress_a"
+        assert str(screen.query_one("#hint").render()).startswith('Your answer: "')
         assert screen.focused is not None
         assert screen.focused.id == "next"
         await pilot.press("enter")
@@ -234,3 +239,99 @@ async def test_a_number_the_kiosk_cannot_read_for_sure_is_refused_with_a_message
         assert screen.session.current.link_id == link_id
         assert problem in str(screen.query_one("#problem").render())
     assert stored(kiosk_db)[("DEMO-001", "V2", "clinician", "staff")][1] == {}
+
+
+# --- 3. which patient, visit and respondent ------------------------------------------------
+
+
+async def test_the_station_cursor_stays_on_its_row_after_a_dialog_so_the_data_go_to_that_patient(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # DESIGN §5.3: a session is for one patient, visit and respondent, the one the nurse
+    # chose. Reported: the cursor jumped back to the first row after every dialog, and the
+    # clinician data went to the first patient.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("down")  # DEMO-002, the second row
+        await pilot.press("s")  # the handover dialog, then Cancel
+        await pilot.pause()
+        await pilot.click("#cancel")
+        await wait_for(pilot, StationScreen)
+        await pilot.press("d")  # the patient detail, then back
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_for(pilot, StationScreen)
+        await pilot.press("c")  # clinician data: the nurse is asked to check whose first
+        await wait_for(pilot, ConfirmDialog)
+        assert "Patient DEMO-002 · visit V1 · respondent: staff" in shown_text(pilot)
+        await pilot.click("#yes")
+        await wait_for(pilot, QuestionnaireScreen)
+        assert "Patient DEMO-002 · visit V1 · respondent: staff" in shown_text(pilot)
+        await type_text(pilot, "4")
+        await pilot.press("enter")
+        await pilot.pause()
+    clinician = {key[:2] for key in stored(kiosk_db) if key[2] == "clinician"}
+    assert clinician == {("DEMO-002", "V1")}
+
+
+async def test_the_station_cursor_follows_its_patient_when_an_enrolment_adds_a_row_above(
+    kiosk: KioskApp,
+) -> None:
+    # DESIGN §5.2: the rows are refilled after the enrol dialog; the cursor keeps its patient,
+    # not its place, when the new patient sorts in above.
+    from epro.kiosk.screens.enrol import EnrolDialog
+    from epro.kiosk.widgets.completion_table import CompletionTable
+
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("down", "e")
+        await wait_for(pilot, EnrolDialog)
+        await type_text(pilot, "DEMO-000")
+        await pilot.press("enter")
+        await type_text(pilot, "2016-01")
+        await pilot.press("enter")
+        await type_text(pilot, TODAY.isoformat())
+        await pilot.press("enter")
+        await wait_for(pilot, StationScreen)
+        table = pilot.app.screen.query_one(CompletionTable)
+        assert table.row_count == 3
+        assert table.selected_patient() == "DEMO-002"
+
+
+async def test_clinician_data_start_only_once_the_nurse_confirms_whose_they_are(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # DESIGN §5.3: staff data are for one patient and visit; Cancel starts nothing.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("c")
+        await wait_for(pilot, ConfirmDialog)
+        assert "Patient DEMO-001 · visit V2" in shown_text(pilot)
+        await pilot.click("#no")
+        await wait_for(pilot, StationScreen)
+        assert kiosk.session is None
+    assert stored(kiosk_db) == {}
+
+
+async def test_resume_names_the_patient_visit_form_and_respondent_before_reopening_a_draft(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # DESIGN §5.5: only a nurse resumes a draft, so she sees whose it is before handing over.
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        station = app_of(pilot).station
+        assert station is not None
+        draft = station.start(SessionPlan("DEMO-002", "V1", "jamar", "child", "en"), actor=NURSE)
+        await pilot.press("down", "r")  # DEMO-002
+        await wait_for(pilot, ConfirmDialog)
+        text = shown_text(pilot)
+        assert "Patient DEMO-002 · visit V1 · respondent: child" in text
+        assert "Form: jamar" in text
+        await pilot.click("#yes")
+        await wait_for(pilot, QuestionnaireScreen)
+        assert kiosk.session is not None
+        assert kiosk.session.response_id == draft.response_id
+        await pilot.press("down", "enter")  # the child's first answer
+        await pilot.pause()
+    answers = stored(kiosk_db)[("DEMO-002", "V1", "jamar", "child")][1]
+    assert answers == {"jamar_jafs_01": 0}

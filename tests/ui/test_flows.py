@@ -160,6 +160,8 @@ async def test_timeout_locks_keeps_the_draft_and_only_a_nurse_resumes_it(
         await pilot.press("enter")
         await wait_for(pilot, StationScreen)
         await pilot.press("r")
+        await wait_for(pilot, ConfirmDialog)  # whose draft it is, before it is reopened
+        await pilot.click("#yes")
         await wait_for(pilot, QuestionnaireScreen)
         screen = app_of(pilot).screen
         assert isinstance(screen, QuestionnaireScreen)

@@ -136,6 +136,12 @@ _EN: Final[dict[str, str]] = {
         '"{typed}" may hold a thousands separator. Type a thousand as 1000, and decimals '
         "with one or two digits after the comma or point, e.g. 2,5."
     ),
+    "who": "Patient {patient} · visit {visit} · respondent: {respondent}",
+    "clinician_title": "Enter clinician data?",
+    "clinician_check": "Check the study code and the visit before you start.",
+    "resume_title": "Resume this draft?",
+    "resume_form": "Form: {form}",
+    "resume_yes": "Resume",
 }
 
 _NL: Final[dict[str, str]] = {
@@ -266,6 +272,12 @@ _NL: Final[dict[str, str]] = {
         '"{typed}" bevat misschien een scheidingsteken voor duizendtallen. Typ duizend als '
         "1000, en decimalen met één of twee cijfers na de komma of punt, bijvoorbeeld 2,5."
     ),
+    "who": "Patiënt {patient} · visite {visit} · invuller: {respondent}",
+    "clinician_title": "Gegevens van de arts invoeren?",
+    "clinician_check": "Controleer de studiecode en de visite voordat je begint.",
+    "resume_title": "Dit concept hervatten?",
+    "resume_form": "Vragenlijst: {form}",
+    "resume_yes": "Hervatten",
 }
 
 #: Dutch texts for a parent, who is addressed with "u" (the texts above say "je", for a child).
@@ -293,3 +305,8 @@ def tr_to(language: str, respondent: str, key: str, **values: object) -> str:
         if text is not None:
             return text.format(**values) if values else text
     return tr(language, key, **values)
+
+
+def who(language: str, patient: str, visit: str, respondent: str) -> str:
+    """The line naming whose session it is: study code, visit and respondent."""
+    return tr(language, "who", patient=patient, visit=visit, respondent=tr(language, respondent))

@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, ProgressBar, Static
 
-from epro.forms.model import NA, Item, ItemType
+from epro.forms.model import NA, FormKind, Item, ItemType
 from epro.kiosk.answer_text import answer_text
-from epro.kiosk.i18n import tr, tr_to
+from epro.kiosk.i18n import tr, tr_to, who
 from epro.kiosk.messages import AnswerChanged
 from epro.kiosk.screens.dialogs import ConfirmDialog
 from epro.kiosk.widgets import AnswerWidget, answer_widget_for
@@ -62,6 +62,10 @@ class QuestionnaireScreen(Screen[None]):
         # Built once; each question only updates texts and swaps the answer widget, which is
         # several times faster than composing the screen again (benchmarks/kiosk.py).
         t = self.language
+        if self.session.form.kind is FormKind.STAFF:
+            # Staff forms are entered at the nurse station: say whose data they are, always.
+            plan = self.plan
+            yield Static(who(t, plan.patient, plan.visit, plan.respondent), id="who")
         with Horizontal(id="progress-row"):
             yield Static(id="progress-text")
             yield ProgressBar(show_eta=False, show_percentage=False, id="progress")
