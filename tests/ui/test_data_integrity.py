@@ -17,8 +17,11 @@ from ui_constants import NURSE, PASSPHRASE, PIN, TODAY, clock
 from epro.forms.model import NA, AnswerValue
 from epro.kiosk.app import KioskApp
 from epro.kiosk.screens.dialogs import ConfirmDialog, PinDialog
+from epro.kiosk.screens.lock import LockScreen
 from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+from epro.kiosk.screens.review import ReviewScreen
 from epro.kiosk.screens.station import StationScreen
+from epro.kiosk.screens.thanks import ThanksScreen
 from epro.station import SessionPlan
 from epro.store import ResponseStatus, open_store
 
@@ -335,3 +338,50 @@ async def test_resume_names_the_patient_visit_form_and_respondent_before_reopeni
         await pilot.pause()
     answers = stored(kiosk_db)[("DEMO-002", "V1", "jamar", "child")][1]
     assert answers == {"jamar_jafs_01": 0}
+
+
+# --- 4. the queue after a lock ---------------------------------------------------------------
+
+
+async def test_resuming_after_an_inactivity_lock_carries_on_with_the_rest_of_the_queue(
+    kiosk: KioskApp, kiosk_db: Path
+) -> None:
+    # DESIGN §5.4–5.5: after the lock only a nurse resumes, and the session goes on with
+    # the forms of the queue still to come. Reported: after a lock and resume the rest of
+    # the visit's queue silently disappeared.
+    from textual.widgets import SelectionList
+
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("s")
+        await pilot.pause()
+        forms = kiosk.screen.query_one(SelectionList)
+        forms.deselect("chaq")
+        forms.deselect("jamar")  # the queue: vas_pain, then vas_wellbeing
+        await pilot.click("#go")
+        await wait_for(pilot, QuestionnaireScreen)
+        await pilot.press("right", "enter")  # vas_pain placed at 50 and confirmed
+        kiosk.settings.idle_warning_s, kiosk.settings.idle_lock_s = 0.05, 0.1
+        await wait_for(pilot, LockScreen, tries=200)
+        kiosk.settings.idle_warning_s, kiosk.settings.idle_lock_s = 600, 900
+        await unlock_again(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, ConfirmDialog)
+        assert "Then: vas_wellbeing" in shown_text(pilot)  # the nurse sees what follows
+        await pilot.click("#yes")
+        await wait_for(pilot, QuestionnaireScreen)
+        await pilot.click("#next")
+        await wait_for(pilot, ReviewScreen)
+        await pilot.click("#submit")
+        await wait_for(pilot, ThanksScreen)
+        await pilot.press("enter")
+        for _ in range(20):
+            await pilot.pause(0.02)
+    responses = stored(kiosk_db)
+    assert responses[("DEMO-001", "V2", "vas_pain", "parent")] == (
+        ResponseStatus.SUBMITTED,
+        {"vas_pain": 50},
+    )
+    assert responses[("DEMO-001", "V2", "vas_wellbeing", "parent")][0] is (
+        ResponseStatus.IN_PROGRESS
+    )

@@ -141,6 +141,8 @@ _EN: Final[dict[str, str]] = {
     "clinician_check": "Check the study code and the visit before you start.",
     "resume_title": "Resume this draft?",
     "resume_form": "Form: {form}",
+    "resume_then": "Then: {forms}",
+    "resume_then_none": "No other questionnaire follows.",
     "resume_yes": "Resume",
 }
 
@@ -277,6 +279,8 @@ _NL: Final[dict[str, str]] = {
     "clinician_check": "Controleer de studiecode en de visite voordat je begint.",
     "resume_title": "Dit concept hervatten?",
     "resume_form": "Vragenlijst: {form}",
+    "resume_then": "Daarna: {forms}",
+    "resume_then_none": "Daarna volgt geen andere vragenlijst.",
     "resume_yes": "Hervatten",
 }
 

@@ -125,10 +125,12 @@ class StationScreen(Screen[None]):
             self.notify(tr(self.app.language, "no_drafts"))
             return
         draft, t = drafts[0], self.app.language
+        following = ", ".join(plan.form_id for plan in self.app.queue_after(draft.id))
         body = "\n".join(
             (
                 who(t, draft.patient, draft.visit, draft.respondent),
                 tr(t, "resume_form", form=draft.form_id),
+                tr(t, "resume_then", forms=following) if following else tr(t, "resume_then_none"),
             )
         )
         dialog = ConfirmDialog(tr(t, "resume_title"), body, tr(t, "resume_yes"), tr(t, "cancel"))
