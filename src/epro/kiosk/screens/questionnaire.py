@@ -147,7 +147,9 @@ class QuestionnaireScreen(Screen[None]):
     def focus_chain(self) -> list[Widget]:
         """Textual's chain (by place on screen), with the buttons in :data:`TAB_ORDER`."""
         chain = super().focus_chain
-        nav = self.query_one("#nav", Horizontal)
+        nav = next(iter(self.query("#nav")), None)  # gone already while the screen closes
+        if nav is None:
+            return chain
         buttons = [widget for widget in chain if widget.parent is nav]
         buttons.sort(key=lambda button: TAB_ORDER.index(str(button.id)))
         return [widget for widget in chain if widget.parent is not nav] + buttons
