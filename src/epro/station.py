@@ -307,6 +307,16 @@ class Station:
                 ]
         return []
 
+    def still_open(self, plans: Sequence[SessionPlan]) -> list[SessionPlan]:
+        """The plans of a queue whose form is still to do today (not started or done since)."""
+        open_now = {
+            (row.code, cell.visit, cell.form_id, cell.respondent)
+            for row in self.patients_today()
+            for cell in row.cells
+            if cell.status in (CellStatus.DUE, CellStatus.OVERDUE)
+        }
+        return [p for p in plans if (p.patient, p.visit, p.form_id, p.respondent) in open_now]
+
     def start(self, plan: SessionPlan, *, actor: str) -> QuestionnaireSession:
         return self.sessions.start(
             patient=plan.patient,

@@ -129,7 +129,7 @@ def test_a_vas_pain_session_typed_in_a_real_terminal_is_stored(
     assert "▼" not in shown  # no marker before the respondent acts
     term.keys("Right", "Right", "Right", "Right", "Right", "Right", "Enter")
     term.wait_for("▼")
-    term.keys("Tab", "Tab", "Tab", "Enter")  # Skip, Confirm, Next
+    term.keys("Tab", "Enter")  # Next is the first stop after the answer on every question
     term.wait_for("Please check your answers")
     term.wait_for("55 / 100")
     term.keys("Enter")  # Submit has the focus

@@ -49,7 +49,9 @@ async def answer_current(pilot: Pilot[None], step: int) -> AnswerValue | None:
     item = screen.session.current
     if item.type is ItemType.CHOICE:
         if item.na_option and step % 7 == 3:
-            await pilot.click("#na")
+            await pilot.click("#na")  # chosen like an option; Next moves on
+            await pilot.click("#next")
+            await pilot.pause()
             return NA
         choice = step % len(item.options)
         await pilot.press(*["down"] * (choice + 1), "enter")
@@ -158,6 +160,8 @@ async def test_timeout_locks_keeps_the_draft_and_only_a_nurse_resumes_it(
         await pilot.press("enter")
         await wait_for(pilot, StationScreen)
         await pilot.press("r")
+        await wait_for(pilot, ConfirmDialog)  # whose draft it is, before it is reopened
+        await pilot.click("#yes")
         await wait_for(pilot, QuestionnaireScreen)
         screen = app_of(pilot).screen
         assert isinstance(screen, QuestionnaireScreen)

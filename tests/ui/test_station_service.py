@@ -121,3 +121,18 @@ def test_pin_check_counts_failures_and_locks_after_repeated_ones(open_station: O
     with pytest.raises(StoreError):  # noqa: PT012 - the lock comes after several failures
         for _ in range(10):
             assert not station.verify_pin(NURSE, "0000")
+
+
+def test_a_queue_resumed_later_keeps_only_the_forms_still_to_do(open_station: Opener) -> None:
+    # DESIGN §5.4: the rest of a queue goes on after a resume, but a form started or submitted
+    # meanwhile (by another handover) is not asked again.
+    station = open_station(PASSPHRASE)
+    queue = [
+        SessionPlan("DEMO-001", "V2", form_id, "parent", "nl")
+        for form_id in ("chaq", "jamar", "vas_pain", "vas_wellbeing")
+    ]
+    station.start(queue[1], actor=NURSE)
+    wellbeing = station.start(queue[3], actor=NURSE)
+    wellbeing.answer("vas_wellbeing", 40)
+    wellbeing.submit(actor=NURSE)
+    assert station.still_open(queue) == [queue[0], queue[2]]

@@ -150,6 +150,9 @@ class KioskApp(App[None]):
         self.actor: str | None = None
         self.session: QuestionnaireSession | None = None
         self.queue: list[SessionPlan] = []
+        #: The rest of each queue the inactivity lock cut short, by the draft on screen then:
+        #: resuming that draft carries on with it. In memory only, like ``queue`` itself.
+        self._waiting: dict[str, list[SessionPlan]] = {}
         self.background: BackgroundSync | None = None
         self._last_input = time.monotonic()
         self._warned = False
@@ -229,20 +232,30 @@ class KioskApp(App[None]):
         self.session = session
         self.switch_screen(QuestionnaireScreen(session, plan))
 
+    def queue_after(self, response_id: str) -> list[SessionPlan]:
+        """The forms that follow the draft ``response_id`` when it is resumed."""
+        waiting = self._waiting.get(response_id, [])
+        return [] if self.station is None or not waiting else self.station.still_open(waiting)
+
     def resume(self, response_id: str) -> None:
+        """Reopen a draft, then go on with the rest of its queue (the forms still open)."""
         from epro.kiosk.screens.questionnaire import QuestionnaireScreen
 
         if self.station is None:
             return
         session, plan = self.station.resume(response_id, actor=self.actor or "kiosk")
-        self.queue = []
+        self.queue = self.queue_after(response_id)
+        self._waiting.pop(response_id, None)
         self.language = plan.language
         self.session = session
         self.switch_screen(QuestionnaireScreen(session, plan))
 
     def lock(self) -> None:
-        """Back to the attract screen; a running session times out and stays as a draft."""
+        """Back to the attract screen; a running session times out and stays as a draft, and
+        the rest of its queue waits for it to be resumed."""
         if self.session is not None:
+            if self.queue:
+                self._waiting[self.session.response_id] = list(self.queue)
             try:
                 self.session.timeout()
             except EproError as error:

@@ -2,6 +2,8 @@
 
 Instrument wording comes from the form files (``item.text_for``); only the kiosk's own words
 live here. A missing Dutch text falls back to English so a gap never crashes a session.
+Texts that speak to the respondent go through :func:`tr_to`: Dutch addresses a parent with
+"u" and a child with "je", so those texts have a parent's version as well.
 """
 
 from __future__ import annotations
@@ -122,6 +124,26 @@ _EN: Final[dict[str, str]] = {
     "short_child": "C",
     "short_parent": "P",
     "short_staff": "S",
+    "na_replace_title": "Change your answer?",
+    "na_replace_body": 'Your answer now is "{answer}". Replace it with "{na}"?',
+    "na_replace_yes": "Yes, replace it",
+    "na_replace_no": "No, keep my answer",
+    "na_chosen": 'Your answer: "{na}". Press Next to go on.',
+    "number_whole_range": "Please type a whole number from {low} to {high}.",
+    "number_not_whole": '"{typed}" is not a whole number.',
+    "number_unreadable": '"{typed}" is not a number.',
+    "number_thousands": (
+        '"{typed}" may hold a thousands separator. Type a thousand as 1000, and decimals '
+        "with one or two digits after the comma or point, e.g. 2,5."
+    ),
+    "who": "Patient {patient} · visit {visit} · respondent: {respondent}",
+    "clinician_title": "Enter clinician data?",
+    "clinician_check": "Check the study code and the visit before you start.",
+    "resume_title": "Resume this draft?",
+    "resume_form": "Form: {form}",
+    "resume_then": "Then: {forms}",
+    "resume_then_none": "No other questionnaire follows.",
+    "resume_yes": "Resume",
 }
 
 _NL: Final[dict[str, str]] = {
@@ -240,9 +262,37 @@ _NL: Final[dict[str, str]] = {
     "short_child": "K",
     "short_parent": "O",
     "short_staff": "M",
+    "na_replace_title": "Je antwoord veranderen?",
+    "na_replace_body": 'Je antwoord is nu "{answer}". Wil je het vervangen door "{na}"?',
+    "na_replace_yes": "Ja, vervangen",
+    "na_replace_no": "Nee, mijn antwoord houden",
+    "na_chosen": 'Je antwoord: "{na}". Druk op Volgende om verder te gaan.',
+    "number_whole_range": "Typ een heel getal van {low} tot en met {high}.",
+    "number_not_whole": '"{typed}" is geen heel getal.',
+    "number_unreadable": '"{typed}" is geen getal.',
+    "number_thousands": (
+        '"{typed}" bevat misschien een scheidingsteken voor duizendtallen. Typ duizend als '
+        "1000, en decimalen met één of twee cijfers na de komma of punt, bijvoorbeeld 2,5."
+    ),
+    "who": "Patiënt {patient} · visite {visit} · invuller: {respondent}",
+    "clinician_title": "Gegevens van de arts invoeren?",
+    "clinician_check": "Controleer de studiecode en de visite voordat je begint.",
+    "resume_title": "Dit concept hervatten?",
+    "resume_form": "Vragenlijst: {form}",
+    "resume_then": "Daarna: {forms}",
+    "resume_then_none": "Daarna volgt geen andere vragenlijst.",
+    "resume_yes": "Hervatten",
+}
+
+#: Dutch texts for a parent, who is addressed with "u" (the texts above say "je", for a child).
+_NL_PARENT: Final[dict[str, str]] = {
+    "na_replace_title": "Uw antwoord veranderen?",
+    "na_replace_body": 'Uw antwoord is nu "{answer}". Wilt u het vervangen door "{na}"?',
+    "na_chosen": 'Uw antwoord: "{na}". Drukt u op Volgende om verder te gaan.',
 }
 
 _TEXTS: Final = {"en": _EN, "nl": _NL}
+_TO_PARENT: Final = {"nl": _NL_PARENT}
 
 
 def tr(language: str, key: str, **values: object) -> str:
@@ -250,3 +300,17 @@ def tr(language: str, key: str, **values: object) -> str:
     table = _TEXTS.get(language, _EN)
     text = table.get(key) or _EN[key]
     return text.format(**values) if values else text
+
+
+def tr_to(language: str, respondent: str, key: str, **values: object) -> str:
+    """Like :func:`tr`, for a text that speaks to ``respondent`` (a parent's own version first)."""
+    if respondent == "parent":
+        text = _TO_PARENT.get(language, {}).get(key)
+        if text is not None:
+            return text.format(**values) if values else text
+    return tr(language, key, **values)
+
+
+def who(language: str, patient: str, visit: str, respondent: str) -> str:
+    """The line naming whose session it is: study code, visit and respondent."""
+    return tr(language, "who", patient=patient, visit=visit, respondent=tr(language, respondent))

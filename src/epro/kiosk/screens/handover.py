@@ -26,7 +26,8 @@ class HandoverDialog(ModalScreen[list[SessionPlan] | None]):
     def compose(self) -> ComposeResult:
         t = self.language
         with Vertical(classes="dialog"):
-            yield Static(f"{tr(t, 'start')}: {self.plans[0].patient}", classes="title")
+            first = self.plans[0]
+            yield Static(f"{tr(t, 'start')}: {first.patient} · {first.visit}", classes="title")
             yield Static(tr(t, "respondent"))
             with RadioSet(id="respondent"):
                 for n, who in enumerate(self.respondents):

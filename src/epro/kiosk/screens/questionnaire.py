@@ -2,6 +2,9 @@
 
 The screen only calls the session (answer, skip, not_applicable, back, next); it holds no
 answers of its own, so a timeout or crash loses nothing that was confirmed.
+
+"Not applicable" is an answer (instruments.md §2): it is chosen like an option, only Next moves
+on, and over an answer already given it asks first. Tab reaches Next first on every question.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, ProgressBar, Static
 
-from epro.forms.model import ItemType
-from epro.kiosk.i18n import tr
+from epro.forms.model import NA, FormKind, Item, ItemType
+from epro.kiosk.answer_text import answer_text
+from epro.kiosk.i18n import tr, tr_to, who
 from epro.kiosk.messages import AnswerChanged
 from epro.kiosk.screens.dialogs import ConfirmDialog
 from epro.kiosk.widgets import AnswerWidget, answer_widget_for
@@ -35,6 +40,13 @@ HINTS = {
     ItemType.DECIMAL: "number_hint",
 }
 
+#: The order Tab visits the buttons in, from the answer on. Textual orders the chain by place on
+#: screen, which put Next after every button left of it, so how many Tabs reached it changed
+#: with the buttons a question has: on question 1 (no Back) three Tabs reached Next, on later
+#: questions the same three reached "not applicable". Next comes first, so one Tab after an
+#: answer reaches it everywhere; Back comes last, so its absence on question 1 moves no other.
+TAB_ORDER = ("next", "skip", "na", "confirm", "back")
+
 
 class QuestionnaireScreen(Screen[None]):
     app: KioskApp
@@ -50,6 +62,10 @@ class QuestionnaireScreen(Screen[None]):
         # Built once; each question only updates texts and swaps the answer widget, which is
         # several times faster than composing the screen again (benchmarks/kiosk.py).
         t = self.language
+        if self.session.form.kind is FormKind.STAFF:
+            # Staff forms are entered at the nurse station: say whose data they are, always.
+            plan = self.plan
+            yield Static(who(t, plan.patient, plan.visit, plan.respondent), id="who")
         with Horizontal(id="progress-row"):
             yield Static(id="progress-text")
             yield ProgressBar(show_eta=False, show_percentage=False, id="progress")
@@ -89,10 +105,7 @@ class QuestionnaireScreen(Screen[None]):
         self.query_one("#group", Static).update(group)
         self.query_one("#group", Static).display = bool(group)
         self.query_one("#question", Static).update(item.text_for(t, self.plan.respondent))
-        help_text = item.help.get(t)
-        hint = self.query_one("#hint", Static)
-        hint.update(help_text or (tr(t, HINTS[item.type]) if item.type in HINTS else ""))
-        hint.remove_class("missing")
+        self.query_one("#hint", Static).remove_class("missing")
         widget = answer_widget_for(item, t, self.session.value(item.link_id))
         area = self.query_one("#answer-area", Vertical)
         await area.remove_children()
@@ -101,11 +114,27 @@ class QuestionnaireScreen(Screen[None]):
             await area.mount(widget)
         self.query_one("#back", Button).disabled = self.session.index == 0
         self.query_one("#skip", Button).display = item.allow_skip and widget is not None
-        na = self.query_one("#na", Button)
-        na.display = item.na_option
-        na.label = item.na_text.get(t) or tr(t, "na")
+        self._show_na(item)
         self.query_one("#confirm", Button).display = item.type is ItemType.VAS
         self._after_compose()
+
+    def _na_text(self, item: Item) -> str:
+        return item.na_text.get(self.language) or tr(self.language, "na")
+
+    def _show_na(self, item: Item) -> None:
+        """The "not applicable" button and the hint, which says so when "na" is the answer."""
+        t = self.language
+        na = self.query_one("#na", Button)
+        na.display = item.na_option
+        na.label = self._na_text(item)
+        chosen = self.session.value(item.link_id) == NA
+        na.variant = "success" if chosen else "default"
+        hint = self.query_one("#hint", Static)
+        if chosen:
+            hint.update(tr_to(t, self.plan.respondent, "na_chosen", na=self._na_text(item)))
+        else:
+            help_text = item.help.get(t)
+            hint.update(help_text or (tr(t, HINTS[item.type]) if item.type in HINTS else ""))
 
     def _after_compose(self) -> None:
         """Give the answer widget the focus (and a hook for the transition benchmark)."""
@@ -113,6 +142,17 @@ class QuestionnaireScreen(Screen[None]):
             self._widget.focus()
         else:
             self.query_one("#next", Button).focus()
+
+    @property
+    def focus_chain(self) -> list[Widget]:
+        """Textual's chain (by place on screen), with the buttons in :data:`TAB_ORDER`."""
+        chain = super().focus_chain
+        nav = next(iter(self.query("#nav")), None)  # gone already while the screen closes
+        if nav is None:
+            return chain
+        buttons = [widget for widget in chain if widget.parent is nav]
+        buttons.sort(key=lambda button: TAB_ORDER.index(str(button.id)))
+        return [widget for widget in chain if widget.parent is not nav] + buttons
 
     @property
     def widget(self) -> AnswerWidget | None:
@@ -124,6 +164,7 @@ class QuestionnaireScreen(Screen[None]):
         self.app.guarded(lambda: self.session.answer(message.link_id, message.value))
         done, _total = self.session.progress()
         self.query_one("#progress", ProgressBar).update(progress=done)
+        self._show_na(self.session.current)  # an option chosen after "na" replaces it
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         item = self.session.current
@@ -133,8 +174,7 @@ class QuestionnaireScreen(Screen[None]):
         elif event.button.id == "confirm" and self.widget is not None:
             self.widget.confirm()
         elif event.button.id == "na":
-            if self.app.attempt(lambda: self.session.not_applicable(item.link_id)):
-                await self.advance()
+            await self._na_pressed(item)
         elif event.button.id == "skip":
             t = self.language
             dialog = ConfirmDialog(
@@ -154,11 +194,38 @@ class QuestionnaireScreen(Screen[None]):
                 # Next confirms what is on screen (a placed VAS marker, the ticked boxes).
                 if not self.app.attempt(lambda: self.session.answer(item.link_id, pending)):
                     return  # the dialog says why; the respondent stays on this question
-            elif stored is None and (item.required or not widget.is_blank):
+            elif (stored is None and (item.required or not widget.is_blank)) or (
+                pending is None and not widget.is_blank
+            ):
+                # Nothing given yet, or typed text that cannot be an answer (an answer stored
+                # earlier must not silently stand in for it): say what is wrong and stay.
                 widget.confirm()  # shows what is wrong, e.g. a number out of range
                 self.query_one("#hint", Static).add_class("missing")
                 return
         await self.advance()
+
+    async def _na_pressed(self, item: Item) -> None:
+        """Choose "na"; over another answer (or a skip) only once the respondent says so."""
+        given = self.session.value(item.link_id)
+        if given is None or given == NA:
+            await self._store_na(True)
+            return
+        t, respondent = self.language, self.plan.respondent
+        na = self._na_text(item)
+        body = tr_to(t, respondent, "na_replace_body", answer=answer_text(item, given, t), na=na)
+        dialog = ConfirmDialog(
+            tr_to(t, respondent, "na_replace_title"),
+            body,
+            tr_to(t, respondent, "na_replace_yes"),
+            tr_to(t, respondent, "na_replace_no"),
+        )
+        self.app.push_screen(dialog, self._store_na)
+
+    async def _store_na(self, confirmed: bool | None) -> None:
+        item = self.session.current
+        if confirmed and self.app.attempt(lambda: self.session.not_applicable(item.link_id)):
+            await self.show_current()
+            self.query_one("#next", Button).focus()  # chosen; Next moves on, as after an option
 
     async def _skip_answered(self, confirmed: bool | None) -> None:
         item = self.session.current

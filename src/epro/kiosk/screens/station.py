@@ -15,7 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from epro.kiosk.glyphs import columns_hint, legend
-from epro.kiosk.i18n import tr
+from epro.kiosk.i18n import tr, who
+from epro.kiosk.screens.dialogs import ConfirmDialog
 from epro.kiosk.widgets.completion_table import Column, CompletionTable
 from epro.kiosk.widgets.sync_panel import SyncPanel
 
@@ -123,7 +124,20 @@ class StationScreen(Screen[None]):
         if not drafts:
             self.notify(tr(self.app.language, "no_drafts"))
             return
-        self.app.guarded(lambda: self.app.resume(drafts[0].id))
+        draft, t = drafts[0], self.app.language
+        following = ", ".join(plan.form_id for plan in self.app.queue_after(draft.id))
+        body = "\n".join(
+            (
+                who(t, draft.patient, draft.visit, draft.respondent),
+                tr(t, "resume_form", form=draft.form_id),
+                tr(t, "resume_then", forms=following) if following else tr(t, "resume_then_none"),
+            )
+        )
+        dialog = ConfirmDialog(tr(t, "resume_title"), body, tr(t, "resume_yes"), tr(t, "cancel"))
+        self.app.push_screen(dialog, lambda yes: self._resume(draft.id) if yes else None)
+
+    def _resume(self, response_id: str) -> None:
+        self.app.guarded(lambda: self.app.resume(response_id))
 
     def action_enrol(self) -> None:
         from epro.kiosk.screens.enrol import EnrolDialog
@@ -140,9 +154,12 @@ class StationScreen(Screen[None]):
     def action_clinician(self) -> None:
         code = self._selected()
         row = next((r for r in self.station.patients_today() if r.code == code), None)
-        if row is not None:
-            plan = self.station.clinician_plan(row.code, row.visit)
-            self.app.guarded(lambda: self.app.begin([plan]))
+        if row is None:
+            return
+        plan, t = self.station.clinician_plan(row.code, row.visit), self.app.language
+        body = f"{who(t, plan.patient, plan.visit, plan.respondent)}\n{tr(t, 'clinician_check')}"
+        dialog = ConfirmDialog(tr(t, "clinician_title"), body, tr(t, "start"), tr(t, "cancel"))
+        self.app.push_screen(dialog, lambda yes: self._hand_over([plan] if yes else None))
 
     def action_grid(self) -> None:
         from epro.kiosk.screens.grid import GridScreen

@@ -22,7 +22,7 @@ Column = tuple[str, str]
 
 
 class CompletionTable(DataTable[str | Text]):
-    """Rows keyed ``patient|visit``; :meth:`fill` replaces everything."""
+    """Rows keyed ``patient|visit``; :meth:`fill` replaces everything but the cursor's row."""
 
     def fill(
         self,
@@ -30,6 +30,11 @@ class CompletionTable(DataTable[str | Text]):
         columns: Sequence[Column],
         rows: Sequence[tuple[str, str, Mapping[Column, CompletionCell]]],
     ) -> None:
+        # The station refills after every dialog and sync; clearing puts the cursor on the top
+        # row, and the nurse's next action then went to the first patient. So the cursor goes
+        # back to the row it was on (or, if that row is gone, to the same place in the list).
+        here = self.selected_row()
+        place = self.cursor_row
         self.clear(columns=True)
         self.add_column(tr(language, "study_code"), width=10, key="patient")
         self.add_column(tr(language, "visit"), width=6, key="visit")
@@ -43,12 +48,21 @@ class CompletionTable(DataTable[str | Text]):
                 cell = cells.get(column)
                 glyphs.append(Text("") if cell is None else _centred(status_text(cell.status)))
             self.add_row(patient, visit, *glyphs, key=f"{patient}|{visit}")
+        keys = [f"{patient}|{visit}" for patient, visit, _cells in rows]
+        if rows:
+            row = keys.index(here) if here in keys else min(place, len(rows) - 1)
+            self.move_cursor(row=row, animate=False)
 
-    def selected_patient(self) -> str | None:
+    def selected_row(self) -> str | None:
+        """The cursor row's key, ``patient|visit`` (None when the table is empty)."""
         if self.row_count == 0:
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return None if key is None else str(key).split("|", 1)[0]
+        return None if key is None else str(key)
+
+    def selected_patient(self) -> str | None:
+        key = self.selected_row()
+        return None if key is None else key.split("|", 1)[0]
 
 
 def _centred(text: Text) -> Text:
