@@ -32,6 +32,7 @@ from epro.scoring.visit import (
     clinician_flag,
     compared_core_sets,
     core_set,
+    remembering_form_scores,
     score_visit,
 )
 
@@ -49,6 +50,17 @@ def score_patient(
     visit itself has no ACR Pedi (nothing to compare with); a patient without a baseline visit
     has none at any visit.
     """
+    with remembering_form_scores():
+        return _score_patient(visits, ages=ages, baseline_visit=baseline_visit, params=params)
+
+
+def _score_patient(
+    visits: Mapping[str, Sequence[VisitResponse]],
+    *,
+    ages: Mapping[str, float | None],
+    baseline_visit: str,
+    params: ScoringParams,
+) -> dict[str, ScoreResult]:
     baseline = visits.get(baseline_visit)
     scored: dict[str, ScoreResult] = {}
     for code, responses in visits.items():

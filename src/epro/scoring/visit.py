@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final
@@ -110,7 +112,35 @@ def score_form(
         close = difflib.get_close_matches(form_id, _SCORERS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise FormError(f"unknown form {form_id!r}{hint}; the forms are {', '.join(_SCORERS)}")
-    return scorer(answers, params)
+    memo = _FORM_MEMO.get()
+    if memo is None:
+        return scorer(answers, params)
+    key = (form_id, id(answers), params)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = scorer(answers, params)
+    return found
+
+
+#: While a patient's visits are scored (:func:`remembering_form_scores`), each form's scores by
+#: (form, the answers object, params). Scoring a patient scores the same responses many times
+#: over — the baseline again for every later visit, the response visits again for the repeat
+#: infusion — and a form's scores depend on its answers and the parameters alone.
+_FORM_MEMO: ContextVar[dict[tuple[str, int, ScoringParams], ScoreResult] | None] = ContextVar(
+    "epro_form_scores", default=None
+)
+
+
+@contextmanager
+def remembering_form_scores() -> Iterator[None]:
+    """Score each form once within the block. The answers objects must outlive the block and
+    stay unchanged in it (they are remembered by identity): true of one patient's responses
+    while :func:`epro.scoring.trial.score_patient` scores them."""
+    token = _FORM_MEMO.set({})
+    try:
+        yield
+    finally:
+        _FORM_MEMO.reset(token)
 
 
 def _clinician_inputs(answers: Answers) -> tuple[dict[str, Fraction | None], str | None]:

@@ -216,3 +216,30 @@ def test_eligibility_agrees_with_the_acr_pedi_30_columns(
     assert isinstance(p2, bool)
     assert isinstance(p3, bool)
     assert got["V3"][ELIGIBLE] is kleene_and([p2, not p3, not treated])
+
+
+@settings(max_examples=40, deadline=None)
+@given(v1=CORE, v2=CORE, v3=CORE, v4=CORE, v5=CORE, treated=st.booleans())
+def test_remembering_each_forms_scores_changes_no_score(
+    v1: tuple[float, ...],
+    v2: tuple[float, ...],
+    v3: tuple[float, ...],
+    v4: tuple[float, ...],
+    v5: tuple[float, ...],
+    treated: bool,
+) -> None:
+    """score_patient scores each form once (the baseline is compared with every later visit);
+    every score and note equals scoring without remembering anything."""
+    from epro.scoring.trial import _score_patient
+
+    visits = {
+        "V1": visit(*v1),
+        "V2": visit(*v2),
+        "V3": visit(*v3, treated=treated),
+        "V4": visit(*v4),
+        "V5": visit(*v5),
+    }
+    ages = dict.fromkeys(visits, AGE)
+    remembered = score_patient(visits, ages=ages)
+    fresh = _score_patient(visits, ages=ages, baseline_visit="V1", params=DEFAULT_PARAMS)
+    assert remembered == fresh
