@@ -171,6 +171,8 @@ class GivenResponse:
     respondent: str
     language: str
     day: date
+    #: The kiosk clock at Submit.
+    submitted_at: datetime
     out_of_window_reason: str | None
     #: Every answer the response holds at Submit (items never answered are absent).
     answers: Mapping[str, AnswerValue]
@@ -297,7 +299,8 @@ def _sync_all(kiosks: Mapping[str, list[_Kiosk]]) -> None:
         for kiosk in group:
             report = SyncClient(kiosk.store, batch_size=50).sync_until_empty(max_attempts=3)
             assert report.error is None, f"kiosk {kiosk.name}: {report.error}"
-            assert report.remaining == 0 and not report.flagged, report
+            assert report.remaining == 0, report
+            assert not report.flagged, report
 
 
 def _hold_visit(
@@ -340,6 +343,7 @@ def _hold_visit(
             plan = _plan(patient, visit, form_id, level, rng)
             pause = form_id == "chaq" and rng.random() < 0.25
             session, answers = _answer(service, session, rng, plan, level, pause=pause)
+            submitted_at = clock.now
             result = session.submit(actor=NURSE)
             trial.given[result.response_id] = GivenResponse(
                 response_id=result.response_id,
@@ -352,6 +356,7 @@ def _hold_visit(
                 respondent=respondent,
                 language=language,
                 day=day,
+                submitted_at=submitted_at,
                 out_of_window_reason=reason,
                 answers=answers,
             )
