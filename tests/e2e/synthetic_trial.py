@@ -20,8 +20,9 @@ the export must give back exactly that.
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -328,17 +329,18 @@ def _hold_visit(
             service = SessionService(kiosk.store, forms, study, clock=clock)
             rng = random.Random(f"{patient.code}/{visit}/{form_id}/{respondent}")
             language = "en" if respondent == "staff" else patient.language
-            start = {
-                "patient": patient.code,
-                "visit": visit,
-                "form_id": form_id,
-                "respondent": respondent,
-                "language": language,
-                "actor": NURSE,
-                "out_of_window_reason": reason,
-            }
-            _interruptions(trial, service, clock, rng, start)
-            session = service.start(**start)  # type: ignore[arg-type]
+            start = functools.partial(
+                service.start,
+                patient=patient.code,
+                visit=visit,
+                form_id=form_id,
+                respondent=respondent,
+                language=language,
+                actor=NURSE,
+                out_of_window_reason=reason,
+            )
+            _interruptions(trial, service, clock, rng, start, form_id)
+            session = start()
             level = patient.severity[visit_number(study, visit)]
             plan = _plan(patient, visit, form_id, level, rng)
             pause = form_id == "chaq" and rng.random() < 0.25
@@ -368,13 +370,14 @@ def _interruptions(
     service: SessionService,
     clock: _VisitClock,
     rng: random.Random,
-    start: Mapping[str, object],
+    start: Callable[[], QuestionnaireSession],
+    form_id: str,
 ) -> None:
     """Now and then a questionnaire is started, half answered and stopped for good: its
     answers stay encrypted on the kiosk and are never exported; the form is started again."""
-    if start["form_id"] == "clinician" or rng.random() >= 0.04:
+    if form_id == "clinician" or rng.random() >= 0.04:
         return
-    draft = service.start(**start)  # type: ignore[arg-type]
+    draft = start()
     for item in draft.items()[:3]:
         if item.type is ItemType.CHOICE:
             draft.answer(item.link_id, item.codes[0])
@@ -501,11 +504,10 @@ def _chance(item: Item, rng: random.Random, level: float) -> AnswerValue | None:
     if kind is ItemType.CIRCLES21:
         return round(jitter * 20) / 2
     if kind is ItemType.INTEGER:
-        low = int(item.min or 0)
-        return low + round(jitter * min(20, int(item.max or 20) - low))
+        bottom = int(item.min or 0)
+        return bottom + round(jitter * min(20, int(item.max or 20) - bottom))
     if kind is ItemType.DECIMAL:
-        low = float(item.min or 0)
-        return round(low + jitter * 20, 1)
+        return round(float(item.min or 0) + jitter * 20, 1)
     if kind is ItemType.DATE:
         return "2025-10-01"
     raise AssertionError(f"no answer rule for item type {kind}")
