@@ -54,9 +54,31 @@ def compare(baseline: Fraction, visit: Fraction, params: ScoringParams = DEFAULT
     return Change(improvement, worsened=-improvement > params.worsening_limit)
 
 
+CoreSet = Mapping[str, Fraction | None]
+
+
+def core_changes(
+    baseline: CoreSet, visit: CoreSet, params: ScoringParams = DEFAULT_PARAMS
+) -> dict[str, Change]:
+    """The change of every core-set variable known at both visits, in core-set order."""
+    changes: dict[str, Change] = {}
+    for variable in CORE_SET:
+        before, after = baseline.get(variable), visit.get(variable)
+        if before is not None and after is not None:
+            changes[variable] = compare(before, after, params)
+    return changes
+
+
+def responder(changes: Mapping[str, Change], level: int, params: ScoringParams) -> bool:
+    """ACR Pedi ``level``: at least 3 improved at the level and at most 1 worsened."""
+    improved = sum(change.improved_at(level) for change in changes.values())
+    worsened = sum(change.worsened for change in changes.values())
+    return improved >= params.acr_min_improved and worsened <= params.acr_max_worsened
+
+
 def score_acr_pedi(
-    baseline: Mapping[str, Fraction | None] | None,
-    visit: Mapping[str, Fraction | None],
+    baseline: CoreSet | None,
+    visit: CoreSet,
     params: ScoringParams = DEFAULT_PARAMS,
 ) -> ScoreResult:
     """``acr_pedi_<level>`` for every level and ``acr_change_<variable>`` for the six."""
@@ -67,27 +89,21 @@ def score_acr_pedi(
             sheet.put(name, None, "no baseline visit given")
         return sheet.result()
 
-    changes: dict[str, Change] = {}
+    changes = core_changes(baseline, visit, params)
     lacking: list[str] = []
+    note = ZERO_BASELINE_NOTE if params.acr_zero_baseline_worsens else ZERO_BASELINE_ONLY
     for variable in CORE_SET:
-        before, after = baseline.get(variable), visit.get(variable)
-        gaps = [w for w, v in (("baseline", before), ("visit", after)) if v is None]
-        if before is None or after is None:
-            lacking.append(f"{variable} ({', '.join(gaps)})")
-            sheet.put(change_name(variable), None, f"missing: {variable} at {' and '.join(gaps)}")
+        if variable in changes:
+            sheet.put(change_name(variable), changes[variable].improvement, note)
             continue
-        change = compare(before, after, params)
-        changes[variable] = change
-        note = ZERO_BASELINE_NOTE if params.acr_zero_baseline_worsens else ZERO_BASELINE_ONLY
-        sheet.put(change_name(variable), change.improvement, note)
+        gaps = [w for w, v in (("baseline", baseline), ("visit", visit)) if v.get(variable) is None]
+        lacking.append(f"{variable} ({', '.join(gaps)})")
+        sheet.put(change_name(variable), None, f"missing: {variable} at {' and '.join(gaps)}")
 
     if len(changes) < params.acr_required_variables:
         for name in levels:
             sheet.put(name, None, "missing: " + ", ".join(lacking))
         return sheet.result()
-    worsened = sum(change.worsened for change in changes.values())
     for level in params.acr_levels:
-        improved = sum(change.improved_at(level) for change in changes.values())
-        responder = improved >= params.acr_min_improved and worsened <= params.acr_max_worsened
-        sheet.put(level_name(level), responder)
+        sheet.put(level_name(level), responder(changes, level, params))
     return sheet.result()

@@ -108,3 +108,13 @@ def choice(answers: Answers, name: str, allowed: Collection[str]) -> str | None:
     if not isinstance(value, str) or value not in allowed:
         raise AnswerError(f"{name}: expected one of {', '.join(allowed)}")
     return value
+
+
+def flag(answers: Answers, name: str) -> bool | None:
+    """The answer to a yes/no item; None when na, skipped or absent."""
+    if missing(answers, name) is not None:
+        return None
+    value = answers[name]
+    if not isinstance(value, bool):
+        raise AnswerError(f"{name}: expected yes or no (true or false), 'na' or 'skipped'")
+    return value

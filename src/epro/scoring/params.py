@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final
+from typing import Final, Literal, get_args
 
 from epro.errors import EproError
 
 #: The well-being sources of instruments.md §3, in fallback order.
 WELLBEING_SOURCES: Final = ("vas_wellbeing", "chaq_wellbeing_vas", "jamar_wellbeing")
+
+#: §4.1: how the waning of a response is judged at the visit after it.
+Waning = Literal["lost_response", "flare"]
+WANING_RULES: Final[tuple[str, ...]] = get_args(Waning)
+
+#: §4.1: (response visit, following visit) pairs of the trial: a response at V2 (V4) that
+#: wanes at V3 (V5). The study protocol names V3 and V5 "possible repeat infusion".
+REPEAT_INFUSION_VISITS: Final = (("V2", "V3"), ("V4", "V5"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,19 @@ class ScoringParams:
     acr_zero_baseline_worsens: bool = True
     #: §4: how many of the six core-set variables must be known at both visits (rule: all six).
     acr_required_variables: int = 6
+    #: §4.1 waning: "lost_response" (no longer ACR Pedi 30 against the baseline at the following
+    #: visit) or "flare" (the preliminary JIA flare definition between the two visits).
+    waning: Waning = "lost_response"
+    #: §4.1: the (response visit, following visit) pairs; a repeat infusion is decided at the
+    #: following visits only.
+    repeat_infusion_visits: tuple[tuple[str, str], ...] = REPEAT_INFUSION_VISITS
+    #: §4.1 flare: a variable has flared when it got worse by AT LEAST this percentage ...
+    flare_worsening: int = 40
+    #: ... a flare needs at least this many such variables ...
+    flare_min_worsened: int = 2
+    #: ... and at most this many of the others improved by at least ``flare_improvement`` %.
+    flare_max_improved: int = 1
+    flare_improvement: int = 30
 
     def __post_init__(self) -> None:
         problems = []
@@ -72,8 +93,37 @@ class ScoringParams:
             problems.append("acr_min_improved must be between 0 and acr_required_variables")
         if self.acr_max_worsened < 0:
             problems.append("acr_max_worsened must be 0 or more")
+        problems.extend(self._repeat_infusion_problems())
         if problems:
             raise EproError("invalid scoring parameters: " + "; ".join(problems))
+
+    def _repeat_infusion_problems(self) -> list[str]:
+        problems = []
+        if self.waning not in WANING_RULES:
+            problems.append(f"waning must be one of {', '.join(WANING_RULES)}")
+        pairs = self.repeat_infusion_visits
+        shapes_ok = all(
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and all(isinstance(code, str) and code for code in pair)
+            for pair in pairs
+        )
+        if not shapes_ok:
+            problems.append(
+                "repeat_infusion_visits must be (response visit, following visit) pairs of "
+                "visit codes, e.g. (('V2', 'V3'), ('V4', 'V5'))"
+            )
+        elif any(response == following for response, following in pairs):
+            problems.append("repeat_infusion_visits: a response visit cannot follow itself")
+        elif len({following for _, following in pairs}) != len(pairs):
+            problems.append("repeat_infusion_visits: each following visit may appear only once")
+        if self.flare_worsening < 0 or self.flare_improvement < 0:
+            problems.append("flare_worsening and flare_improvement must be 0 or more")
+        if not 1 <= self.flare_min_worsened <= 6:
+            problems.append("flare_min_worsened must be between 1 and 6")
+        if self.flare_max_improved < 0:
+            problems.append("flare_max_improved must be 0 or more")
+        return problems
 
     @property
     def worsening_limit(self) -> Fraction:

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-#: A score: a number (unrounded), a count or category code, a yes/no, or null with a note.
-ScoreValue = float | int | bool | None
+#: A score: a number (unrounded), a count or category code, a yes/no, a plain sentence (the
+#: reason of a decision, e.g. ``repeat_infusion_reason``), or null with a note.
+ScoreValue = float | int | bool | str | None
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ScoreSheet:
         self._notes: dict[str, str] = {}
 
     def put(
-        self, name: str, value: Fraction | float | int | bool | None, note: str | None = None
+        self, name: str, value: Fraction | float | int | bool | str | None, note: str | None = None
     ) -> None:
         if value is None:
             # A null without a reason is useless to a data manager; insist on one.

@@ -45,6 +45,8 @@ PARENT: Final = "parent"
 STAFF: Final = "staff"
 #: §2.4: the physician global is 0.0–10.0 in steps of 0.5.
 PHYS_GLOBAL_STEP: Final = 0.5
+#: §4.1: the clinician form's yes/no items of the repeat-infusion rule (version 1.1.0 on).
+INFUSION_FLAGS: Final = ("infusion_given", "disqualifying_treatment")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ def _clinician_inputs(answers: Answers) -> tuple[dict[str, Fraction | None], str
         "esr": read.number(answers, "esr", 0),
     }
     read.number(answers, "crp", 0)
+    # Read only to reject an answer that is not yes/no (clinician form 1.1.0, §4.1).
+    for name in INFUSION_FLAGS:
+        read.flag(answers, name)
     return values, read.choice(answers, "jia_course", COURSES)
 
 
@@ -280,6 +285,61 @@ def _check_age(age: float | None, name: str) -> None:
         raise AnswerError(f"{name}: the age must be a number of years, 0 or more")
 
 
+def _baseline_like(
+    baseline: Sequence[VisitResponse],
+    visit: _Visit,
+    age_years: float | None,
+    baseline_age_years: float | None,
+    params: ScoringParams,
+) -> _Visit:
+    base_age = age_years if baseline_age_years is None else baseline_age_years
+    try:
+        return _score(baseline, base_age, params, like=visit)
+    except AnswerError as error:
+        # The same variable names occur in both visits: say which visit is wrong.
+        raise AnswerError(f"baseline visit: {error}") from None
+
+
+CoreInputs = dict[str, Fraction | None]
+
+
+def compared_core_sets(
+    responses: Sequence[VisitResponse],
+    baseline: Sequence[VisitResponse],
+    *,
+    age_years: float | None = None,
+    params: ScoringParams = DEFAULT_PARAMS,
+    baseline_age_years: float | None = None,
+) -> tuple[CoreInputs, CoreInputs]:
+    """The ACR core-set inputs of ``baseline`` and of this visit, as ACR Pedi compares them.
+
+    ``baseline`` is any earlier visit: its well-being and CHAQ are taken from the same source
+    and respondent as this visit's where it has them (see the module's rules).
+    """
+    _check_age(age_years, "age_years")
+    _check_age(baseline_age_years, "baseline_age_years")
+    visit = _score(responses, age_years, params)
+    before = _baseline_like(baseline, visit, age_years, baseline_age_years, params)
+    return before.inputs, visit.inputs
+
+
+def core_set(
+    responses: Sequence[VisitResponse],
+    age_years: float | None = None,
+    params: ScoringParams = DEFAULT_PARAMS,
+) -> CoreInputs:
+    """The ACR core-set inputs of one visit on its own (no other visit to match)."""
+    _check_age(age_years, "age_years")
+    return _score(responses, age_years, params).inputs
+
+
+def clinician_flag(responses: Sequence[VisitResponse], name: str) -> bool | None:
+    """A yes/no answer of the visit's clinician form; None when absent, skipped or no form."""
+    grouped = _group(responses)
+    answers = next(iter(grouped.get("clinician", {}).values()), {})
+    return read.flag(answers, name)
+
+
 def score_visit(
     responses: Sequence[VisitResponse],
     *,
@@ -288,7 +348,8 @@ def score_visit(
     params: ScoringParams = DEFAULT_PARAMS,
     baseline_age_years: float | None = None,
 ) -> ScoreResult:
-    """Every score of a visit: each form's, ``wb``, ``esrn``, the JADAS, and ACR Pedi.
+    """Every score of a visit: each form's, ``wb``, ``esrn``, the JADAS, and ACR Pedi (the
+    repeat-infusion rule needs several visits: see ``score_patient``).
 
     ``baseline`` is the baseline visit's responses (V1); without it the ACR Pedi scores are null.
     ``baseline_age_years`` defaults to ``age_years``.
@@ -299,10 +360,5 @@ def score_visit(
     result = visit.sheet.result().merged(score_composites(visit.inputs, visit.course))
     before = None
     if baseline is not None:
-        base_age = age_years if baseline_age_years is None else baseline_age_years
-        try:
-            before = _score(baseline, base_age, params, like=visit).inputs
-        except AnswerError as error:
-            # The same variable names occur in both visits: say which visit is wrong.
-            raise AnswerError(f"baseline visit: {error}") from None
+        before = _baseline_like(baseline, visit, age_years, baseline_age_years, params).inputs
     return result.merged(score_acr_pedi(before, visit.inputs, params))

@@ -28,6 +28,14 @@ DEFAULTS = [
     pytest.param("acr_zero_baseline_worsens", True, id="§4 zero baseline 0→x worsened"),
     pytest.param("acr_required_variables", 6, id="§4 all six variables needed"),
     pytest.param("acr_levels", (30, 50, 70, 90), id="§4 levels"),
+    pytest.param("waning", "lost_response", id="§4.1 waning: response lost"),
+    pytest.param(
+        "repeat_infusion_visits", (("V2", "V3"), ("V4", "V5")), id="§4.1 V3 after V2, V5 after V4"
+    ),
+    pytest.param("flare_worsening", 40, id="§4.1 flare: worse by at least 40 %"),
+    pytest.param("flare_min_worsened", 2, id="§4.1 flare: in at least 2 variables"),
+    pytest.param("flare_max_improved", 1, id="§4.1 flare: at most 1 of the rest improved"),
+    pytest.param("flare_improvement", 30, id="§4.1 flare: improved by at least 30 %"),
 ]
 
 

@@ -1,0 +1,170 @@
+"""``wide.csv``: one row per patient and visit, one block of columns per form and respondent.
+
+Column names follow :mod:`epro.export.layout`. Every cell of an answer column holds the answer
+or a missing word: ``na``, ``skipped``, ``not_reached`` (the form was submitted without it), or
+``not_collected`` (the form was not submitted for this respondent at this visit, or the version
+that was submitted has no such item or option). Only valid responses are written; when one form
+was validly submitted twice for the same respondent at a visit, the last submitted is written,
+the one the scores are computed from (the long file keeps both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from epro.errors import FormError
+from epro.export import csv_cells as cell
+from epro.export.layout import (
+    AnswerColumn,
+    answer_columns,
+    form_prefix,
+    form_versions,
+    respondents_of,
+)
+from epro.export.records import (
+    ExportContext,
+    ExportResponse,
+    Missing,
+    PatientRecord,
+    VisitRecord,
+    WrittenFile,
+)
+from epro.forms.model import Form, Item, ItemType
+
+FILE_NAME: Final = "wide.csv"
+KEY_COLUMNS: Final = ("site", "patient", "visit", "visit_date", "age_years")
+COLLECTED: Final = "collected"
+NOT_COLLECTED: Final = str(Missing.NOT_COLLECTED)
+
+
+@dataclass(frozen=True, slots=True)
+class FormBlock:
+    """The columns of one form and respondent: status, version, response id, answers."""
+
+    form_id: str
+    respondent: str
+    prefix: str
+    #: Every known version of the form, oldest first.
+    versions: tuple[Form, ...]
+    answers: tuple[AnswerColumn, ...]
+
+    @property
+    def status_column(self) -> str:
+        return f"{self.prefix}_status"
+
+    @property
+    def version_column(self) -> str:
+        return f"{self.prefix}_version"
+
+    @property
+    def response_column(self) -> str:
+        return f"{self.prefix}_response_id"
+
+    @property
+    def names(self) -> list[str]:
+        return [
+            self.status_column,
+            self.version_column,
+            self.response_column,
+            *(column.name for column in self.answers),
+        ]
+
+
+def wide_blocks(context: ExportContext) -> list[FormBlock]:
+    """The form blocks of the wide file, forms in id order, respondents as the forms name them."""
+    blocks: list[FormBlock] = []
+    for form_id, versions in form_versions(context.forms).items():
+        for respondent in respondents_of(versions):
+            columns = answer_columns(versions, respondent, include_text=not context.deidentified)
+            blocks.append(
+                FormBlock(
+                    form_id=form_id,
+                    respondent=respondent,
+                    prefix=form_prefix(versions[-1], respondent),
+                    versions=tuple(versions),
+                    answers=tuple(columns),
+                )
+            )
+    return blocks
+
+
+def wide_columns(blocks: Sequence[FormBlock]) -> list[str]:
+    return [*KEY_COLUMNS, *(name for block in blocks for name in block.names)]
+
+
+def _answer_cell(column: AnswerColumn, form: Form, response: ExportResponse) -> str:
+    item = _item(form, column.link_id)
+    if item is None:
+        return NOT_COLLECTED
+    value = response.answers.get(column.link_id)
+    missing = cell.missing_of(item, value)
+    if missing is not None or value is None:
+        return str(missing)
+    if item.type is ItemType.CHECKLIST:
+        option = str(column.option)
+        if option not in {str(code) for code in item.codes}:
+            # An option added in a later version was never offered on this one.
+            return NOT_COLLECTED
+        return cell.flag(isinstance(value, list) and option in value)
+    return cell.answer(item, value)
+
+
+def _item(form: Form, link_id: str) -> Item | None:
+    return form.item(link_id) if link_id in form.link_ids else None
+
+
+class WideCsvWriter:
+    """Writes ``wide.csv`` a visit row at a time; holds nothing of a patient afterwards."""
+
+    def __init__(self) -> None:
+        self._file: cell.CsvFile | None = None
+        self._context: ExportContext | None = None
+        self._blocks: list[FormBlock] = []
+        self._keys: set[tuple[str, str]] = set()
+
+    def begin(self, out: Path, context: ExportContext) -> None:
+        self._context = context
+        self._blocks = wide_blocks(context)
+        self._keys = {(block.form_id, block.respondent) for block in self._blocks}
+        self._file = cell.CsvFile(out, FILE_NAME, wide_columns(self._blocks))
+
+    def add_patient(self, patient: PatientRecord) -> None:
+        if self._file is None or self._context is None:
+            raise RuntimeError("WideCsvWriter.begin must come before add_patient")
+        for visit in patient.visits:
+            self._file.write(self._row(self._context, patient, visit))
+
+    def finish(self) -> list[WrittenFile]:
+        if self._file is None:
+            raise RuntimeError("WideCsvWriter.begin must come before finish")
+        self._file.close()
+        return [WrittenFile(Path(FILE_NAME), self._file.rows)]
+
+    def _row(self, context: ExportContext, patient: PatientRecord, visit: VisitRecord) -> list[str]:
+        row = [
+            patient.site,
+            patient.code,
+            visit.visit,
+            cell.day(visit.visit_date),
+            "" if visit.age_years is None else cell.number(visit.age_years),
+        ]
+        chosen: Mapping[tuple[str, str], ExportResponse] = cell.latest_valid(visit.responses)
+        for key in sorted(chosen.keys() - self._keys):
+            # Nowhere to put these answers: refuse rather than leave them out unseen.
+            raise FormError(
+                f"response {chosen[key].response_id}: form {key[0]} has no respondent "
+                f"{key[1]!r} in any known version; check the form files"
+            )
+        for block in self._blocks:
+            response = chosen.get((block.form_id, block.respondent))
+            if response is None:
+                row.extend([NOT_COLLECTED, "", ""])
+                row.extend(NOT_COLLECTED for _ in block.answers)
+                continue
+            form = cell.form_of(context, response)
+            row.extend([COLLECTED, response.form_version, response.response_id])
+            row.extend(_answer_cell(column, form, response) for column in block.answers)
+        return row

@@ -1,0 +1,28 @@
+"""Fixtures of the CSV and codebook tests: the hand-made study of :mod:`export_kit`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from export_kit import FORMS, Scenario, checked, make_context
+
+from epro.forms import load_forms
+
+
+@pytest.fixture
+def scenario(forms_dir: Path) -> Scenario:
+    return checked(make_context(forms_dir, FORMS, deidentified=False))
+
+
+@pytest.fixture
+def deidentified(forms_dir: Path) -> Scenario:
+    return checked(make_context(forms_dir, FORMS, deidentified=True))
+
+
+@pytest.fixture
+def every_form(forms_dir: Path) -> Scenario:
+    """The same patients with every shipped form known (JAMAR and VAS well-being too)."""
+    names = tuple(load_forms(forms_dir))
+    return checked(make_context(forms_dir, names, deidentified=False))
+
