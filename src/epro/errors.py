@@ -43,3 +43,15 @@ class SessionError(EproError):
 
 class SyncError(EproError):
     """Talking to the study server failed; the outbox keeps everything for the next try."""
+
+
+class BundleError(EproError):
+    """An export bundle cannot be written or read: truncated, altered, or not a bundle."""
+
+    exit_code = 2
+
+
+class ExportError(EproError):
+    """An export was refused before anything was written (exit status 2)."""
+
+    exit_code = 2

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,6 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check every stored response's hash and kiosk signature"
     ).set_defaults(func=cmd_verify)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+
+    bundle = sub.add_parser(
+        "bundle",
+        help="write the sealed export bundle for the data manager",
+        description=(
+            "Writes every stored envelope (exactly as the kiosks signed it), the kiosk "
+            "registry, the roster, the quarantine and the server audit log to FILE, for "
+            "`epro export` on the data manager's offline machine. No answer is readable in it "
+            "without the study private key. FILE must not exist yet; it is created with mode "
+            "0600 and appears only when complete."
+        ),
+    )
+    bundle.add_argument("--out", required=True, type=Path, metavar="FILE", help="the new file")
+    bundle.add_argument("--site", help="only this site (default: every site)")
+    bundle.set_defaults(func=cmd_bundle)
     return parser
 
 
@@ -217,6 +233,49 @@ def cmd_verify(_args: argparse.Namespace) -> int:
         "the analysis and ask the site which kiosk sent them"
     )
     return 1
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from epro.crypto import StudyPublicKey
+    from epro_sync.bundle import write_bundle
+    from epro_sync.study import read_study_public_key
+
+    settings = _settings()
+    site = None if args.site is None else args.site.strip()
+    fingerprint = None
+    if settings.study_public_key_file is not None:
+        text = read_study_public_key(settings.study_public_key_file)
+        fingerprint = StudyPublicKey.from_json(text).fingerprint()
+    with _database(settings) as engine:
+        if site is not None and not _site_known(engine, site):
+            raise EproError(
+                f"no kiosk or patient is registered at site {site!r}; `epro-sync devices` "
+                "lists the sites (nothing was written)"
+            )
+        manifest = write_bundle(
+            engine, args.out, site=site, now=_now(), study_key_fingerprint=fingerprint
+        )
+    counts = manifest.counts
+    print(
+        f"wrote {args.out}: {counts['response']} responses of {counts['patient']} patients "
+        f"from {counts['device']} kiosks, {counts['quarantine']} quarantined, "
+        f"{counts['audit']} audit events"
+    )
+    print(f"sha256 {manifest.sha256}")
+    print("export it offline: epro export FILE --study-key STUDY-PRIVATE-KEY --out DIR")
+    return 0
+
+
+def _site_known(engine: Engine, site: str) -> bool:
+    from sqlmodel import select
+
+    from epro_sync.db import read_session
+    from epro_sync.tables import Device, Patient
+
+    with read_session(engine) as session:
+        device = session.exec(select(Device.device_id).where(Device.site == site)).first()
+        patient = session.exec(select(Patient.code).where(Patient.site == site)).first()
+    return device is not None or patient is not None
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

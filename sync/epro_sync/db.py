@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlmodel import Session
 
 #: How long a SQLite writer waits for the lock before giving up, in milliseconds.
@@ -79,6 +80,19 @@ def read_session(engine: Engine) -> Session:
     session = Session(engine)
     session.connection(execution_options={_READ_ONLY: True})
     return session
+
+
+@contextlib.contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection in one read-only transaction that sees one consistent state of the
+    database throughout, however long it reads (an export streams every table in turn):
+    REPEATABLE READ on PostgreSQL; on SQLite a plain read transaction, which in WAL mode reads
+    one snapshot and never blocks writers."""
+    options: dict[str, Any] = {_READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
 
 
 def is_postgres(engine: Engine) -> bool:

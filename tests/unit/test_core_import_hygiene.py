@@ -20,6 +20,7 @@ CORE = [
     "epro.station",
     "epro.demo",
     "epro.errors",
+    "epro.bundle",
 ]
 
 

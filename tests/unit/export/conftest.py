@@ -25,4 +25,3 @@ def every_form(forms_dir: Path) -> Scenario:
     """The same patients with every shipped form known (JAMAR and VAS well-being too)."""
     names = tuple(load_forms(forms_dir))
     return checked(make_context(forms_dir, names, deidentified=False))
-

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-
 from epro.export.csv_files import csv_writers
 from epro.export.records import (
     ExportContext,
@@ -39,11 +38,12 @@ from epro.forms import Form, load_form, load_forms, parse_form, validate_answers
 from epro.forms.model import AnswerValue
 from epro.scoring.result import ScoreValue
 
-INFUSION_ITEM = '''
+INFUSION_LABEL = "MSC infusion given <V1, V3 or V5 only> & recorded"
+INFUSION_ITEM = f'''
 [[items]]
 link_id = "infusion_given"
 type = "boolean"
-text = { en = "MSC infusion given <V1, V3 or V5 only> & recorded", nl = "MSC-infusie gegeven" }
+text = {{ en = "{INFUSION_LABEL}", nl = "MSC-infusie gegeven" }}
 '''
 
 
@@ -349,7 +349,6 @@ def checked(context: ExportContext) -> Scenario:
         for given in patient.responses:
             validate_answers(context.forms[(given.form_id, given.form_version)], given.answers)
     return Scenario(context, patients)
-
 
 
 def write_all(scenario: Scenario, out: Path) -> list[WrittenFile]:

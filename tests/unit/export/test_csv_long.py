@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from export_kit import Scenario, read_csv, read_header, write_all
@@ -32,6 +33,31 @@ HEADER = [
 NOT_REACHED = ("", "", "not_reached")
 
 
+def head(
+    visit: str,
+    visit_date: str,
+    form: str,
+    version: str,
+    respondent: str,
+    language: str,
+    response_id: str,
+    submitted: str,
+    *,
+    out_of_window: str = "0",
+    reason: str = "",
+    site: str = "S01",
+    patient: str = "DEMO-001",
+) -> list[str]:
+    """The response's cells of a long row; every response here was received two hours later."""
+    later = datetime.fromisoformat(submitted) + timedelta(hours=2)
+    received = later.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    status = "entered_in_error" if reason else "valid"
+    return [
+        *(site, patient, visit, visit_date, form, version, respondent, language, response_id),
+        *(submitted, received, out_of_window, status, reason),
+    ]
+
+
 def rows_of(
     form: Form, head: list[str], answered: dict[str, tuple[str, str, str]]
 ) -> list[list[str]]:
@@ -46,11 +72,12 @@ def expected_rows(scenario: Scenario) -> list[list[str]]:
     forms = scenario.context.forms
     chaq, vas = forms[("chaq", "1.0.0")], forms[("vas_pain", "1.0.0")]
     clin_old, clin_new = forms[("clinician", "1.0.0")], forms[("clinician", "1.1.0")]
-    one, v1, v2 = ["S01", "DEMO-001"], "2024-03-04", "2024-04-01"
+    v1, v2 = "2024-03-04", "2024-04-01"
     rows = rows_of(
         chaq,
-        [*one, "V1", v1, "chaq", "1.0.0", "parent", "nl", "r-chaq-p-v1"]
-        + ["2024-03-04T09:00:00.000000Z", "2024-03-04T11:00:00.000000Z", "0", "valid", ""],
+        head(
+            "V1", v1, "chaq", "1.0.0", "parent", "nl", "r-chaq-p-v1", "2024-03-04T09:00:00.000000Z"
+        ),
         {
             "chaq_dress_a": ("0", "Not hard at all", ""),
             "chaq_dress_b": ("1", "A bit hard", ""),
@@ -69,26 +96,59 @@ def expected_rows(scenario: Scenario) -> list[list[str]]:
     )
     rows += rows_of(
         vas,
-        [*one, "V1", v1, "vas_pain", "1.0.0", "parent", "nl", "r-vas-p-v1-a"]
-        + ["2024-03-04T08:30:00.000000Z", "2024-03-04T10:30:00.000000Z", "0", "valid", ""],
+        head(
+            "V1",
+            v1,
+            "vas_pain",
+            "1.0.0",
+            "parent",
+            "nl",
+            "r-vas-p-v1-a",
+            "2024-03-04T08:30:00.000000Z",
+        ),
         {"vas_pain": ("20", "", "")},
     )
     rows += rows_of(
         vas,
-        [*one, "V1", v1, "vas_pain", "1.0.0", "parent", "nl", "r-vas-p-v1-b"]
-        + ["2024-03-04T09:45:00.000000Z", "2024-03-04T11:45:00.000000Z", "1", "valid", ""],
+        head(
+            "V1",
+            v1,
+            "vas_pain",
+            "1.0.0",
+            "parent",
+            "nl",
+            "r-vas-p-v1-b",
+            "2024-03-04T09:45:00.000000Z",
+            out_of_window="1",
+        ),
         {"vas_pain": ("25", "", "")},
     )
     rows += rows_of(
         vas,
-        [*one, "V1", v1, "vas_pain", "1.0.0", "child", "nl", "r-vas-c-v1"]
-        + ["2024-03-04T09:50:00.000000Z", "2024-03-04T11:50:00.000000Z", "0", "valid", ""],
+        head(
+            "V1",
+            v1,
+            "vas_pain",
+            "1.0.0",
+            "child",
+            "nl",
+            "r-vas-c-v1",
+            "2024-03-04T09:50:00.000000Z",
+        ),
         {"vas_pain": ("40", "", "")},
     )
     rows += rows_of(
         clin_old,
-        [*one, "V1", v1, "clinician", "1.0.0", "staff", "en", "r-clin-v1"]
-        + ["2024-03-04T11:00:00.000000Z", "2024-03-04T13:00:00.000000Z", "0", "valid", ""],
+        head(
+            "V1",
+            v1,
+            "clinician",
+            "1.0.0",
+            "staff",
+            "en",
+            "r-clin-v1",
+            "2024-03-04T11:00:00.000000Z",
+        ),
         {
             "phys_global": ("3.5", "", ""),
             "active_joints": ("4", "", ""),
@@ -100,15 +160,24 @@ def expected_rows(scenario: Scenario) -> list[list[str]]:
     )
     rows += rows_of(
         clin_new,
-        [*one, "V1", v1, "clinician", "1.1.0", "staff", "en", "r-clin-v1-error"]
-        + ["2024-03-04T11:05:00.000000Z", "2024-03-04T13:05:00.000000Z", "0"]
-        + ["entered_in_error", "entered for the wrong patient, see note 4"],
+        head(
+            "V1",
+            v1,
+            "clinician",
+            "1.1.0",
+            "staff",
+            "en",
+            "r-clin-v1-error",
+            "2024-03-04T11:05:00.000000Z",
+            reason="entered for the wrong patient, see note 4",
+        ),
         {"phys_global": ("9", "", ""), "infusion_given": ("0", "no", "")},
     )
     rows += rows_of(
         chaq,
-        [*one, "V2", v2, "chaq", "1.0.0", "child", "nl", "r-chaq-c-v2"]
-        + ["2024-04-01T10:00:00.000000Z", "2024-04-01T12:00:00.000000Z", "0", "valid", ""],
+        head(
+            "V2", v2, "chaq", "1.0.0", "child", "nl", "r-chaq-c-v2", "2024-04-01T10:00:00.000000Z"
+        ),
         {
             "chaq_dress_a": ("3", "Could not do it", ""),
             "chaq_devices": ("other", "Something else", ""),
@@ -118,8 +187,16 @@ def expected_rows(scenario: Scenario) -> list[list[str]]:
     )
     rows += rows_of(
         clin_new,
-        [*one, "V2", v2, "clinician", "1.1.0", "staff", "en", "r-clin-v2"]
-        + ["2024-04-01T11:00:00.000000Z", "2024-04-01T13:00:00.000000Z", "0", "valid", ""],
+        head(
+            "V2",
+            v2,
+            "clinician",
+            "1.1.0",
+            "staff",
+            "en",
+            "r-clin-v2",
+            "2024-04-01T11:00:00.000000Z",
+        ),
         {
             "phys_global": ("2", "", ""),
             "active_joints": ("0", "", ""),
@@ -132,16 +209,33 @@ def expected_rows(scenario: Scenario) -> list[list[str]]:
     # V3 has no valid response, so no visit record and no visit date.
     rows += rows_of(
         vas,
-        [*one, "V3", "", "vas_pain", "1.0.0", "parent", "nl", "r-vas-p-v3-error"]
-        + ["2024-04-29T09:00:00.000000Z", "2024-04-29T11:00:00.000000Z", "0"]
-        + ["entered_in_error", "kiosk left on the wrong patient"],
+        head(
+            "V3",
+            "",
+            "vas_pain",
+            "1.0.0",
+            "parent",
+            "nl",
+            "r-vas-p-v3-error",
+            "2024-04-29T09:00:00.000000Z",
+            reason="kiosk left on the wrong patient",
+        ),
         {"vas_pain": ("70", "", "")},
     )
     rows += rows_of(
         clin_new,
-        ["S02", "DEMO-002", "V0", "2024-01-08", "clinician", "1.1.0", "staff", "en"]
-        + ["r-clin-002-v0", "2024-01-08T08:00:00.000000Z", "2024-01-08T10:00:00.000000Z"]
-        + ["0", "valid", ""],
+        head(
+            "V0",
+            "2024-01-08",
+            "clinician",
+            "1.1.0",
+            "staff",
+            "en",
+            "r-clin-002-v0",
+            "2024-01-08T08:00:00.000000Z",
+            site="S02",
+            patient="DEMO-002",
+        ),
         {
             "phys_global": ("6.5", "", ""),
             "active_joints": ("12", "", ""),
@@ -191,6 +285,8 @@ def test_a_deidentified_long_file_has_no_free_text_rows_and_no_status_reasons(
     assert header == [name for name in HEADER if name != "status_reason"]
     rows = read_csv(tmp_path / "long.csv")
     assert "chaq_devices_other" not in {row["link_id"] for row in rows}
-    full = [r for r in expected_rows(deidentified) if r[HEADER.index("link_id")] != "chaq_devices_other"]
+    full = [
+        r for r in expected_rows(deidentified) if r[HEADER.index("link_id")] != "chaq_devices_other"
+    ]
     reason = HEADER.index("status_reason")
     assert [list(row.values()) for row in rows] == [r[:reason] + r[reason + 1 :] for r in full]

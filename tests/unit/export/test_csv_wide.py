@@ -61,7 +61,11 @@ def block(names: list[str], fill: str, cells: dict[str, str]) -> dict[str, str]:
 
 
 def not_collected(prefix: str, names: list[str]) -> dict[str, str]:
-    meta = {f"{prefix}_status": "not_collected", f"{prefix}_version": "", f"{prefix}_response_id": ""}
+    meta = {
+        f"{prefix}_status": "not_collected",
+        f"{prefix}_version": "",
+        f"{prefix}_response_id": "",
+    }
     return meta | block(names, "not_collected", {})
 
 
