@@ -49,6 +49,7 @@ from epro_sync.testing import running_server
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ENV = "EPRO_TEST_POSTGRES_URL"
 STUDY_KEY_PASSPHRASE = "data manager's own passphrase"
+SITE_B = "SITE-B"
 
 
 # --------------------------------------------------------------------------- running it
@@ -84,14 +85,13 @@ class Outcome:
     forms: Mapping[str, Form]
     study: Study
     folder: Path
-    bundle_status: int
-    bundle_stderr: str
-    export_status: int
-    export_stderr: str
+    #: Exit status and standard error of each command: the whole trial's bundle and export,
+    #: and those of site B alone.
+    statuses: Mapping[str, tuple[int, str]]
     out: Path
 
-    def rows(self, name: str) -> list[dict[str, str]]:
-        with (self.out / name).open(encoding="utf-8", newline="") as handle:
+    def rows(self, name: str, out: Path | None = None) -> list[dict[str, str]]:
+        with ((out or self.out) / name).open(encoding="utf-8", newline="") as handle:
             return list(csv.DictReader(handle))
 
     def header(self, name: str) -> list[str]:
@@ -136,18 +136,21 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         env.setenv("EPRO_SYNC_DATABASE_URL", url)
         env.setenv("EPRO_SYNC_STUDY_PUBLIC_KEY_FILE", str(public_file))
         env.setenv("EPRO_SYNC_STUDY_FILE", str(ROOT / "forms" / "study.toml"))
-        bundle = folder / "trial.bundle"
-        bundle_status, _, bundle_err = _run(epro_sync_main, ["bundle", "--out", str(bundle)])
-        # The data manager's offline machine: `epro export` with the study private key.
-        env.setenv("EPRO_STUDY_KEY_PASSPHRASE", STUDY_KEY_PASSPHRASE)
-        out = folder / "export"
-        export_status, _, export_err = _run(
-            epro_main,
-            ["export", str(bundle), "--study-key", str(private_file), "--out", str(out)],
-        )
-    return Outcome(
-        trial, forms, study, folder, bundle_status, bundle_err, export_status, export_err, out
-    )
+        statuses: dict[str, tuple[int, str]] = {}
+        for name, site in (("trial", None), ("site", SITE_B)):
+            bundle = folder / f"{name}.bundle"
+            only = [] if site is None else ["--site", site]
+            status, _, err = _run(epro_sync_main, ["bundle", "--out", str(bundle), *only])
+            statuses[f"{name} bundle"] = (status, err)
+            # The data manager's offline machine: `epro export` with the study private key.
+            env.setenv("EPRO_STUDY_KEY_PASSPHRASE", STUDY_KEY_PASSPHRASE)
+            key, out = str(private_file), str(folder / name)
+            status, _, err = _run(
+                epro_main, ["export", str(bundle), "--study-key", key, "--out", out]
+            )
+            statuses[f"{name} export"] = (status, err)
+            env.delenv("EPRO_STUDY_KEY_PASSPHRASE")
+    return Outcome(trial, forms, study, folder, statuses, folder / "trial")
 
 
 # ------------------------------------------------------------------ rendering what was given
@@ -214,8 +217,9 @@ def _patient(trial: Trial, code: str) -> TrialPatient:
 
 def test_bundling_and_exporting_the_trial_succeed_and_report_no_problem(outcome: Outcome) -> None:
     # DESIGN §9: the export lists problems without stopping; a clean trial has none.
-    assert outcome.bundle_status == 0, outcome.bundle_stderr
-    assert outcome.export_status == 0, outcome.export_stderr
+    for command in ("trial bundle", "trial export"):
+        status, stderr = outcome.statuses[command]
+        assert status == 0, f"{command}: {stderr}"
     for name in ("long.csv", "wide.csv", "scores.csv", "problems.csv", "MANIFEST.json"):
         assert (outcome.out / name).is_file(), f"the export wrote no {name}"
     problems = outcome.rows("problems.csv")
@@ -480,3 +484,15 @@ def test_the_trial_covers_every_kind_of_answer_and_every_respondent_rule(
     assert chaq_of_102["V1"] == "parent"
     assert chaq_of_102["V8"] == "child"
     assert {g.kiosk for g in given if g.site == "SITE-A"} == {"a1", "a2"}
+
+
+def test_a_bundle_of_one_site_exports_that_sites_responses_and_no_other(outcome: Outcome) -> None:
+    # DESIGN §9: `epro-sync bundle --site S` carries one site's data only.
+    for command in ("site bundle", "site export"):
+        status, stderr = outcome.statuses[command]
+        assert status == 0, f"{command}: {stderr}"
+    site_b = {rid for rid, g in outcome.trial.given.items() if g.site == SITE_B}
+    rows = outcome.rows("long.csv", outcome.folder / "site")
+    assert {row["response_id"] for row in rows} == site_b
+    assert {row["site"] for row in rows} == {SITE_B}
+    assert outcome.rows("problems.csv", outcome.folder / "site") == []
