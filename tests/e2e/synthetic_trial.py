@@ -65,8 +65,10 @@ class TrialPatient:
     #: Disease activity 0–1 at V0 … V8; the clinician's numbers and the well-being line
     #: follow it, the other answers lean on it.
     severity: tuple[float, float, float, float, float, float, float, float, float]
-    #: V3 and V5 visits after which a biologic or steroid injection was given.
+    #: Visits at which a biologic or joint injection since the last infusion is reported.
     disqualified_at: tuple[str, ...] = ()
+    #: V3 and V5 visits at which the infusion was repeated.
+    repeat_infusions: tuple[str, ...] = ()
     #: (visit, form, respondent) of forms that are due but never filled in.
     not_collected: tuple[tuple[str, str, str], ...] = ()
     #: (visit, item) answered "skipped" on the clinician form.
@@ -87,6 +89,7 @@ PATIENTS: tuple[TrialPatient, ...] = (
         "en",
         "poly",
         (0.8, 0.8, 0.4, 0.78, 0.6, 0.55, 0.5, 0.45, 0.4),
+        repeat_infusions=("V3",),
     ),
     # Improves steadily; turns 8 between V5 and V6.
     TrialPatient(
@@ -108,6 +111,7 @@ PATIENTS: tuple[TrialPatient, ...] = (
         "nl",
         "poly",
         (0.9, 0.9, 0.45, 0.85, 0.4, 0.8, 0.5, 0.45, 0.4),
+        repeat_infusions=("V3", "V5"),
     ),
     # Pedi 30 at V2 lost at V3, but a biologic since the last infusion: not eligible.
     TrialPatient(
@@ -403,8 +407,17 @@ def _plan(
         "esr": round(8 + level * 50 + rng.uniform(-1, 1), 1),
         "crp": None if rng.random() < 0.4 else round(rng.uniform(0, 40), 1),
         "jia_course": patient.jia_course,
-        "infusion_given": visit in ("V1", "V3", "V5"),
-        "disqualifying_treatment": visit in patient.disqualified_at,
+        # Clinician 1.1.0 (instruments.md §4.1): the infusion is asked at the infusion visits,
+        # other treatment since the last infusion at every visit after the first one; both
+        # are left empty elsewhere, as the form's help says.
+        "infusion_given": (
+            visit == "V1" or visit in patient.repeat_infusions
+            if visit in ("V1", "V3", "V5")
+            else None
+        ),
+        "disqualifying_treatment": (
+            None if visit in ("V0", "V1") else visit in patient.disqualified_at
+        ),
     }
     for skipped_visit, link_id in patient.clinician_skips:
         if skipped_visit == visit:
