@@ -22,6 +22,7 @@ from epro.errors import AnswerError, StoreError
 from epro.forms import default_forms_dir, load_forms, validate_answer
 from epro.forms.model import NA, AnswerValue, Form, Item, ItemType
 from epro.schedule import Study, age_at, load_study
+from epro.scoring.repeat_infusion import visits_from_protocol
 from epro.session import QuestionnaireSession, SessionService
 from epro.store import Store, init_store
 from epro.store.domain import AuditKind, Patient
@@ -204,7 +205,8 @@ def _history(
                     language="en",
                     actor=DEMO_NURSE,
                 )
-                answer_all(session, rng, severity)
+                given = staff_answers(study, visit.code, rng) if form_id == "clinician" else {}
+                answer_all(session, rng, severity, given=given)
                 session.submit(actor=DEMO_NURSE)
                 count += 1
     return count
@@ -229,30 +231,61 @@ def _draft(
     return session.response_id
 
 
+def staff_answers(study: Study, visit: str, rng: random.Random) -> dict[str, AnswerValue | None]:
+    """The clinician items that belong to some visits only (instruments.md §4.1), as a nurse
+    would give them: the infusion at V1 and sometimes at V3 and V5, the question about other
+    treatment after the first infusion; None leaves an item empty."""
+    following = {code for _, code in visits_from_protocol(study.visits, study.baseline_visit)}
+    codes = [v.code for v in study.visits]
+    after_first = codes.index(visit) > codes.index(study.baseline_visit)
+    infusion: AnswerValue | None = None
+    if visit == study.baseline_visit:
+        infusion = True
+    elif visit in following:
+        infusion = rng.random() < 0.5
+    treated: AnswerValue | None = rng.random() < 0.15 if after_first else None
+    return {"infusion_given": infusion, "disqualifying_treatment": treated}
+
+
 def answer_all(
-    session: QuestionnaireSession, rng: random.Random, severity: float, limit: int | None = None
+    session: QuestionnaireSession,
+    rng: random.Random,
+    severity: float,
+    limit: int | None = None,
+    *,
+    given: Mapping[str, AnswerValue | None] | None = None,
 ) -> int:
-    """Answer enabled, unanswered items in order (optional texts left empty); returns count."""
-    given = 0
-    while pending := _pending(session):
-        if limit is not None and given >= limit:
+    """Answer enabled, unanswered items in order (optional texts left empty); returns count.
+
+    ``given`` fixes the answer of some items; an item given None is left empty.
+    """
+    fixed = {} if given is None else given
+    count = 0
+    while pending := _pending(session, fixed):
+        if limit is not None and count >= limit:
             session.go_to(pending[0].link_id)  # where a resumed draft should carry on
             break
         item = pending[0]
-        value = demo_answer(item, rng, severity)
+        value = fixed.get(item.link_id)
+        if value is None:
+            value = demo_answer(item, rng, severity)
         if value == NA:
             session.not_applicable(item.link_id)
         else:
             session.answer(item.link_id, value)
-        given += 1
-    return given
+        count += 1
+    return count
 
 
-def _pending(session: QuestionnaireSession) -> list[Item]:
+def _pending(
+    session: QuestionnaireSession, given: Mapping[str, AnswerValue | None]
+) -> list[Item]:
     return [
         line.item
         for line in session.review()
-        if line.value is None and (line.item.required or line.item.type is not ItemType.TEXT)
+        if line.value is None
+        and (line.item.required or line.item.type is not ItemType.TEXT)
+        and not (line.item.link_id in given and given[line.item.link_id] is None)
     ]
 
 

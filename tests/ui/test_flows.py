@@ -313,3 +313,48 @@ async def test_a_number_out_of_range_keeps_the_question_on_screen_with_the_range
         await pilot.pause()
         assert screen.session.value("active_joints") == 12
         assert screen.session.current.link_id != "active_joints"
+
+
+async def test_clinician_data_with_the_repeat_infusion_items_left_empty_or_answered(
+    kiosk: KioskApp, kiosk_db: Path, study_key: StudyPrivateKey
+) -> None:
+    # instruments.md §4.1: clinician 1.1.0 asks infusion_given and disqualifying_treatment;
+    # both are optional (the form cannot see the visit): Next passes an empty one, and a yes
+    # chosen by keyboard is sealed as true.
+    from epro.station import SessionPlan
+
+    typed = {
+        "phys_global": "4.5",
+        "active_joints": "6",
+        "active_joints_27": "5",
+        "limited_joints": "3",
+        "esr": "30",
+        "crp": "",
+    }
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        kiosk.begin([SessionPlan("DEMO-001", "V2", "clinician", "staff", "en")])
+        await wait_for(pilot, QuestionnaireScreen)
+        screen = kiosk.screen
+        assert isinstance(screen, QuestionnaireScreen)
+        while isinstance(kiosk.screen, QuestionnaireScreen):
+            link_id = screen.session.current.link_id
+            if link_id in typed:
+                await type_text(pilot, typed[link_id])
+            elif link_id == "jia_course":
+                await pilot.press("down", "down", "enter")  # poly
+            elif link_id == "disqualifying_treatment":
+                await pilot.press("down", "enter")  # yes
+            await pilot.click("#next")
+            await pilot.pause()
+        await wait_for(pilot, ReviewScreen)
+        await pilot.click("#submit")
+        await wait_for(pilot, ThanksScreen)
+    document = sealed_document(kiosk_db, study_key, "clinician")
+    assert document["form_version"] == "1.1.0"
+    answers = document["answers"]
+    assert isinstance(answers, dict)
+    assert "infusion_given" not in answers
+    assert answers["disqualifying_treatment"] is True
+    assert answers["jia_course"] == "poly"
+    assert answers["esr"] == 30

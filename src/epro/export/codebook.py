@@ -35,7 +35,7 @@ from epro.scoring.composites import CATEGORY_LABELS
 
 CSV_FILE: Final = "codebook.csv"
 HTML_FILE: Final = "codebook.html"
-#: Types beyond the layout's :class:`Kind`: times of day in UTC.
+#: A type beyond the layout's :class:`Kind`: a date and time in UTC.
 DATETIME: Final = "datetime"
 
 CODEBOOK_COLUMNS: Final = (
@@ -247,14 +247,14 @@ def long_variables(context: ExportContext) -> list[Variable]:
     return [described[name] for name in csv_long.long_columns(context.deidentified)]
 
 
-def _block_item(block: FormBlock, link_id: str) -> tuple[Item, tuple[Item, ...]]:
-    """The newest wording of an item, and the item in every version that has it."""
-    found = tuple(form.item(link_id) for form in block.versions if link_id in form.link_ids)
-    return found[-1], found
+def _every_version_of(block: FormBlock, link_id: str) -> list[Item]:
+    """The item as each version that has it defines it."""
+    return [form.item(link_id) for form in block.versions if link_id in form.link_ids]
 
 
 def _answer_variable(block: FormBlock, column: AnswerColumn) -> Variable:
-    _, every = _block_item(block, column.link_id)
+    # A missing word is listed when any version allows it: older rows may hold it.
+    every = _every_version_of(block, column.link_id)
     missing: list[Missing] = []
     if any(item.na_option for item in every):
         missing.append(Missing.NOT_APPLICABLE)

@@ -27,7 +27,9 @@ FILE_NOTES: Final = {
     "wide.csv": (
         "One row per patient and visit, valid responses only; a block of columns per form and "
         "respondent. When a form was validly submitted twice for one respondent at a visit, "
-        "the row holds the last submitted, the one the scores are computed from."
+        "the row holds the last submitted, the one the scores are computed from. An answer "
+        "column reads not_collected when the form was not submitted for that respondent at "
+        "that visit, and also when the version submitted has no such item or option."
     ),
     "scores.csv": "One row per patient and visit; an empty cell is a null score.",
     "score_notes.csv": "One row per empty cell of scores.csv: why the score is null.",
@@ -42,6 +44,10 @@ _READING: Final = (
     "order joined by ';' in long.csv.",
     "A missing answer is a word, never an empty cell; formats that need numbers (SPSS) "
     "use the numeric codes below instead.",
+)
+
+_DEIDENTIFIED: Final = (
+    "yes: dates shifted, no free text (no text items, no data manager's status reasons)"
 )
 
 _STYLE: Final = """
@@ -122,7 +128,7 @@ def codebook_html(context: ExportContext, found: Sequence[Variable]) -> str:
     facts = [
         f"Study: {study}",
         f"Export made: {cell.moment(context.created_at)}",
-        "De-identified: " + ("yes (dates shifted, no free text)" if context.deidentified else "no"),
+        "De-identified: " + (_DEIDENTIFIED if context.deidentified else "no"),
     ]
     contents = "".join(
         f'<li><a href="#{escape(name)}">{escape(name)}</a> ({len(items)} variables)</li>'

@@ -95,8 +95,8 @@ def wide_columns(blocks: Sequence[FormBlock]) -> list[str]:
     return [*KEY_COLUMNS, *(name for block in blocks for name in block.names)]
 
 
-def _answer_cell(column: AnswerColumn, form: Form, response: ExportResponse) -> str:
-    item = _item(form, column.link_id)
+def _answer_cell(column: AnswerColumn, items: Mapping[str, Item], response: ExportResponse) -> str:
+    item = items.get(column.link_id)
     if item is None:
         return NOT_COLLECTED
     value = response.answers.get(column.link_id)
@@ -112,10 +112,6 @@ def _answer_cell(column: AnswerColumn, form: Form, response: ExportResponse) -> 
     return cell.answer(item, value)
 
 
-def _item(form: Form, link_id: str) -> Item | None:
-    return form.item(link_id) if link_id in form.link_ids else None
-
-
 class WideCsvWriter:
     """Writes ``wide.csv`` a visit row at a time; holds nothing of a patient afterwards."""
 
@@ -124,6 +120,7 @@ class WideCsvWriter:
         self._context: ExportContext | None = None
         self._blocks: list[FormBlock] = []
         self._keys: set[tuple[str, str]] = set()
+        self._items: dict[tuple[str, str], dict[str, Item]] = {}
 
     def begin(self, out: Path, context: ExportContext) -> None:
         self._context = context
@@ -142,6 +139,14 @@ class WideCsvWriter:
             raise RuntimeError("WideCsvWriter.begin must come before finish")
         self._file.close()
         return [WrittenFile(Path(FILE_NAME), self._file.rows)]
+
+    def _items_of(self, form: Form) -> Mapping[str, Item]:
+        """The answerable items of a form version by link id, looked up once per version."""
+        key = (form.id, form.version)
+        found = self._items.get(key)
+        if found is None:
+            found = self._items[key] = {item.link_id: item for item in form.answerable_items}
+        return found
 
     def _row(self, context: ExportContext, patient: PatientRecord, visit: VisitRecord) -> list[str]:
         row = [
@@ -164,7 +169,7 @@ class WideCsvWriter:
                 row.extend([NOT_COLLECTED, "", ""])
                 row.extend(NOT_COLLECTED for _ in block.answers)
                 continue
-            form = cell.form_of(context, response)
+            items = self._items_of(cell.form_of(context, response))
             row.extend([COLLECTED, response.form_version, response.response_id])
-            row.extend(_answer_cell(column, form, response) for column in block.answers)
+            row.extend(_answer_cell(column, items, response) for column in block.answers)
         return row

@@ -87,6 +87,32 @@ def test_submitted_demo_responses_open_with_the_demo_study_key(
             assert document["scores"]["chaq_di"] is not None
 
 
+def test_demo_clinician_data_answer_the_visit_bound_items_only_where_they_belong(
+    demo_db: Path,
+) -> None:
+    """instruments.md §4.1: infusion_given at the infusion visits (V1 yes; V3, V5 either way),
+    disqualifying_treatment after the first infusion; both left empty elsewhere."""
+    with open_store(demo_db, passphrase=PASSPHRASE) as store, store.unit_of_work() as uow:
+        clinician = [
+            (meta.visit, uow.answers.load(meta))
+            for meta in uow.responses.list(statuses=[ResponseStatus.SUBMITTED])
+            if meta.form_id == "clinician"
+        ]
+    seen = {visit for visit, _ in clinician}
+    assert {"V0", "V1", "V2", "V3"} <= seen
+    for visit, answers in clinician:
+        if visit == "V1":
+            assert answers["infusion_given"] is True
+        elif visit in ("V3", "V5"):
+            assert isinstance(answers["infusion_given"], bool)
+        else:
+            assert "infusion_given" not in answers
+        if visit in ("V0", "V1"):
+            assert "disqualifying_treatment" not in answers
+        else:
+            assert isinstance(answers["disqualifying_treatment"], bool)
+
+
 def test_the_demo_refuses_to_overwrite_an_existing_database(demo_db: Path) -> None:
     before = demo_db.read_bytes()
     with pytest.raises(StoreError, match="already exists"):

@@ -231,3 +231,43 @@ def test_acknowledge_purges_the_answer_ciphertext_but_keeps_metadata_and_hash(
     purges = [e for e in audit_of(store, response_id) if e.kind is AuditKind.PURGE]
     assert len(purges) == 1
     assert store.verify().ok
+
+
+CLINICIAN_CORE: dict[str, AnswerValue] = {
+    "phys_global": 4.5,
+    "active_joints": 6,
+    "active_joints_27": 5,
+    "limited_joints": 3,
+    "esr": 30,
+    "jia_course": "poly",
+}
+
+CLINICIAN_CASES = [
+    pytest.param({}, id="visit-bound items left empty"),
+    pytest.param(
+        {"infusion_given": True, "disqualifying_treatment": False}, id="visit-bound items given"
+    ),
+]
+
+
+@pytest.mark.parametrize("extra", CLINICIAN_CASES)
+def test_clinician_form_1_1_0_submits_with_or_without_the_repeat_infusion_items(
+    service: SessionService,
+    store: Store,
+    study_key: StudyPrivateKey,
+    forms: Mapping[str, Form],
+    extra: dict[str, AnswerValue],
+) -> None:
+    """instruments.md §4.1: the new clinician version's infusion_given and
+    disqualifying_treatment are optional (the form cannot see the visit), and are sealed with
+    the form's version when given."""
+    enrol(store, "DEMO-001", age=10)
+    session = start(service, form_id="clinician", respondent="staff")
+    for link_id, value in {**CLINICIAN_CORE, **extra}.items():
+        session.answer(link_id, value)
+    session.submit(actor="nurse")
+    envelope, document = open_outbox(store, session.response_id, study_key)
+    assert envelope.form_version == document["form_version"] == "1.1.0"
+    assert envelope.form_sha256 == forms["clinician"].sha256
+    assert document["answers"] == {**CLINICIAN_CORE, **extra}
+    assert stored_answers(store, session.response_id) == {**CLINICIAN_CORE, **extra}

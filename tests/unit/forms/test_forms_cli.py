@@ -19,8 +19,10 @@ def test_forms_check_of_the_shipped_forms_exits_zero(
 ) -> None:
     assert main(["forms", "check", str(forms_dir)]) == 0
     out = capsys.readouterr().out
-    for form_id in ("chaq", "jamar", "vas_pain", "vas_wellbeing", "clinician"):
+    for form_id in ("chaq", "jamar", "vas_pain", "vas_wellbeing"):
         assert f"{form_id}.toml {form_id} 1.0.0 sha256:" in out
+    # instruments.md §4.1: the clinician form is at 1.1.0, with the repeat-infusion items.
+    assert "clinician.toml clinician 1.1.0 sha256:" in out
     # study.toml is epro.schedule's: either checked by it or skipped with a warning line.
     study = [line for line in out.splitlines() if "study.toml" in line]
     assert len(study) == 1
@@ -41,6 +43,13 @@ def test_forms_check_reports_duplicate_ids_across_files(
     shutil.copy(forms_dir / "vas_pain.toml", tmp_path / "b.toml")
     assert main(["forms", "check", str(tmp_path)]) == 1
     assert "[F045]" in capsys.readouterr().out
+
+
+def test_forms_check_accepts_the_kept_earlier_versions(
+    forms_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forms", "check", str(forms_dir / "versions")]) == 0
+    assert "clinician-1.0.0.toml clinician 1.0.0 sha256:" in capsys.readouterr().out
 
 
 def test_forms_check_of_a_missing_path_is_a_plain_error(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from epro.forms import NA, Form, FormKind, ItemType, validate_answer, validate_answers
+from epro.forms import NA, Form, FormKind, ItemType, load_form, validate_answer, validate_answers
 from epro.forms.options import DEFAULT_KEYS
 
 CHAQ_DOMAINS = {  # instruments.md §2.1 domain table
@@ -172,6 +172,29 @@ def test_clinician_form_is_staff_only_with_the_published_ranges(shipped: dict[st
     assert ranges["esr"][0] == 0
     assert not clinician.item("crp").required
     assert clinician.item("jia_course").codes == ("oligo", "poly")
+
+
+def test_clinician_form_1_1_0_adds_the_repeat_infusion_items(
+    shipped: dict[str, Form], forms_dir: Path
+) -> None:
+    """instruments.md §4.1: a new version of clinician with infusion_given and
+    disqualifying_treatment (yes/no, in English and Dutch); 1.0.0 kept as it was."""
+    clinician = shipped["clinician"]
+    assert clinician.version == "1.1.0"
+    old = load_form(forms_dir / "versions" / "clinician-1.0.0.toml")
+    assert old.version == "1.0.0"
+    assert clinician.link_ids == (*old.link_ids, "infusion_given", "disqualifying_treatment")
+    for link_id in ("infusion_given", "disqualifying_treatment"):
+        item = clinician.item(link_id)
+        assert item.type is ItemType.BOOLEAN
+        # The form cannot see the visit: optional, and the text says at which visits.
+        assert not item.required
+        assert set(item.text) == set(item.help) == {"en", "nl"}
+    assert "V1, V3 and V5" in clinician.item("infusion_given").help["en"]
+    assert "V3 and V5" in clinician.item("disqualifying_treatment").help["en"]
+    assert "biologic" in clinician.item("disqualifying_treatment").text["en"]
+    answers = {"infusion_given": True, "disqualifying_treatment": False}
+    assert validate_answers(clinician, answers) == answers
 
 
 @pytest.mark.parametrize("form_id", ["vas_pain", "vas_wellbeing"])

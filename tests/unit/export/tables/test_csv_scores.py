@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from export_kit import Scenario, read_csv, read_header, write_all
+from tables_kit import Scenario, read_csv, read_header, write_all
 
 from epro.export.csv_scores import NOT_COMPUTED, score_cell
 from epro.scoring.catalogue import SCORES, score_columns

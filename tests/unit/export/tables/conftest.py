@@ -1,11 +1,11 @@
-"""Fixtures of the CSV and codebook tests: the hand-made study of :mod:`export_kit`."""
+"""Fixtures of the CSV and codebook tests: the hand-made study of :mod:`tables_kit`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from export_kit import FORMS, Scenario, checked, make_context
+from tables_kit import FORMS, Scenario, checked, make_context
 
 from epro.forms import load_forms
 

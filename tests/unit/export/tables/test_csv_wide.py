@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from export_kit import CHAQ_CHILD_V2, Scenario, read_csv, read_header, response, write_all
+from tables_kit import CHAQ_CHILD_V2, Scenario, read_csv, read_header, response, write_all
 
 from epro.errors import FormError
 from epro.export.csv_wide import WideCsvWriter

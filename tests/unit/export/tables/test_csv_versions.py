@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
-from export_kit import Scenario, at, make_context, read_csv, response, write_all
+from tables_kit import Scenario, at, make_context, read_csv, response, write_all
 
 from epro.export.records import PatientRecord, VisitRecord
 from epro.forms import Form, load_form, parse_form

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from export_kit import INFUSION_LABEL, Scenario, read_csv, read_header, write_all
+from tables_kit import INFUSION_LABEL, Scenario, read_csv, read_header, write_all
 
 from epro.export.records import MISSING_CODES
 from epro.scoring.catalogue import score_columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from export_kit import Scenario, read_csv, read_header, write_all
+from tables_kit import Scenario, read_csv, read_header, write_all
 
 from epro.forms import Form
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from export_kit import Scenario, write_all
+from tables_kit import Scenario, write_all
 
 from epro.export import csv_cells
 from epro.export.csv_files import csv_writers
