@@ -1,9 +1,15 @@
-"""`epro score FILE.json [--baseline BASE.json]`: score a visit's answers, print JSON.
+"""`epro score FILE.json [--baseline BASE.json] [--previous PREV.json]`: score a visit, print JSON.
 
 Input: ``{"responses": [{"form": "chaq", "respondent": "parent", "answers": {...}}, ...],
-"age": 9.5}`` or a single ``{"form": ..., "respondent": ..., "answers": ...}``. Every answer is
-validated against its form file first; output is one JSON object ``{"scores", "notes"}`` with
-the score names of instruments.md, unrounded.
+"age": 9.5, "visit": "V3"}`` or a single ``{"form": ..., "respondent": ..., "answers": ...}``.
+Every answer is validated against its form file first; output is one JSON object
+``{"scores", "notes"}`` with the score names of instruments.md, unrounded.
+
+With ``"visit"`` the visit is scored as the export scores it (``epro.scoring.trial``): the
+repeat-infusion rule (instruments.md §4.1) is decided at the protocol's possible repeat-infusion
+visits (V3, V5) from ``--baseline`` (V1) and ``--previous`` (the response visit, V2 or V4), and
+is null with a note at every other visit. Without ``"visit"`` nothing changes: the visit's own
+scores and, with ``--baseline``, ACR Pedi.
 """
 
 from __future__ import annotations
@@ -11,17 +17,21 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from epro.errors import AnswerError, EproError
 from epro.forms import Form, load_forms, validate_answers
 from epro.forms.errors import did_you_mean
-from epro.scoring import ScoreResult, VisitResponse, score_visit
+from epro.schedule import load_study
+from epro.scoring import DEFAULT_PARAMS, ScoreResult, VisitResponse, score_visit
+from epro.scoring.params import WANING_RULES
+from epro.scoring.repeat_infusion import params_for_protocol
+from epro.scoring.trial import score_patient
 
-_TOP_KEYS = {"responses", "age"}
-_SINGLE_KEYS = {"form", "respondent", "answers", "age"}
+_TOP_KEYS = {"responses", "age", "visit"}
+_SINGLE_KEYS = {"form", "respondent", "answers", "age", "visit"}
 _RESPONSE_KEYS = {"form", "respondent", "answers"}
 
 
@@ -32,14 +42,39 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="score a visit's answers (JSON) and print the scores as JSON",
         description="Score the answers of one visit. FILE is JSON: "
         '{"responses": [{"form": "chaq", "respondent": "parent", "answers": {...}}, ...], '
-        '"age": 9.5} or a single {"form": ..., "answers": ...}.',
+        '"age": 9.5, "visit": "V3"} or a single {"form": ..., "answers": ...}. '
+        '"age" and "visit" are optional. With "visit" the visit is scored as the export '
+        "scores it: at a possible repeat-infusion visit of the study protocol (V3, V5) the "
+        "repeat-infusion rule is decided from --baseline (V1) and --previous (the response "
+        "visit, V2 or V4); at any other visit its two scores are null with a note.",
     )
     parser.add_argument("file", metavar="FILE.json", help="the visit's responses")
     parser.add_argument(
         "--baseline", metavar="BASE.json", help="the baseline visit (V1), for ACR Pedi"
     )
     parser.add_argument(
+        "--previous",
+        metavar="PREV.json",
+        help="the response visit before FILE (V2 before V3, V4 before V5), for the repeat-"
+        'infusion rule; FILE must name its "visit"',
+    )
+    parser.add_argument(
+        "--waning",
+        choices=WANING_RULES,
+        default=DEFAULT_PARAMS.waning,
+        help="how the repeat-infusion rule judges that a response wanes: lost_response (no "
+        "longer ACR Pedi 30 against the baseline) or flare (the preliminary JIA flare "
+        "definition against the previous visit); default %(default)s",
+    )
+    parser.add_argument(
         "--forms", metavar="DIR", type=Path, help="the form files (default: the installed forms)"
+    )
+    parser.add_argument(
+        "--study",
+        metavar="STUDY.toml",
+        type=Path,
+        help='the study protocol that names the visits, used with "visit" '
+        "(default: the shipped study.toml)",
     )
     parser.set_defaults(func=run)
 
@@ -48,20 +83,82 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 class Visit:
     responses: list[VisitResponse]
     age: float | None
+    #: The visit code the file names, if any.
+    code: str | None = None
 
 
 def run(args: argparse.Namespace) -> int:
     forms = load_forms(args.forms)
-    visit = read_visit(Path(args.file), forms)
+    path = Path(args.file)
+    visit = read_visit(path, forms)
     baseline = None if args.baseline is None else read_visit(Path(args.baseline), forms)
-    result = score_visit(
-        visit.responses,
-        baseline=None if baseline is None else baseline.responses,
-        age_years=visit.age,
-        baseline_age_years=None if baseline is None else baseline.age,
-    )
+    previous = None if args.previous is None else read_visit(Path(args.previous), forms)
+    if visit.code is not None:
+        result = _score_in_protocol(args, visit.code, visit, baseline, previous)
+    elif previous is not None:
+        raise EproError(
+            f'{path}: --previous needs the visit\'s code; add "visit": "V3" (or "V5") to the file'
+        )
+    else:
+        result = score_visit(
+            visit.responses,
+            baseline=None if baseline is None else baseline.responses,
+            age_years=visit.age,
+            baseline_age_years=None if baseline is None else baseline.age,
+        )
     print(render(result))
     return 0
+
+
+def _check_code(where: str, visit: Visit, expected: str, role: str) -> None:
+    if visit.code is not None and visit.code != expected:
+        raise EproError(
+            f'{where}: "visit" is {visit.code}, but the {role} is {expected}; give the {role}\'s '
+            "file or correct its code"
+        )
+
+
+def _score_in_protocol(
+    args: argparse.Namespace,
+    code: str,
+    visit: Visit,
+    baseline: Visit | None,
+    previous: Visit | None,
+) -> ScoreResult:
+    """The visit scored as ``score_patient`` scores it within the whole patient."""
+    study = load_study(args.study)
+    known = [v.code for v in study.visits]
+    if code not in known:
+        raise EproError(
+            f'{args.file}: "visit" {code!r} is not a visit of study {study.id}; use one '
+            f"of {', '.join(known)}"
+        )
+    params = params_for_protocol(study.visits, study.baseline_visit, DEFAULT_PARAMS)
+    params = replace(params, waning=args.waning)
+    base_code = study.baseline_visit
+    visits: dict[str, Visit] = {code: visit}
+    if baseline is not None:
+        if code == base_code:
+            raise EproError(f"{args.file} is the baseline visit {base_code}; leave out --baseline")
+        _check_code(str(args.baseline), baseline, base_code, "baseline visit")
+        visits[base_code] = baseline
+    response_of = {f: r for r, f in params.repeat_infusion_visits}
+    if previous is not None:
+        if code not in response_of:
+            decided = ", ".join(response_of) or "no visit of this protocol"
+            raise EproError(
+                f"--previous is only read at a possible repeat-infusion visit ({decided}); "
+                f"{code} is not one, so leave it out"
+            )
+        _check_code(str(args.previous), previous, response_of[code], "response visit")
+        visits[response_of[code]] = previous
+    scored = score_patient(
+        {key: v.responses for key, v in visits.items()},
+        ages={key: v.age for key, v in visits.items()},
+        baseline_visit=base_code,
+        params=params,
+    )
+    return scored[code]
 
 
 def render(result: ScoreResult) -> str:
@@ -112,6 +209,14 @@ def _age(where: str, value: object) -> float | None:
     return float(value)
 
 
+def _code(where: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise EproError(f"{where}: 'visit' must be a visit code of the study, e.g. \"V3\"")
+    return value.strip()
+
+
 def read_visit(path: Path, forms: Mapping[str, Form]) -> Visit:
     """The validated responses and age in one input file."""
     data = read_json(path)
@@ -125,13 +230,13 @@ def read_visit(path: Path, forms: Mapping[str, Form]) -> Visit:
             raise EproError(f'{where}: "responses" must be a non-empty list of responses')
     elif "form" in data:
         _check_keys(where, data, _SINGLE_KEYS)
-        items = [{k: v for k, v in data.items() if k != "age"}]
+        items = [{k: v for k, v in data.items() if k not in ("age", "visit")}]
     else:
         raise EproError(f'{where}: expected "responses" (a list) or a single "form" with answers')
     responses = [
         _response(f"{where}, response {n}", raw, forms) for n, raw in enumerate(items, start=1)
     ]
-    return Visit(responses, _age(where, data.get("age")))
+    return Visit(responses, _age(where, data.get("age")), _code(where, data.get("visit")))
 
 
 def _response(where: str, raw: object, forms: Mapping[str, Form]) -> VisitResponse:

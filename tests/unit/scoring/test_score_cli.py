@@ -176,7 +176,15 @@ BAD_INPUT = [
         id="unknown respondent",
     ),
     pytest.param(
-        {"form": "chaq", "answers": {}, "visit": "V2"}, "unknown key(s) 'visit'", id="unknown key"
+        {"form": "chaq", "answers": {}, "vist": "V2"}, "unknown key(s) 'vist'", id="unknown key"
+    ),
+    pytest.param(
+        {"form": "chaq", "answers": {}, "visit": 3}, "'visit' must be a visit code", id="visit code"
+    ),
+    pytest.param(
+        {"form": "chaq", "answers": {}, "visit": "V9"},
+        "'V9' is not a visit of study MSC-JIA-DEMO; use one of V0, V1",
+        id="unknown visit",
     ),
     pytest.param({"answers": {}}, '"responses"', id="neither responses nor form"),
 ]
