@@ -374,6 +374,7 @@ def _visit_file(folder: Path, trial: Trial, code: str, visit: str) -> Path:
             for g in sorted(trial.of_visit(code, visit), key=lambda g: (g.form_id, g.respondent))
         ],
         "age": age_at(patient.birth_ym, day),
+        "visit": visit,
     }
     path = folder / "score-input" / f"{code}-{visit}.json"
     path.parent.mkdir(exist_ok=True)
@@ -381,12 +382,21 @@ def _visit_file(folder: Path, trial: Trial, code: str, visit: str) -> Path:
     return path
 
 
+#: instruments.md §4.1: a repeat infusion is decided at V3 from the response at V2, and at V5
+#: from the response at V4.
+RESPONSE_VISIT_OF = {"V3": "V2", "V5": "V4"}
+
+
 def _epro_score(outcome: Outcome, code: str, visit: str) -> dict[str, Any]:
-    """The scores `epro score` gives for the answers given at this visit (V1 the baseline)."""
-    argv = ["score", str(_visit_file(outcome.folder, outcome.trial, code, visit))]
+    """The scores `epro score` gives for the answers given at this visit: V1 the baseline, and
+    the response visit as ``--previous`` where a repeat infusion is decided."""
+    trial, folder = outcome.trial, outcome.folder
+    argv = ["score", str(_visit_file(folder, trial, code, visit))]
     baseline = outcome.study.baseline_visit
     if visit != baseline:
-        argv += ["--baseline", str(_visit_file(outcome.folder, outcome.trial, code, baseline))]
+        argv += ["--baseline", str(_visit_file(folder, trial, code, baseline))]
+    if visit in RESPONSE_VISIT_OF:
+        argv += ["--previous", str(_visit_file(folder, trial, code, RESPONSE_VISIT_OF[visit]))]
     status, out, err = _run(epro_main, argv)
     assert status == 0, err
     scores: dict[str, Any] = json.loads(out)["scores"]
@@ -458,6 +468,19 @@ def test_the_trial_reaches_acr_pedi_30_and_loses_it_so_the_repeat_infusion_rule_
         assert expected_scores[(code, lost)]["acr_pedi_30"] is False, (code, lost)
     assert expected_scores[("DEMO-106", "V2")]["acr_pedi_30"] is True
     assert expected_scores[("DEMO-106", "V3")]["acr_pedi_30"] is True
+    decided = {
+        key: (scores["repeat_infusion_eligible"], scores["repeat_infusion_reason"])
+        for key, scores in expected_scores.items()
+        if key[1] in RESPONSE_VISIT_OF
+    }
+    assert decided[("DEMO-101", "V3")] == (True, "ACR Pedi 30 at V2, lost at V3")
+    assert decided[("DEMO-103", "V3")] == (True, "ACR Pedi 30 at V2, lost at V3")
+    assert decided[("DEMO-103", "V5")] == (True, "ACR Pedi 30 at V4, lost at V5")
+    eligible, reason = decided[("DEMO-104", "V3")]
+    assert eligible is False
+    assert "disqualifying treatment since the last infusion" in reason
+    assert decided[("DEMO-106", "V3")][0] is False  # the response held: nothing waned
+    assert decided[("DEMO-105", "V3")][0] is False  # never responded
 
 
 def _given(outcome: Outcome) -> list[GivenResponse]:
