@@ -23,10 +23,11 @@ from enum import StrEnum
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from epro.errors import CryptoError, WrongPassphraseError
 
@@ -246,6 +247,18 @@ class StudyPrivateKey:
 
     def _secret_bytes(self) -> bytes:
         return self._x.private_bytes_raw() + (self._ml_seed or b"")
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for ``purpose`` only (HKDF-SHA256 of the private key): whoever holds
+        the study key can make it again, nobody else can, and it reveals nothing of the key.
+        The export keys its pseudonyms and date shifts with it."""
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=None,
+            info=b"epro study key derivation v1\x00" + purpose,
+        )
+        return hkdf.derive(self._secret_bytes())
 
     def to_encrypted_json(self, passphrase: str, params: KdfParams = KdfParams()) -> str:
         salt = new_salt()

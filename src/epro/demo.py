@@ -277,9 +277,7 @@ def answer_all(
     return count
 
 
-def _pending(
-    session: QuestionnaireSession, given: Mapping[str, AnswerValue | None]
-) -> list[Item]:
+def _pending(session: QuestionnaireSession, given: Mapping[str, AnswerValue | None]) -> list[Item]:
     return [
         line.item
         for line in session.review()

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "epro.cli.demo_cmd",
     "epro.cli.kiosk_cmd",
     "epro.cli.sync_cmd",
+    "epro.cli.export_cmd",
 )
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from epro.cli.progress import ProgressBar
 from epro.cli.prompts import secret
 
 EXIT_FAILED = 1
@@ -33,30 +34,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_sync)
-
-
-class ProgressBar:
-    """A one-line text bar on stderr, redrawn in place; silent when not a terminal."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
-        self._stream = stream
-        self._enabled = enabled
-        self._drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled or total == 0:
-            return
-        width = 30
-        filled = width * done // total
-        bar = "#" * filled + "-" * (width - filled)
-        self._stream.write(f"\rsending [{bar}] {done}/{total}")
-        self._stream.flush()
-        self._drawn = True
-
-    def close(self) -> None:
-        if self._drawn:
-            self._stream.write("\n")
-            self._stream.flush()
 
 
 def _db_path(args: argparse.Namespace) -> Path:

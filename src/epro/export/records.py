@@ -60,6 +60,10 @@ class ResponseStatus(StrEnum):
     #: Marked "entered in error" by a data manager: kept in the long file, left out of scores
     #: and analysis.
     ENTERED_IN_ERROR = "entered_in_error"
+    #: Verified, but a later submission of the same form by the same respondent at the same
+    #: visit is the one scored: kept in the long file (``PatientRecord.responses``), left out
+    #: of the visit's responses, its scores and the analysis.
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ Rules chosen here (instruments.md leaves them open; each is tested):
 - ACR Pedi compares like with like: at the baseline visit, ``wb`` and ``chaq_di`` come from the
   same source and respondent as at this visit when the baseline has them; otherwise the
   baseline's own choice (made with ``baseline_age_years``).
+- The clinician's five core values (``phys_global``, the joint counts, ``esr``) are also scores
+  of the visit, the exact values the composites and ACR Pedi used (null with a note when not
+  entered), so every export lists them with the scores.
 - Respondents are ``parent``/``child`` (or unnamed) on patient forms and ``staff`` (or unnamed)
   on the clinician form, which comes once per visit: anything else would be settled by list
   order, so it is refused.
@@ -45,6 +48,15 @@ PARENT: Final = "parent"
 STAFF: Final = "staff"
 #: §2.4: the physician global is 0.0–10.0 in steps of 0.5.
 PHYS_GLOBAL_STEP: Final = 0.5
+#: §2.4: the clinician's values, each also given as a score of the visit (the value used).
+CLINICIAN_VALUES: Final = (
+    "phys_global",
+    "active_joints",
+    "active_joints_27",
+    "limited_joints",
+    "esr",
+)
+_COUNTS: Final = ("active_joints", "active_joints_27", "limited_joints")
 #: §4.1: the clinician form's yes/no items of the repeat-infusion rule (version 1.1.0 on).
 INFUSION_FLAGS: Final = ("infusion_given", "disqualifying_treatment")
 
@@ -264,6 +276,11 @@ def _score(
     clinician = grouped.get("clinician", {})
     inputs, course = _clinician_inputs(next(iter(clinician.values()), {}))
     visit = _Visit(ScoreSheet(), inputs, course)
+    for name in CLINICIAN_VALUES:
+        value = inputs[name]
+        # Joint counts are whole numbers and leave as such; phys_global and esr as decimals.
+        shown = int(value) if value is not None and name in _COUNTS else value
+        visit.sheet.put(name, shown, missing_note([name]))
     _form_scores(grouped, age, params, visit)
 
     wb = _wellbeing(grouped, age, params, like.wb_choice if like else None)
@@ -348,8 +365,8 @@ def score_visit(
     params: ScoringParams = DEFAULT_PARAMS,
     baseline_age_years: float | None = None,
 ) -> ScoreResult:
-    """Every score of a visit: each form's, ``wb``, ``esrn``, the JADAS, and ACR Pedi (the
-    repeat-infusion rule needs several visits: see ``score_patient``).
+    """Every score of a visit: each form's, the clinician's values, ``wb``, ``esrn``, the
+    JADAS, and ACR Pedi (the repeat-infusion rule needs several visits: see ``score_patient``).
 
     ``baseline`` is the baseline visit's responses (V1); without it the ACR Pedi scores are null.
     ``baseline_age_years`` defaults to ``age_years``.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
-from epro.cli.sync_cmd import ProgressBar
+from epro.cli.progress import ProgressBar
 from epro.crypto import FAST_KDF
 from epro.store import Store, init_store
 from epro.store.domain import Patient
