@@ -62,19 +62,25 @@ def number(
     """
     if missing(answers, name) is not None:
         return None
+    value = answers[name]
+    # The common answer, a whole number inside the scale (every coded item), needs none of
+    # the checks below: comparing an int with the bounds is exact in Python, as is the
+    # Fraction of an int. Scoring a whole study calls this hundreds of thousands of times.
+    if type(value) is int and step is None and low <= value and (high is None or value <= high):
+        return Fraction(value)
     scale = f"{low:g} to {high:g}" if high is not None else f"{low:g} or more"
     if integer:
         scale = "a whole number, " + scale
     if step is not None:
         scale += f" in steps of {step:g}"
-    value = _exact(answers[name], name, scale)
-    if integer and value.denominator != 1:
+    exact = _exact(value, name, scale)
+    if integer and exact.denominator != 1:
         raise AnswerError(f"{name}: expected {scale}; give a whole number")
-    if value < Fraction(repr(low)) or (high is not None and value > Fraction(repr(high))):
+    if exact < Fraction(repr(low)) or (high is not None and exact > Fraction(repr(high))):
         raise AnswerError(f"{name}: the answer is outside the scale ({scale}); correct it")
-    if step is not None and (value - Fraction(repr(low))) % Fraction(repr(step)) != 0:
+    if step is not None and (exact - Fraction(repr(low))) % Fraction(repr(step)) != 0:
         raise AnswerError(f"{name}: the answer is not on a step of the scale ({scale}); correct it")
-    return value
+    return exact
 
 
 def code(answers: Answers, name: str, top: int) -> int | None:
