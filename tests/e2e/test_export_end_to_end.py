@@ -27,7 +27,7 @@ import math
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,16 +90,22 @@ class Outcome:
     statuses: Mapping[str, tuple[int, str]]
     out: Path
 
+    def path(self, name: str, out: Path | None = None) -> Path:
+        path = (out or self.out) / name
+        assert path.is_file(), f"the export wrote no {name} (MANIFEST.json lists what it wrote)"
+        return path
+
     def rows(self, name: str, out: Path | None = None) -> list[dict[str, str]]:
-        with ((out or self.out) / name).open(encoding="utf-8", newline="") as handle:
+        with self.path(name, out).open(encoding="utf-8", newline="") as handle:
             return list(csv.DictReader(handle))
 
     def header(self, name: str) -> list[str]:
-        with (self.out / name).open(encoding="utf-8", newline="") as handle:
+        with self.path(name).open(encoding="utf-8", newline="") as handle:
             return next(csv.reader(handle))
 
 
-def _run(command: Any, argv: list[str]) -> tuple[int, str, str]:
+def _run(command: Callable[[list[str]], int], argv: list[str]) -> tuple[int, str, str]:
+    """A command's `main(argv)` in this process: exit status, standard output and error."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
