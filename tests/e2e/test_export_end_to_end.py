@@ -405,8 +405,8 @@ def _epro_score(outcome: Outcome, code: str, visit: str) -> dict[str, Any]:
         argv += ["--previous", str(_visit_file(folder, trial, code, RESPONSE_VISIT_OF[visit]))]
     status, out, err = _run(epro_main, argv)
     assert status == 0, err
-    scores: dict[str, Any] = json.loads(out)["scores"]
-    return scores
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 def _score_matches(cell: str, expected: object) -> bool:
@@ -426,7 +426,8 @@ def _score_matches(cell: str, expected: object) -> bool:
 
 
 @pytest.fixture(scope="module")
-def expected_scores(outcome: Outcome) -> dict[tuple[str, str], dict[str, Any]]:
+def epro_score(outcome: Outcome) -> dict[tuple[str, str], dict[str, Any]]:
+    """`epro score` of every visit held: {"scores": …, "notes": …} by (patient, visit)."""
     trial = outcome.trial
     return {
         (p.code, v.code): _epro_score(outcome, p.code, v.code)
@@ -434,6 +435,13 @@ def expected_scores(outcome: Outcome) -> dict[tuple[str, str], dict[str, Any]]:
         for v in outcome.study.visits
         if trial.of_visit(p.code, v.code)
     }
+
+
+@pytest.fixture(scope="module")
+def expected_scores(
+    epro_score: dict[tuple[str, str], dict[str, Any]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    return {key: result["scores"] for key, result in epro_score.items()}
 
 
 def test_every_score_in_the_scores_file_equals_epro_score_on_the_same_answers(
@@ -457,6 +465,27 @@ def test_every_score_in_the_scores_file_equals_epro_score_on_the_same_answers(
                     f"{key} {name}: exported {row[name]!r}, epro score {expected.get(name)!r}"
                 )
     assert not wrong, f"{len(wrong)} score(s) differ, e.g.\n" + "\n".join(wrong[:12])
+
+
+def test_every_null_score_has_the_reason_epro_score_gives(
+    outcome: Outcome, epro_score: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    # instruments.md §3, §4: a null score names its missing inputs; the export's note for an
+    # empty cell is the scoring's own.
+    notes = {
+        (row["patient"], row["visit"], row["score"]): row["note"]
+        for row in outcome.rows("score_notes.csv")
+    }
+    wrong: list[str] = []
+    for (code, visit), result in epro_score.items():
+        for name, note in result["notes"].items():
+            if result["scores"].get(name) is None and notes.get((code, visit, name)) != note:
+                wrong.append(
+                    f"{code} {visit} {name}: exported {notes.get((code, visit, name))!r}, "
+                    f"epro score {note!r}"
+                )
+    assert not wrong, f"{len(wrong)} note(s) differ, e.g.\n" + "\n".join(wrong[:10])
+    assert any(r["notes"] for r in epro_score.values())  # there are null scores to explain
 
 
 def test_the_trial_reaches_acr_pedi_30_and_loses_it_so_the_repeat_infusion_rule_has_work(
