@@ -29,6 +29,7 @@ from typing import Final
 
 from epro.crypto import StudyPrivateKey
 from epro.export.assemble import SUPERSEDED_REASON
+from epro.export.problems import Problem
 from epro.export.records import ExportResponse, PatientRecord, VisitRecord
 from epro.forms.model import AnswerValue, Form, ItemType
 
@@ -81,6 +82,16 @@ class Deidentifier:
 
     def digest(self, value: str) -> str:
         return self._mac("sha256", value).hex()
+
+    def problem(self, problem: Problem) -> Problem:
+        """A ``problems.csv`` row naming the patient and response as the export writes them."""
+        return dataclasses.replace(
+            problem,
+            patient=self.patient_code(problem.patient) if problem.patient else "",
+            response_id=(
+                self.identifier("response", problem.response_id) if problem.response_id else ""
+            ),
+        )
 
     def patient(
         self, record: PatientRecord, forms: Mapping[tuple[str, str], Form]

@@ -1,15 +1,17 @@
-"""Checking and opening envelopes on every core while the main process scores and writes.
+"""Exporting patients on every core while the main process writes.
 
-The costly part of an export is per envelope and independent: an Ed25519 verification, an
-HPKE open, JSON and answer validation (:class:`epro.export.verify.Verifier`). Worker
-processes do it, each reading its share of the bundle itself (the main process sends only
-byte spans), and return the opened responses in order. At most a few tasks are in flight at
-any time, so memory stays flat however large the bundle; results come back in the order the
-tasks were given, so the export is the same whatever the number of workers.
+Almost all of an export's work is per patient and needs no other patient
+(:class:`epro.export.patients.PatientExporter`): per response an Ed25519 verification, an
+HPKE open, JSON and answer validation, then the scores of every visit. Worker processes do
+it, each reading its patients' responses from the bundle itself (the main process sends only
+byte spans), and hand back finished records, which the main process gives to the writers.
 
-Workers start with the ``spawn`` method (no fork of a process that may hold threads) and get
-the study key re-wrapped under a one-time passphrase with a cheap key derivation: they never
-see the data manager's passphrase, and nothing is written to disk.
+At most a few tasks are in flight at any time, so memory stays flat however large the
+bundle, and results come back in the order the tasks were given: the export is the same
+whatever the number of workers. Workers start with the ``spawn`` method (no fork of a process
+that may hold threads) and get the study key re-wrapped under a one-time passphrase with a
+cheap key derivation: they never see the data manager's passphrase, and nothing is written
+to disk.
 """
 
 from __future__ import annotations
@@ -23,61 +25,63 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar
 
-from epro.bundle import DeviceRecord, Span, read_span
+from epro.bundle import DeviceRecord
 from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.errors import ExportError
 from epro.export.catalogue import Catalogue
-from epro.export.records import ExportResponse
-from epro.export.verify import Rejected, Verifier
-
-Outcome = ExportResponse | Rejected
-Tag = TypeVar("Tag")
+from epro.export.deidentify import Deidentifier
+from epro.export.patients import PatientExporter, PatientResult, PatientTask
+from epro.export.verify import Verifier
+from epro.scoring.params import ScoringParams
 
 #: Tasks waiting or running per worker: enough to keep every worker busy while the main
-#: process handles the results of the previous ones.
-TASKS_PER_WORKER = 4
+#: process writes the results of earlier ones.
+TASKS_PER_WORKER = 3
 
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    """What a worker needs to build its :class:`Verifier` (all picklable)."""
+    """What a worker needs to build its :class:`PatientExporter` (all picklable)."""
 
     bundle: Path
     kiosks: tuple[DeviceRecord, ...]
     catalogue: Catalogue
+    params: ScoringParams
+    #: None, or the largest date shift of a de-identified export.
+    max_shift_days: int | None
     key_json: str
     key_passphrase: str
 
 
-_WORKER: tuple[Path, Verifier] | None = None
+def _exporter(parts: _Parts, key: StudyPrivateKey) -> PatientExporter:
+    verifier = Verifier(kiosks=parts.kiosks, catalogue=parts.catalogue, study_key=key)
+    deidentifier = (
+        None
+        if parts.max_shift_days is None
+        else Deidentifier.from_study_key(key, parts.max_shift_days)
+    )
+    return PatientExporter(parts.bundle, verifier, parts.catalogue, parts.params, deidentifier)
+
+
+_WORKER: PatientExporter | None = None
 
 
 def _start_worker(parts: _Parts) -> None:
     global _WORKER
     key = StudyPrivateKey.from_encrypted_json(parts.key_json, parts.key_passphrase)
-    verifier = Verifier(kiosks=parts.kiosks, catalogue=parts.catalogue, study_key=key)
-    _WORKER = (parts.bundle, verifier)
+    _WORKER = _exporter(parts, key)
 
 
-def _check_spans(spans: tuple[Span, ...]) -> list[Outcome]:
+def _export_patients(tasks: list[PatientTask]) -> list[PatientResult]:
     assert _WORKER is not None, "worker started without its initializer"
-    bundle, verifier = _WORKER
-    return check_spans(bundle, verifier, spans)
+    return [_WORKER.export(task) for task in tasks]
 
 
-def check_spans(bundle: Path, verifier: Verifier, spans: Iterable[Span]) -> list[Outcome]:
-    """Every response of ``spans``, checked and opened, in bundle order."""
-    return [
-        verifier.check(record) for span in spans for record in read_span(bundle, span, "response")
-    ]
+class PatientPool:
+    """Exports batches of patients in worker processes or, with ``workers=0``, inline.
 
-
-class Checker(Generic[Tag]):
-    """Runs :func:`check_spans` over tasks, in worker processes or (``workers=0``) inline.
-
-    ``run`` takes ``(tag, spans)`` pairs and yields ``(tag, outcomes)`` in the same order.
+    :meth:`run` takes batches of tasks and yields their results batch by batch, in order.
     Use as a context manager so the workers stop with it.
     """
 
@@ -87,22 +91,25 @@ class Checker(Generic[Tag]):
         *,
         kiosks: Sequence[DeviceRecord],
         catalogue: Catalogue,
+        params: ScoringParams,
+        max_shift_days: int | None,
         study_key: StudyPrivateKey,
         workers: int,
     ) -> None:
-        self._bundle = bundle
         self._workers = workers
-        self._verifier = Verifier(kiosks=kiosks, catalogue=catalogue, study_key=study_key)
         self._pool: ProcessPoolExecutor | None = None
+        passphrase = secrets.token_urlsafe(32)
+        parts = _Parts(
+            bundle=bundle,
+            kiosks=tuple(kiosks),
+            catalogue=catalogue,
+            params=params,
+            max_shift_days=max_shift_days,
+            key_json="" if workers == 0 else study_key.to_encrypted_json(passphrase, FAST_KDF),
+            key_passphrase=passphrase,
+        )
+        self._inline = _exporter(parts, study_key)
         if workers > 0:
-            passphrase = secrets.token_urlsafe(32)
-            parts = _Parts(
-                bundle=bundle,
-                kiosks=tuple(kiosks),
-                catalogue=catalogue,
-                key_json=study_key.to_encrypted_json(passphrase, FAST_KDF),
-                key_passphrase=passphrase,
-            )
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
@@ -110,31 +117,28 @@ class Checker(Generic[Tag]):
                 initargs=(parts,),
             )
 
-    def run(
-        self, tasks: Iterable[tuple[Tag, tuple[Span, ...]]]
-    ) -> Iterator[tuple[Tag, list[Outcome]]]:
+    def run(self, batches: Iterable[list[PatientTask]]) -> Iterator[list[PatientResult]]:
         if self._pool is None:
-            for tag, spans in tasks:
-                yield tag, check_spans(self._bundle, self._verifier, spans)
+            for batch in batches:
+                yield [self._inline.export(task) for task in batch]
             return
-        window: deque[tuple[Tag, Future[list[Outcome]]]] = deque()
+        window: deque[Future[list[PatientResult]]] = deque()
         limit = self._workers * TASKS_PER_WORKER
         try:
-            for tag, spans in tasks:
-                window.append((tag, self._pool.submit(_check_spans, spans)))
+            for batch in batches:
+                window.append(self._pool.submit(_export_patients, batch))
                 if len(window) >= limit:
                     yield self._next(window)
             while window:
                 yield self._next(window)
         finally:
-            for _tag, future in window:
+            for future in window:
                 future.cancel()
 
     @staticmethod
-    def _next(window: deque[tuple[Tag, Future[list[Outcome]]]]) -> tuple[Tag, list[Outcome]]:
-        tag, future = window.popleft()
+    def _next(window: deque[Future[list[PatientResult]]]) -> list[PatientResult]:
         try:
-            return tag, future.result()
+            return window.popleft().result()
         except BrokenProcessPool:
             raise ExportError(
                 "a worker process of the export stopped unexpectedly (out of memory?); "
@@ -146,7 +150,7 @@ class Checker(Generic[Tag]):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> Checker[Tag]:
+    def __enter__(self) -> PatientPool:
         return self
 
     def __exit__(

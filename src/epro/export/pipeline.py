@@ -28,18 +28,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from epro import __version__
-from epro.bundle import Bundle, DeviceRecord, RosterRecord, Span, open_bundle
+from epro.bundle import Bundle, DeviceRecord, Span, open_bundle
 from epro.crypto import StudyPrivateKey
 from epro.errors import ExportError
-from epro.export.assemble import assemble_patient
 from epro.export.catalogue import INFUSION_VISITS, Catalogue, load_catalogue
 from epro.export.deidentify import DEFAULT_MAX_SHIFT_DAYS, Deidentifier
 from epro.export.formats import default_writers
-from epro.export.parallel import Checker, Outcome
+from epro.export.parallel import PatientPool
+from epro.export.patients import PatientResult, PatientTask
 from epro.export.problems import FILE_NAME as PROBLEMS_FILE
 from epro.export.problems import Kind, Problem, ProblemsFile
-from epro.export.records import ExportContext, ExportResponse, FormatWriter, WrittenFile
-from epro.export.verify import Check, Rejected, Verifier
+from epro.export.records import ExportContext, FormatWriter, WrittenFile
+from epro.export.verify import Verifier
 from epro.protocol import utc_timestamp
 from epro.scoring.params import DEFAULT_PARAMS, ScoringParams
 
@@ -96,18 +96,6 @@ class ExportReport:
         return 1 if self.problems else 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Planned:
-    """A patient to export: true code, the code written, roster entry, where its responses are."""
-
-    code: str
-    written_code: str
-    site: str
-    roster: RosterRecord | None
-    spans: tuple[Span, ...]
-    count: int
-
-
 def run_export(
     bundle_path: Path,
     study_key: StudyPrivateKey,
@@ -146,14 +134,16 @@ def run_export(
     staging.mkdir()
     try:
         export = _Export(bundle, catalogue, options, writers, deidentifier, staging)
-        with Checker[list[_Planned]](
+        with PatientPool(
             bundle.path,
             kiosks=kiosks,
             catalogue=catalogue,
+            params=options.params,
+            max_shift_days=options.max_shift_days if options.deidentify else None,
             study_key=study_key,
             workers=workers,
-        ) as checker:
-            report = export.run(plan, checker, kiosks, study_key, progress)
+        ) as pool:
+            report = export.run(plan, pool, kiosks, study_key, progress)
         _publish(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -194,7 +184,7 @@ def _publish(staging: Path, out: Path) -> None:
     staging.rename(out)
 
 
-def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[_Planned]:
+def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask]:
     """Every patient of the roster or the responses, in the order of their written codes."""
     roster = {entry.code: entry for entry in bundle.patients()}
     spans: dict[str, list[Span]] = {}
@@ -215,7 +205,7 @@ def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[_Planned]:
         entry = roster.get(code)
         found = tuple(spans.get(code, ()))
         planned.append(
-            _Planned(
+            PatientTask(
                 code=code,
                 written_code=written_code,
                 site=entry.site if entry is not None else sites[code],
@@ -227,18 +217,18 @@ def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[_Planned]:
     return sorted(planned, key=lambda p: p.written_code)
 
 
-def _tasks(plan: Sequence[_Planned]) -> Iterator[tuple[list[_Planned], tuple[Span, ...]]]:
-    """Patients grouped into tasks of about TASK_RESPONSES responses; a patient is never split."""
-    batch: list[_Planned] = []
+def _batches(plan: Sequence[PatientTask]) -> Iterator[list[PatientTask]]:
+    """Patients in batches of about TASK_RESPONSES responses; a patient is never split."""
+    batch: list[PatientTask] = []
     count = 0
-    for planned in plan:
-        batch.append(planned)
-        count += planned.count
+    for task in plan:
+        batch.append(task)
+        count += task.count
         if count >= TASK_RESPONSES:
-            yield batch, tuple(span for p in batch for span in p.spans)
+            yield batch
             batch, count = [], 0
     if batch:
-        yield batch, tuple(span for p in batch for span in p.spans)
+        yield batch
 
 
 class _Export:
@@ -265,8 +255,8 @@ class _Export:
 
     def run(
         self,
-        plan: list[_Planned],
-        checker: Checker[list[_Planned]],
+        plan: list[PatientTask],
+        pool: PatientPool,
         kiosks: list[DeviceRecord],
         study_key: StudyPrivateKey,
         progress: Progress | None,
@@ -289,12 +279,10 @@ class _Export:
         if progress is not None:
             progress(done, total)
         with ProblemsFile(self.staging) as problems:
-            for batch, outcomes in checker.run(_tasks(plan)):
-                place = 0
-                for planned in batch:
-                    self._patient(planned, outcomes[place : place + planned.count], problems)
-                    place += planned.count
-                done += len(outcomes)
+            for results in pool.run(_batches(plan)):
+                for result in results:
+                    self._patient(result, problems)
+                    done += result.rejected + len(result.record.responses)
                 if progress is not None:
                     progress(done, total)
             conflicts = self._conflicts(problems, kiosks, study_key)
@@ -315,73 +303,14 @@ class _Export:
             files=tuple(files),
         )
 
-    def _problem(self, problem: Problem, problems: ProblemsFile) -> None:
-        """Add ``problem``, with the patient and response written as the export writes them."""
-        deidentifier = self.deidentifier
-        if deidentifier is not None:
-            problem = dataclasses.replace(
-                problem,
-                patient=deidentifier.patient_code(problem.patient) if problem.patient else "",
-                response_id=(
-                    deidentifier.identifier("response", problem.response_id)
-                    if problem.response_id
-                    else ""
-                ),
-            )
-        problems.add(problem)
-
-    def _patient(
-        self, planned: _Planned, outcomes: Sequence[Outcome], problems: ProblemsFile
-    ) -> None:
-        verified: list[ExportResponse] = []
-        seen: set[str] = set()
-        for outcome in outcomes:
-            if isinstance(outcome, Rejected):
-                self.rejected += 1
-                self._problem(
-                    Problem(
-                        Kind.REJECTED,
-                        outcome.response_id,
-                        outcome.device_id,
-                        outcome.patient,
-                        outcome.check.value,
-                        outcome.reason,
-                    ),
-                    problems,
-                )
-            elif outcome.response_id in seen:
-                self.rejected += 1
-                self._problem(
-                    Problem(
-                        Kind.REJECTED,
-                        outcome.response_id,
-                        outcome.device_id,
-                        outcome.patient,
-                        Check.BUNDLE_RECORD.value,
-                        "the bundle holds this response twice; the first copy is exported",
-                    ),
-                    problems,
-                )
-            else:
-                seen.add(outcome.response_id)
-                verified.append(outcome)
-        record, found = assemble_patient(
-            planned.code,
-            planned.site,
-            planned.roster,
-            verified,
-            study=self.catalogue.study,
-            params=self.options.params,
-        )
-        for problem in found:
-            if problem.kind is Kind.SUPERSEDED:
-                self.superseded += 1
-            self._problem(problem, problems)
-        if self.deidentifier is not None:
-            record = self.deidentifier.patient(record, self.catalogue.forms)
-        self.exported += len(record.responses)
+    def _patient(self, result: PatientResult, problems: ProblemsFile) -> None:
+        for problem in result.problems:
+            problems.add(problem)
+        self.rejected += result.rejected
+        self.superseded += result.superseded
+        self.exported += len(result.record.responses)
         for writer in self.writers:
-            writer.add_patient(record)
+            writer.add_patient(result.record)
 
     def _conflicts(
         self, problems: ProblemsFile, kiosks: list[DeviceRecord], study_key: StudyPrivateKey
@@ -391,25 +320,25 @@ class _Export:
         for held in self.bundle.quarantine():
             count += 1
             patient, signed = verifier.describe_copy(held.envelope)
-            self._problem(
-                Problem(
-                    Kind.CONFLICT,
-                    held.response_id,
-                    held.device_id,
-                    patient,
-                    "conflict",
-                    "another copy of this response id, with different content, reached the "
-                    f"server after the first ({signed}); it was kept apart in quarantine and "
-                    "only the first copy is exported",
-                ),
-                problems,
+            problem = Problem(
+                Kind.CONFLICT,
+                held.response_id,
+                held.device_id,
+                patient,
+                "conflict",
+                "another copy of this response id, with different content, reached the "
+                f"server after the first ({signed}); it was kept apart in quarantine and "
+                "only the first copy is exported",
             )
+            if self.deidentifier is not None:
+                problem = self.deidentifier.problem(problem)
+            problems.add(problem)
         return count
 
     def _write_manifest(
         self,
         files: list[WrittenFile],
-        plan: list[_Planned],
+        plan: list[PatientTask],
         study_key: StudyPrivateKey,
         problem_rows: int,
         conflicts: int,

@@ -85,6 +85,9 @@ def number(
 
 def code(answers: Answers, name: str, top: int) -> int | None:
     """The answer to a coded item scored 0..top; None when na, skipped or absent."""
+    given = answers.get(name)
+    if type(given) is int and 0 <= given <= top:  # the common case, as in number()
+        return given
     value = number(answers, name, 0, top, integer=True)
     return None if value is None else int(value)
 

@@ -1,0 +1,112 @@
+"""One patient, from the byte spans of the bundle to the record every writer is given.
+
+For one patient: read its responses from the bundle, check and open each envelope
+(:class:`~epro.export.verify.Verifier`), turn the rejected ones into ``problems.csv`` rows,
+keep the first copy of a response id the bundle holds twice, assemble and score the record
+(:func:`~epro.export.assemble.assemble_patient`) and, when asked, de-identify it. Everything
+here is per patient and needs no other patient, so it runs in worker processes
+(:mod:`epro.export.parallel`) as well as inline, with the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from epro.bundle import RosterRecord, Span, read_span
+from epro.export.assemble import assemble_patient
+from epro.export.catalogue import Catalogue
+from epro.export.deidentify import Deidentifier
+from epro.export.problems import Kind, Problem
+from epro.export.records import ExportResponse, PatientRecord
+from epro.export.verify import Check, Rejected, Verifier
+from epro.scoring.params import ScoringParams
+
+
+@dataclass(frozen=True, slots=True)
+class PatientTask:
+    """A patient to export: true code, the code written, roster entry, where its responses are."""
+
+    code: str
+    written_code: str
+    site: str
+    roster: RosterRecord | None
+    spans: tuple[Span, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PatientResult:
+    """The record the writers get, the rows for ``problems.csv``, and what was counted."""
+
+    record: PatientRecord
+    problems: tuple[Problem, ...]
+    rejected: int
+    superseded: int
+
+
+class PatientExporter:
+    """Everything one process needs to export patients of one bundle."""
+
+    def __init__(
+        self,
+        bundle: Path,
+        verifier: Verifier,
+        catalogue: Catalogue,
+        params: ScoringParams,
+        deidentifier: Deidentifier | None,
+    ) -> None:
+        self._bundle = bundle
+        self._verifier = verifier
+        self._catalogue = catalogue
+        self._params = params
+        self._deidentifier = deidentifier
+
+    def export(self, task: PatientTask) -> PatientResult:
+        problems: list[Problem] = []
+        verified: list[ExportResponse] = []
+        seen: set[str] = set()
+        rejected = 0
+        for span in task.spans:
+            for stored in read_span(self._bundle, span, "response"):
+                outcome = self._verifier.check(stored)
+                if isinstance(outcome, Rejected):
+                    rejected += 1
+                    problems.append(_rejected(outcome, outcome.check, outcome.reason))
+                elif outcome.response_id in seen:
+                    rejected += 1
+                    problems.append(
+                        _rejected(
+                            outcome,
+                            Check.BUNDLE_RECORD,
+                            "the bundle holds this response twice; the first copy is exported",
+                        )
+                    )
+                else:
+                    seen.add(outcome.response_id)
+                    verified.append(outcome)
+        record, found = assemble_patient(
+            task.code,
+            task.site,
+            task.roster,
+            verified,
+            study=self._catalogue.study,
+            params=self._params,
+        )
+        problems.extend(found)
+        superseded = sum(problem.kind is Kind.SUPERSEDED for problem in found)
+        if self._deidentifier is not None:
+            record = self._deidentifier.patient(record, self._catalogue.forms)
+            problems = [self._deidentifier.problem(problem) for problem in problems]
+        return PatientResult(record, tuple(problems), rejected, superseded)
+
+
+def _rejected(response: Rejected | ExportResponse, check: Check, reason: str) -> Problem:
+    return Problem(
+        Kind.REJECTED,
+        response.response_id,
+        response.device_id,
+        response.patient,
+        check.value,
+        reason,
+    )
