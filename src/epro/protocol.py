@@ -44,7 +44,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
@@ -61,6 +61,13 @@ from epro.errors import SyncError
 
 #: Bumped only for incompatible changes; the server's routes carry it as ``/v1``.
 PROTOCOL_VERSION = 1
+
+#: HPKE ``info`` of a sealed response (``Envelope.sealed``): the kiosk seals with it, the
+#: data manager's export opens with it. Here, not with the kiosk's session code, so that
+#: opening a response needs nothing of the kiosk.
+SEAL_INFO: Final = b"epro response v1"
+#: Version of the response document layout inside the seal.
+DOCUMENT_SCHEMA: Final = "epro.response/1"
 
 #: The largest batch a server accepts unless configured otherwise.
 DEFAULT_BATCH_MAX = 500

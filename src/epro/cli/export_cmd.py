@@ -14,7 +14,7 @@ from typing import Any
 
 from epro.cli.progress import ProgressBar
 from epro.cli.prompts import secret
-from epro.errors import CryptoError, ExportError
+from epro.errors import CryptoError, ExportError, FormError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -87,7 +87,10 @@ def run_export_command(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "it is not a text file"
         raise ExportError(f"cannot read the study key {args.study_key}: {reason}") from None
-    catalogue = load_catalogue(args.forms)
+    try:
+        catalogue = load_catalogue(args.forms)
+    except FormError as error:
+        raise ExportError(f"the forms cannot be used: {error}\nnothing was written") from None
     passphrase = secret("EPRO_STUDY_KEY_PASSPHRASE", "Study key passphrase")
     try:
         study_key = StudyPrivateKey.from_encrypted_json(key_text, passphrase)

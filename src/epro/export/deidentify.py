@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Final
 
 from epro.crypto import StudyPrivateKey
+from epro.errors import ExportError
 from epro.export.assemble import SUPERSEDED_REASON
 from epro.export.problems import Problem
 from epro.export.records import ExportResponse, PatientRecord, VisitRecord
@@ -51,7 +52,7 @@ class Deidentifier:
 
     def __init__(self, key: bytes, max_shift_days: int = DEFAULT_MAX_SHIFT_DAYS) -> None:
         if max_shift_days < 1:
-            raise ValueError("max_shift_days must be at least 1")
+            raise ExportError("the largest date shift must be at least 1 day")
         self._key = key
         self.max_shift_days = max_shift_days
 

@@ -129,9 +129,14 @@ def run_export(
     workers = options.workers
     if workers is None:
         workers = (os.cpu_count() or 1) if total >= INLINE_BELOW else 0
-    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
-    staging.mkdir()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as error:
+        raise ExportError(
+            f"cannot create the export folder in {out.parent}: {error.strerror or error}"
+        ) from None
     try:
         export = _Export(bundle, catalogue, options, writers, deidentifier, staging)
         with PatientPool(
@@ -145,6 +150,13 @@ def run_export(
         ) as pool:
             report = export.run(plan, pool, kiosks, study_key, progress)
         _publish(staging, out)
+    except OSError as error:
+        # A full disk or a folder that went away: nothing half-written is kept.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ExportError(
+            f"the export could not be written in {out.parent} ({error.strerror or error}); "
+            "nothing was kept"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -45,8 +45,14 @@ from epro.errors import AnswerError, CryptoError
 from epro.export.catalogue import Catalogue
 from epro.export.records import ExportResponse
 from epro.forms import validate_answers
-from epro.protocol import Envelope, problem_text, signing_bytes, utc_timestamp
-from epro.session.submission import DOCUMENT_SCHEMA, SEAL_INFO
+from epro.protocol import (
+    DOCUMENT_SCHEMA,
+    SEAL_INFO,
+    Envelope,
+    problem_text,
+    signing_bytes,
+    utc_timestamp,
+)
 
 
 class Check(StrEnum):

@@ -20,13 +20,10 @@ from uuid import UUID
 from epro import protocol
 from epro.crypto import DeviceKey, StudyPublicKey, Suite, seal
 from epro.forms.model import AnswerValue, Form
+from epro.protocol import DOCUMENT_SCHEMA as DOCUMENT_SCHEMA  # the seal's names, shared
+from epro.protocol import SEAL_INFO as SEAL_INFO  # with the export, which opens it
 from epro.protocol import Envelope, EnvelopeContent, sign_envelope
 from epro.store.domain import ResponseMeta
-
-#: HPKE ``info`` of a sealed response; the exporter opens with the same label.
-SEAL_INFO: Final = b"epro response v1"
-#: Version of the response document layout inside the seal.
-DOCUMENT_SCHEMA: Final = "epro.response/1"
 
 _WIRE_SUITES: Final[dict[Suite, protocol.Suite]] = {
     Suite.X25519: "x25519",

@@ -175,3 +175,19 @@ def test_an_existing_empty_folder_is_filled(built: Built, tmp_path: Path) -> Non
     assert report.exit_status == 0
     assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.json", "problems.csv"]
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+def test_a_bundle_of_one_site_exports_that_site(built: Built, tmp_path: Path) -> None:
+    bundle = tmp_path / "umcu.bundle"
+    built.trial.bundle(bundle, site="UMCU")
+    out = tmp_path / "export"
+    run_export(
+        bundle,
+        built.trial.key.private,
+        out,
+        writers=[RecordsWriter()],
+        options=ExportOptions(workers=0),
+    )
+    manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert manifest["bundle"]["site"] == "UMCU"
+    assert {r["site"] for r in read_records(out).values()} == {"UMCU"}

@@ -3,6 +3,8 @@ nothing is written: no folder, no half-written files, no temporary folder left b
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from export_support import STUDY_PASSPHRASE, Built, RecordsWriter
 
 from epro.cli import main
 from epro.crypto import FAST_KDF, generate_study_keypair
-from epro.errors import EproError
+from epro.errors import ExportError
 from epro.export.pipeline import ExportOptions, run_export
 from epro.export.records import ExportContext, PatientRecord, WrittenFile
 
@@ -108,7 +110,7 @@ class _FailingWriter(RecordsWriter):
         self.seen += 1
         if self.seen == 2:
             self._handle.close()
-            raise EproError("the disk is full")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     def finish(self) -> list[WrittenFile]:
         raise AssertionError("never reached")
@@ -116,7 +118,9 @@ class _FailingWriter(RecordsWriter):
 
 def test_an_export_that_fails_half_way_leaves_nothing_behind(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "export"
-    with pytest.raises(EproError, match="the disk is full"):
+    with pytest.raises(
+        ExportError, match=r"could not be written .*No space left.*nothing was kept"
+    ):
         run_export(
             built.clean,
             built.trial.key.private,
@@ -133,4 +137,15 @@ def test_max_shift_days_without_deidentify_is_refused(
     out = tmp_path / "export"
     assert _export(built, built.clean, out, "--max-shift-days", "30") == 2
     assert "--max-shift-days goes with --deidentify" in capsys.readouterr().err
+    _nothing_written(tmp_path, out)
+
+
+def test_a_forms_folder_that_cannot_be_read_is_refused(
+    built: Built, tmp_path: Path, passphrase: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "export"
+    assert _export(built, built.clean, out, "--forms", str(tmp_path / "no-forms")) == 2
+    err = capsys.readouterr().err
+    assert "the forms cannot be used: the forms folder" in err
+    assert "nothing was written" in err
     _nothing_written(tmp_path, out)
