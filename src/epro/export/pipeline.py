@@ -1,12 +1,12 @@
 """The offline export: a bundle and the study key in, one folder of checked, scored data out.
 
 :func:`run_export` checks the bundle (:func:`epro.bundle.open_bundle`), then goes through the
-patients in the order of their exported codes. Each patient's envelopes are checked and
-opened in worker processes (:mod:`epro.export.parallel`); back in this process the verified
-responses become one :class:`~epro.export.records.PatientRecord` (:mod:`epro.export.assemble`,
-de-identified by :mod:`epro.export.deidentify` when asked), which every format writer gets in
-turn. One bad envelope never stops the export: it is a row of ``problems.csv``
-(:mod:`epro.export.problems`) and everything good is exported.
+patients in the order of their exported codes. Each patient is exported on its own, in worker
+processes (:mod:`epro.export.parallel`): its envelopes checked and opened, its verified
+responses made one :class:`~epro.export.records.PatientRecord`, scored and, when asked,
+de-identified (:mod:`epro.export.patients`). This process hands every record to each format
+writer in turn and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
+envelope never stops the export, and everything good is exported.
 
 Everything is written into a temporary folder beside ``out`` and renamed to ``out`` only at
 the very end, after ``MANIFEST.json``: an export is there whole or not at all. The same
@@ -48,7 +48,7 @@ MANIFEST_FORMAT: Final = "epro-export/1"
 #: Responses per task handed to a worker: large enough that sending it costs little, small
 #: enough that the workers stay busy to the end.
 TASK_RESPONSES: Final = 256
-#: Below this many responses the export checks envelopes in this process: starting worker
+#: Below this many responses the export runs in this process alone: starting worker
 #: processes would take longer than the work.
 INLINE_BELOW: Final = 2_000
 
@@ -65,8 +65,8 @@ class ExportOptions:
     #: De-identified dates move by at most this many days either way.
     max_shift_days: int = DEFAULT_MAX_SHIFT_DAYS
     params: ScoringParams = DEFAULT_PARAMS
-    #: Worker processes that check and open envelopes; None: one per core (none for a
-    #: small bundle); 0: all in this process. Never changes the output.
+    #: Worker processes that export patients; None: one per core (none for a small
+    #: bundle); 0: all in this process. Never changes the output.
     workers: int | None = None
 
     def recorded(self) -> dict[str, Any]:

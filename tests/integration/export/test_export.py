@@ -52,7 +52,9 @@ def test_a_clean_bundle_exports_every_response_and_exits_0(
     out = tmp_path / "export"
     args = ["export", str(built.clean), "--study-key", str(built.trial.key.file)]
     assert main([*args, "--out", str(out)]) == 0
-    assert "exported 13 of 13 responses (3 patients)" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "exported 13 of 13 responses (3 patients)" in captured.out
+    assert captured.err == ""  # no problems, and no progress bar when not on a terminal
     assert read_problems(out) == []
     manifest = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["exported"] == 13
