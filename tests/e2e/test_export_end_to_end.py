@@ -40,6 +40,7 @@ from synthetic_trial import GivenResponse, Trial, TrialPatient, run_trial
 from epro.cli import main as epro_main
 from epro.crypto import FAST_KDF, generate_study_keypair
 from epro.forms import Form, load_forms
+from epro.forms.enablement import rule_holds
 from epro.forms.model import NA, SKIPPED, AnswerValue, FormKind, Item, ItemType
 from epro.schedule import Study, age_at, load_study
 from epro_sync.cli import main as epro_sync_main
@@ -173,10 +174,14 @@ def _is(value: object, code: str) -> bool:
     return isinstance(value, str) and value == code
 
 
-def _long_cells(item: Item, given: AnswerValue | None) -> tuple[str, str]:
-    """(value, missing) of ``long.csv`` for an item answered ``given`` (None: not answered)."""
+def _long_cells(
+    item: Item, given: AnswerValue | None, answers: Mapping[str, AnswerValue]
+) -> tuple[str, str]:
+    """(value, missing) of ``long.csv`` for an item answered ``given`` (None: not answered),
+    among the response's ``answers``: an item the session hid by its condition (the kiosk
+    never showed it) is not asked, any other unanswered item not reached."""
     if given is None:
-        return "", "not_reached"
+        return "", "not_reached" if rule_holds(item.enable_when, answers) else "not_asked"
     if _is(given, SKIPPED):
         return "", "skipped"
     if _is(given, NA) and item.type is not ItemType.TEXT:
@@ -191,9 +196,11 @@ def _long_cells(item: Item, given: AnswerValue | None) -> tuple[str, str]:
     return given, ""
 
 
-def _wide_cells(item: Item, given: AnswerValue | None) -> dict[str, str]:
+def _wide_cells(
+    item: Item, given: AnswerValue | None, answers: Mapping[str, AnswerValue]
+) -> dict[str, str]:
     """The ``wide.csv`` cells of one item (one per option for a checklist), by column suffix."""
-    value, missing = _long_cells(item, given)
+    value, missing = _long_cells(item, given, answers)
     if item.type is not ItemType.CHECKLIST:
         return {"": missing or value}
     if missing:
@@ -272,7 +279,7 @@ def test_every_answer_in_the_long_file_is_the_answer_given_at_the_kiosk(outcome:
         given = trial.given[row["response_id"]]
         form = forms[given.form_id]
         item = form.item(row["link_id"])
-        expected = _long_cells(item, given.answers.get(item.link_id))
+        expected = _long_cells(item, given.answers.get(item.link_id), given.answers)
         if (row["value"], row["missing"]) != expected:
             wrong.append(
                 f"{given.patient} {given.visit} {given.form_id}/{given.respondent} "
@@ -346,7 +353,7 @@ def test_every_answer_in_the_wide_file_is_the_answer_given_and_forms_not_given_a
                     expected = {f"{prefix}_version": "", f"{prefix}_response_id": ""}
                     for item in form.answerable_items:
                         base = _column(form, who, item.link_id)
-                        for suffix in _wide_cells(item, None):
+                        for suffix in _wide_cells(item, None, {}):
                             expected[base + suffix] = "not_collected"
                     for name, cell in expected.items():
                         if row.get(name) != cell:
@@ -357,7 +364,7 @@ def test_every_answer_in_the_wide_file_is_the_answer_given_and_forms_not_given_a
                 for item in form.answerable_items:
                     base = _column(form, who, item.link_id)
                     for suffix, cell in _wide_cells(
-                        item, response.answers.get(item.link_id)
+                        item, response.answers.get(item.link_id), response.answers
                     ).items():
                         if row.get(base + suffix) != cell:
                             wrong.append(
