@@ -33,9 +33,44 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: A variable of zeros: each test pairs a change with it, so that the change PSPP or SPSS
+#: ranks is the rounded one computed below, not a difference of two binary fractions.
+ZERO = "epro_zero"
+#: Changes are rounded to this multiple before they are ranked, as the export's own analysis
+#: rounds them: a score such as cJADAS10 is a sum of tenths, which binary floating point holds
+#: only approximately, so two equal changes could otherwise differ in their last bit and count
+#: as two ranks (or a zero change as a tiny non-zero one).
+CHANGE_STEP = "1E-10"
+
+
+def change_name(score: str, comparison: Comparison) -> str:
+    """The variable holding baseline minus visit, rounded (``d_vas_wellbeing_V3``)."""
+    return f"d_{score}_{comparison.visit}"
+
+
+def _changes(found: Sequence[Comparison]) -> list[str]:
+    lines = [
+        "",
+        *_comment(
+            "Each change (baseline minus visit) rounded to a multiple of 1E-10, the",
+            "rounding the export's own analysis uses, so that equal changes tie and no",
+            "change of zero looks like a tiny one; each test pairs a change with zero",
+        ),
+        f"COMPUTE {ZERO} = 0.",
+    ]
+    for comparison in found:
+        for outcome in OUTCOMES:
+            before = analysis_name(outcome.score, comparison.baseline)
+            after = analysis_name(outcome.score, comparison.visit)
+            name = change_name(outcome.score, comparison)
+            lines.append(f"COMPUTE {name} = RND({before} - {after}, {CHANGE_STEP}).")
+    return lines
+
+
 def _block(outcome: Outcome, comparison: Comparison) -> list[str]:
     before = analysis_name(outcome.score, comparison.baseline)
     after = analysis_name(outcome.score, comparison.visit)
+    change = change_name(outcome.score, comparison)
     title = f"{outcome.label}, {comparison.label}: {before} vs {after}"
     return [
         "",
@@ -45,7 +80,7 @@ def _block(outcome: Outcome, comparison: Comparison) -> list[str]:
         "  /STATISTICS=NONE",
         "  /PERCENTILES(25,50,75)=HAVERAGE",
         "  /MISSING=LISTWISE.",
-        f"NPAR TESTS /WILCOXON={before} WITH {after} (PAIRED).",
+        f"NPAR TESTS /WILCOXON={change} WITH {ZERO} (PAIRED).",
     ]
 
 
@@ -59,13 +94,13 @@ def _exact(found: Sequence[Comparison]) -> list[str]:
         ),
     ]
     for comparison in found:
-        before = " ".join(analysis_name(o.score, comparison.baseline) for o in OUTCOMES)
-        after = " ".join(analysis_name(o.score, comparison.visit) for o in OUTCOMES)
+        changes = " ".join(change_name(o.score, comparison) for o in OUTCOMES)
+        zeros = " ".join(ZERO for _ in OUTCOMES)
         lines += [
             "",
             f"ECHO {_quote('Exact Wilcoxon signed-rank tests, ' + comparison.label)}.",
-            f"NPAR TESTS /WILCOXON={before}",
-            f"  WITH {after} (PAIRED)",
+            f"NPAR TESTS /WILCOXON={changes}",
+            f"  WITH {zeros} (PAIRED)",
             "  /METHOD=EXACT.",
         ]
     return lines
@@ -94,6 +129,7 @@ def analysis_syntax(context: ExportContext) -> str:
         # Names, not labels, head the tables: a name says outcome and visit in one word.
         "SET TVARS=NAMES.",
         f"GET FILE={_quote(AnalysisTable.file_name)}.",
+        *_changes(found),
     ]
     for comparison in found:
         lines += ["", *_comment(f"Baseline ({comparison.baseline}) against {comparison.visit}")]

@@ -22,6 +22,7 @@ from pspp_run import Output, Table, decimals, needs_pspp, number, run_pspp
 from epro.export.outcomes import OUTCOMES, Comparison, comparisons
 from epro.export.records import PatientRecord
 from epro.export.spss import spss_writer
+from epro.export.spss_syntax import ZERO, change_name
 from epro.forms.model import Form
 
 stats = pytest.importorskip("scipy.stats")
@@ -217,8 +218,7 @@ def test_pspp_prints_exact_p_values_for_every_outcome_and_comparison(
     checked = 0
     for comparison in all_comparisons():
         for outcome in OUTCOMES:
-            before, after = pair_names(outcome.score, comparison)
-            result = exact[f"{before} - {after}"]
+            result = exact[f"{change_name(outcome.score, comparison)} - {ZERO}"]
             found = pairs(patients, outcome.score, comparison)
             nonzero = [abs(y - x) for x, y in found if y != x]
             if len(set(nonzero)) < len(nonzero):
