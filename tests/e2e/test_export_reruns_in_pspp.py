@@ -15,7 +15,6 @@ import math
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "export"))
 
 from pspp_run import Output, decimals, needs_pspp, number, run_pspp
