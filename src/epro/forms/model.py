@@ -109,9 +109,11 @@ class Item:
                 return variant[language]
         return self.text[language]
 
-    @property
-    def codes(self) -> tuple[int | str, ...]:
-        return tuple(option.code for option in self.options)
+    #: The option codes in order (set once: validation and every export reads them per answer).
+    codes: tuple[int | str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", tuple(option.code for option in self.options))
 
 
 @dataclass(frozen=True, slots=True)
