@@ -217,12 +217,17 @@ def _nulls(oid: str) -> dict[object, str]:
     }
 
 
+def _looked_up(table: Mapping[object, str], value: AnswerValue | None, link_id: str) -> str:
+    """The line(s) ``table`` holds for ``value``; an answer it does not hold does not fit."""
+    try:
+        return table[value]  # a list is unhashable: refused just below
+    except (KeyError, TypeError):
+        raise AnswerMisfit(link_id) from None
+
+
 def _coded_render(link_id: str, table: Mapping[object, str]) -> Render:
     def render(value: AnswerValue | None) -> str:
-        try:
-            return table[value]  # a list is unhashable: refused just below
-        except (KeyError, TypeError):
-            raise AnswerMisfit(link_id) from None
+        return _looked_up(table, value, link_id)
 
     return render
 
@@ -256,10 +261,7 @@ def _checklist(form: Form, respondent: str, item: Item) -> Render:
             if not ticked.issubset(code for code, *_ in options):
                 raise AnswerMisfit(link_id)
             return "".join(on if code in ticked else off for code, on, off, _ in options)
-        try:
-            return "".join(nulls[value] for *_, nulls in options)
-        except (KeyError, TypeError):
-            raise AnswerMisfit(link_id) from None
+        return "".join(_looked_up(nulls, value, link_id) for *_, nulls in options)
 
     return render
 
@@ -279,10 +281,7 @@ def _number(form: Form, respondent: str, item: Item) -> Render:
             return f'{head}{value!r}"/>\n'
         if kind is float and value.is_integer():  # type: ignore[union-attr]
             return f'{head}{int(value)}"/>\n'  # type: ignore[arg-type]
-        try:
-            return nulls[value]
-        except (KeyError, TypeError):
-            raise AnswerMisfit(link_id) from None
+        return _looked_up(nulls, value, link_id)
 
     return render
 
