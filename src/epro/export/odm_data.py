@@ -46,6 +46,7 @@ from xml.sax.saxutils import escape
 from epro.errors import ExportError
 from epro.export.layout import answer_name, checklist_name
 from epro.export.records import ExportResponse, Missing, PatientRecord, ResponseStatus
+from epro.export.verify import answer_misfit
 from epro.forms.enablement import rule_holds
 from epro.forms.model import (
     NA,
@@ -515,10 +516,7 @@ def _form_data(
     try:
         body = plan.item_data(response.answers)
     except AnswerMisfit as misfit:
-        raise ExportError(
-            f"response {response.response_id}: the answer to {misfit.link_id} does not fit "
-            f"{response.form_id} {response.form_version}; re-run the export's verification"
-        ) from None
+        raise answer_misfit(response, misfit.link_id) from None
     return "".join(head) + body + "</FormData>\n"
 
 
