@@ -136,6 +136,16 @@ def _rows(connection: Connection, statement: sa.Select[Any]) -> Iterator[sa.Row[
     yield from result
 
 
+def _site_rows(
+    connection: Connection, table: sa.Table, key: str, site: str | None
+) -> Iterator[sa.Row[Any]]:
+    """The rows of ``table`` (only those of ``site`` when one is given) by code point of ``key``."""
+    query = sa.select(table).order_by(_ordered(connection, table.c[key]))
+    if site is not None:
+        query = query.where(table.c.site == site)
+    return _rows(connection, query)
+
+
 def _ordered(connection: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """Text ordered by code point on every database, as the bundle format requires
     (PostgreSQL's default collation would put ``DEMO_2`` before ``DEMO-1``)."""
@@ -146,10 +156,7 @@ def _stream(engine: Engine, handle: BinaryIO, header: BundleHeader) -> BundleMan
     writer = BundleWriter(handle, header)
     site = header.site
     with read_snapshot(engine) as connection:
-        devices = sa.select(_DEVICES).order_by(_ordered(connection, _DEVICES.c.device_id))
-        if site is not None:
-            devices = devices.where(_DEVICES.c.site == site)
-        for row in _rows(connection, devices):
+        for row in _site_rows(connection, _DEVICES, "device_id", site):
             writer.write(
                 DeviceRecord(
                     device_id=row.device_id,
@@ -160,10 +167,7 @@ def _stream(engine: Engine, handle: BinaryIO, header: BundleHeader) -> BundleMan
                     revoked_at=None if row.revoked_at is None else as_utc(row.revoked_at),
                 )
             )
-        patients = sa.select(_PATIENTS).order_by(_ordered(connection, _PATIENTS.c.code))
-        if site is not None:
-            patients = patients.where(_PATIENTS.c.site == site)
-        for row in _rows(connection, patients):
+        for row in _site_rows(connection, _PATIENTS, "code", site):
             writer.write(
                 RosterRecord(
                     code=row.code,

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from epro.closing import ClosedOnExit
 from epro.protocol import (
     REQUEST_SIGNATURE_HEADER,
     Envelope,
@@ -47,7 +47,7 @@ from epro_sync.db import make_engine
 from epro_sync.migrations import migrate
 
 
-class LiveServer:
+class LiveServer(ClosedOnExit):
     """Start with ``start()`` or a ``with`` block; ``url`` is ``http://127.0.0.1:<port>``."""
 
     def __init__(self, app: FastAPI, *, startup_timeout: float = 20.0) -> None:
@@ -90,16 +90,12 @@ class LiveServer:
             self._thread.join(timeout=10)
         self._socket.close()
 
+    def close(self) -> None:
+        """The same as ``stop()``: what the end of a ``with`` block calls."""
+        self.stop()
+
     def __enter__(self) -> LiveServer:
         return self.start()
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def make_enrol_code(

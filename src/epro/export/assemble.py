@@ -127,12 +127,8 @@ def _ages(
     if roster is None:
         if dates:
             problems.append(
-                Problem(
-                    Kind.ROSTER,
-                    "",
-                    "",
+                _roster_problem(
                     code,
-                    "roster",
                     "the patient is not on the server roster: no birth month or baseline "
                     "date, so ages are unknown",
                 )
@@ -145,16 +141,16 @@ def _ages(
         except ScheduleError:
             ages[visit] = None
             problems.append(
-                Problem(
-                    Kind.ROSTER,
-                    "",
-                    "",
-                    code,
-                    "roster",
-                    f"the roster's birth month does not fit the date of {visit}: age unknown",
+                _roster_problem(
+                    code, f"the roster's birth month does not fit the date of {visit}: age unknown"
                 )
             )
     return ages
+
+
+def _roster_problem(code: str, reason: str) -> Problem:
+    """A problem with the patient's roster entry, which belongs to no single response."""
+    return Problem(Kind.ROSTER, "", "", code, "roster", reason)
 
 
 def _scores(

@@ -43,6 +43,7 @@ from epro.export.records import (
     ResponseStatus,
     WrittenFile,
 )
+from epro.export.verify import answer_misfit
 from epro.forms.fhir import CODE_SYSTEM, FORM_URL, NA_CODE, SHA256_SYSTEM, to_questionnaire
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, Item, ItemType
 from epro.protocol import utc_timestamp
@@ -154,10 +155,7 @@ class FhirWriter:
         try:
             items = plan.items(response.answers)
         except _Misfit as misfit:
-            raise ExportError(
-                f"response {response.response_id}: the answer to {misfit.args[0]} does not fit "
-                f"{response.form_id} {response.form_version}; re-run the export's verification"
-            ) from None
+            raise answer_misfit(response, misfit.args[0]) from None
         extensions: list[dict[str, Any]] = [
             {"url": EXTENSION + "visit", "valueCode": response.visit},
             {"url": EXTENSION + "respondent", "valueCode": response.respondent},

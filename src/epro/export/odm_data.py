@@ -46,6 +46,7 @@ from xml.sax.saxutils import escape
 from epro.errors import ExportError
 from epro.export.layout import answer_name, checklist_name
 from epro.export.records import ExportResponse, Missing, PatientRecord, ResponseStatus
+from epro.export.verify import answer_misfit
 from epro.forms.enablement import rule_holds
 from epro.forms.model import (
     NA,
@@ -217,12 +218,17 @@ def _nulls(oid: str) -> dict[object, str]:
     }
 
 
+def _looked_up(table: Mapping[object, str], value: AnswerValue | None, link_id: str) -> str:
+    """The line(s) ``table`` holds for ``value``; an answer it does not hold does not fit."""
+    try:
+        return table[value]  # a list is unhashable: refused just below
+    except (KeyError, TypeError):
+        raise AnswerMisfit(link_id) from None
+
+
 def _coded_render(link_id: str, table: Mapping[object, str]) -> Render:
     def render(value: AnswerValue | None) -> str:
-        try:
-            return table[value]  # a list is unhashable: refused just below
-        except (KeyError, TypeError):
-            raise AnswerMisfit(link_id) from None
+        return _looked_up(table, value, link_id)
 
     return render
 
@@ -256,10 +262,7 @@ def _checklist(form: Form, respondent: str, item: Item) -> Render:
             if not ticked.issubset(code for code, *_ in options):
                 raise AnswerMisfit(link_id)
             return "".join(on if code in ticked else off for code, on, off, _ in options)
-        try:
-            return "".join(nulls[value] for *_, nulls in options)
-        except (KeyError, TypeError):
-            raise AnswerMisfit(link_id) from None
+        return "".join(_looked_up(nulls, value, link_id) for *_, nulls in options)
 
     return render
 
@@ -279,10 +282,7 @@ def _number(form: Form, respondent: str, item: Item) -> Render:
             return f'{head}{value!r}"/>\n'
         if kind is float and value.is_integer():  # type: ignore[union-attr]
             return f'{head}{int(value)}"/>\n'  # type: ignore[arg-type]
-        try:
-            return nulls[value]
-        except (KeyError, TypeError):
-            raise AnswerMisfit(link_id) from None
+        return _looked_up(nulls, value, link_id)
 
     return render
 
@@ -516,10 +516,7 @@ def _form_data(
     try:
         body = plan.item_data(response.answers)
     except AnswerMisfit as misfit:
-        raise ExportError(
-            f"response {response.response_id}: the answer to {misfit.link_id} does not fit "
-            f"{response.form_id} {response.form_version}; re-run the export's verification"
-        ) from None
+        raise answer_misfit(response, misfit.link_id) from None
     return "".join(head) + body + "</FormData>\n"
 
 

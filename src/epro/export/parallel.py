@@ -24,9 +24,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from epro.bundle import DeviceRecord
+from epro.closing import ClosedOnExit
 from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.errors import ExportError
 from epro.export.catalogue import Catalogue
@@ -78,7 +78,7 @@ def _export_patients(tasks: list[PatientTask]) -> list[PatientResult]:
     return [_WORKER.export(task) for task in tasks]
 
 
-class PatientPool:
+class PatientPool(ClosedOnExit):
     """Exports batches of patients in worker processes or, with ``workers=0``, inline.
 
     :meth:`run` takes batches of tasks and yields their results batch by batch, in order.
@@ -149,14 +149,3 @@ class PatientPool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-    def __enter__(self) -> PatientPool:
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -26,8 +26,9 @@ import csv
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
 from typing import Final
+
+from epro.closing import ClosedOnExit
 
 FILE_NAME: Final = "problems.csv"
 COLUMNS: Final = ("kind", "response_id", "device_id", "patient", "check", "reason")
@@ -53,7 +54,7 @@ class Problem:
     reason: str
 
 
-class ProblemsFile:
+class ProblemsFile(ClosedOnExit):
     """Writes ``problems.csv`` in ``folder`` row by row and counts the rows of each kind."""
 
     def __init__(self, folder: Path) -> None:
@@ -82,14 +83,3 @@ class ProblemsFile:
 
     def close(self) -> None:
         self._handle.close()
-
-    def __enter__(self) -> ProblemsFile:
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.close()

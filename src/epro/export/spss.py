@@ -163,8 +163,8 @@ def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
     }
     frame = pandas.DataFrame(data, copy=False)
     variables = store.variables
-    partial = path.with_name(path.name + ".part")
-    try:
+
+    def write(partial: Path) -> None:
         pyreadstat.write_sav(
             frame,
             partial,
@@ -179,14 +179,8 @@ def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
             row_compress=True,
         )
         stamp_header(partial, context.created_at)
-        os.replace(partial, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise ExportError(
-            f"cannot write {FOLDER}/{path.name} ({error.strerror}); free some space or choose "
-            "another output folder"
-        ) from None
+
+    _write_by_way_of_part(path, write)
 
 
 def _missing_ranges(variables: Sequence[Variable]) -> dict[str, list[Any]]:
@@ -223,9 +217,15 @@ def stamp_header(path: Path, when: datetime) -> None:
 
 
 def _replace(path: Path, content: bytes) -> None:
+    _write_by_way_of_part(path, lambda partial: partial.write_bytes(content))
+
+
+def _write_by_way_of_part(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` fills ``<name>.part``, which then takes the place of ``path``: a full disk
+    leaves the old file (or none), never half a file, and a clear message."""
     partial = path.with_name(path.name + ".part")
     try:
-        partial.write_bytes(content)
+        write(partial)
         os.replace(partial, path)
     except OSError as error:
         with contextlib.suppress(OSError):

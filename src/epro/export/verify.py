@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from epro.bundle import DeviceRecord, ResponseRecord
 from epro.crypto import StudyPrivateKey, open_sealed
-from epro.errors import AnswerError, CryptoError
+from epro.errors import AnswerError, CryptoError, ExportError
 from epro.export.catalogue import Catalogue
 from epro.export.records import ExportResponse
 from epro.forms import validate_answers
@@ -256,6 +256,15 @@ class Verifier:
         if envelope.form_sha256 in self._catalogue.by_sha256:
             return f"{named} does not match the form file its SHA-256 names"
         return f"{named} is not known to this export; add its form file to forms/versions/"
+
+
+def answer_misfit(response: ExportResponse, link_id: str) -> ExportError:
+    """The error of a file writer meeting an answer of ``response`` that does not fit its form
+    version: verification (check 10) lets no such answer through, so it should be re-run."""
+    return ExportError(
+        f"response {response.response_id}: the answer to {link_id} does not fit "
+        f"{response.form_id} {response.form_version}; re-run the export's verification"
+    )
 
 
 class _Refused(Exception):

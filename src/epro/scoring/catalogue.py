@@ -80,27 +80,26 @@ def _chaq() -> list[ScoreSpec]:
     ]
 
 
+def _jamar_sum(name: str, label: str, definition: str) -> ScoreSpec:
+    """A JAMAR item sum (§2.2): a whole number from the jamar form."""
+    return ScoreSpec(name, label, "integer", "§2.2", "jamar", definition=definition)
+
+
 def _jafs(name: str, label: str, items: str) -> ScoreSpec:
-    return ScoreSpec(
+    return _jamar_sum(
         name,
         label,
-        "integer",
-        "§2.2",
-        "jamar",
-        definition=f"The sum of JAFS items {items} (0 without difficulty, 1 with difficulty, "
+        f"The sum of JAFS items {items} (0 without difficulty, 1 with difficulty, "
         "2 unable; 'not possible because of age' counts 0). Null if any of them is skipped or "
         "unanswered.",
     )
 
 
 def _prql(name: str, label: str, items: str) -> ScoreSpec:
-    return ScoreSpec(
+    return _jamar_sum(
         name,
         label,
-        "integer",
-        "§2.2",
-        "jamar",
-        definition=f"The sum of PRQL items {items} (0 never … 3 all of the time, higher = "
+        f"The sum of PRQL items {items} (0 never … 3 all of the time, higher = "
         "worse). Null if any of them is missing.",
     )
 
