@@ -158,7 +158,10 @@ class CsvFile:
     def __init__(self, folder: Path, name: str, header: Sequence[str]) -> None:
         self.name = name
         self.rows = 0
-        self._handle: IO[str] = (folder / name).open("w", encoding="utf-8", newline="")
+        # A large buffer: the fast writers hand over a patient's rows as one text.
+        self._handle: IO[str] = (folder / name).open(
+            "w", encoding="utf-8", newline="", buffering=1 << 20
+        )
         self._writer = csv.writer(self._handle, lineterminator="\n")
         self._writer.writerow(header)
         self._width = len(header)
@@ -169,6 +172,15 @@ class CsvFile:
             raise ValueError(f"{self.name}: a row of {len(row)} cells under {self._width} names")
         self._writer.writerow(row)
         self.rows += 1
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    def write_text(self, text: str, rows: int) -> None:
+        """``rows`` whole rows already rendered as CSV text (see :mod:`epro.export.csv_plan`)."""
+        self._handle.write(text)
+        self.rows += rows
 
     def close(self) -> None:
         self._handle.close()
