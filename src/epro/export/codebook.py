@@ -209,6 +209,11 @@ def long_variables(context: ExportContext) -> list[Variable]:
             codes=(
                 (str(ResponseStatus.VALID), "valid"),
                 (str(ResponseStatus.ENTERED_IN_ERROR), "entered in error"),
+                (
+                    str(ResponseStatus.SUPERSEDED),
+                    "superseded: a later response of the same form and respondent at this "
+                    "visit is the one scored",
+                ),
             ),
         ),
         "status_reason": Variable(

@@ -63,6 +63,11 @@ _FLAG_LABELS: Final[dict[str, LocalText]] = {
         "en": MISSING_LABELS[Missing.NOT_ASKED],
         "nl": "niet gevraagd (door eerdere antwoorden sloeg het formulier deze vraag over)",
     },
+    data.SUPERSEDED: {
+        "en": "superseded: a later response of the same form and respondent at this visit is "
+        "the one scored",
+        "nl": "vervangen: een later antwoord op hetzelfde formulier bij dit bezoek telt",
+    },
     data.ENTERED_IN_ERROR: {
         "en": "entered in error: kept in the data, left out of scores and analysis",
         "nl": "foutief ingevoerd: bewaard, maar niet in scores en analyse",

@@ -70,6 +70,7 @@ YES_NO_LIST: Final = "CL.EPRO.YESNO"
 DATA_MANAGER: Final = "DM.data-manager"
 
 ENTERED_IN_ERROR: Final = "entered_in_error"
+SUPERSEDED: Final = "superseded"
 OUT_OF_WINDOW: Final = "out_of_window"
 RESPONSE_STATUS: Final = "response_status"
 VISIT_WINDOW: Final = "visit_window"
@@ -509,6 +510,9 @@ def _form_data(
     if response.status is ResponseStatus.ENTERED_IN_ERROR:
         reason = None if deidentified else response.status_reason
         head.append(_flag(seq, ENTERED_IN_ERROR, RESPONSE_STATUS, reason))
+        seq += 1
+    elif response.status is ResponseStatus.SUPERSEDED:
+        head.append(_flag(seq, SUPERSEDED, RESPONSE_STATUS, response.status_reason))
         seq += 1
     if response.out_of_window:
         reason = None if deidentified else response.out_of_window_reason

@@ -167,3 +167,30 @@ def test_no_row_of_problems_csv_quotes_an_answer(built: Built, damaged: Damaged)
     for row in damaged.problems:
         assert "150" not in row["reason"]
         assert "44" not in row["reason"]
+
+
+def test_every_format_writes_the_damaged_bundle_with_its_superseded_response(
+    built: Built, tmp_path: Path
+) -> None:
+    """The real writers, not only the records: a bundle with rejected, conflicting and
+    superseded responses is written whole by every format, the superseded one marked."""
+    import json
+
+    out = tmp_path / "export"
+    report = run_export(built.damaged, built.trial.key.private, out, options=ExportOptions())
+    assert report.exit_status == 1
+    superseded = built.ids.superseded
+    lines = (out / "fhir" / "QuestionnaireResponse.ndjson").read_text(encoding="utf-8")
+    (line,) = [json.loads(x) for x in lines.splitlines() if superseded in x and '"id"' in x]
+    assert line["status"] == "completed"
+    from epro.export.assemble import SUPERSEDED_REASON
+
+    reasons = {
+        e.get("valueString") for e in line["extension"] if e["url"].endswith("status-reason")
+    }
+    assert reasons == {SUPERSEDED_REASON}
+    odm = (out / "odm" / "study.xml").read_text(encoding="utf-8")
+    form = odm[odm.index(f'FormRepeatKey="{superseded}"') :]
+    assert '<FlagValue CodeListOID="CL.EPRO.FLAG">superseded</FlagValue>' in form[:2000]
+    long_rows = (out / "long.csv").read_text(encoding="utf-8").splitlines()
+    assert any(superseded in row and ",superseded," in row for row in long_rows)
