@@ -9,12 +9,14 @@ format, measure, value labels, missing values — is decided in
 pyreadstat writes a whole DataFrame, so rows are kept until :meth:`SpssWriter.finish`,
 column by column, strings in lists and numbers packed: most cells are small whole numbers
 (choice codes, 0/1 flags, 0-100 scales, the missing codes -9 … -5), so a numeric column is
-held in one byte a cell while every value fits a signed byte exactly, then in two, and in
-8-byte floats only from the first value that fits no narrower type (a fraction, NaN, -0.0, a
-large number). Rows come in as floats and are packed every :data:`_PACK_ROWS` rows, so what is
-held grows by about a byte a cell, not eight. The DataFrame is built once, on top of those
-buffers, and dropped as soon as its file is written; pyreadstat writes a whole-number column of
-``int8``/``int16`` as the same SPSS numeric variable, byte for byte, as its floats.
+held in one byte a cell while every value fits a signed byte exactly, then in two, then in a
+4-byte float (quarters, NaN, -0.0, large whole numbers), and in 8-byte floats only from the
+first value that fits no narrower type bit for bit (a tenth). Rows come in as floats and are
+packed every :data:`_PACK_ROWS` rows, so what is held grows by a byte or so a cell, not eight.
+The DataFrame is built once, on top of those buffers (a string column's list is let go as its
+Series is made), and dropped as soon as its file is written. pyreadstat writes an ``int8`` or
+``int16`` column as the same SPSS numeric variable as its floats, and a ``float32`` one
+through the same doubles, so the file is byte for byte what plain floats give.
 
 The same records give the same bytes. readstat stamps the wall clock into the file header
 (creation date and time) and pyreadstat has no parameter to set it, so after writing, those two
@@ -72,8 +74,8 @@ _FILE_LABEL_LIMIT: Final = 64
 _PACK_ROWS: Final = 512
 #: The packed representations of a numeric column, narrowest first, and their numpy types.
 _NARROWEST: Final = "b"
-_WIDER: Final[dict[str, Literal["h", "d"]]] = {"b": "h", "h": "d"}
-_DTYPES: Final = {"b": "int8", "h": "int16", "d": "float64"}
+_WIDER: Final[dict[str, Literal["h", "f", "d"]]] = {"b": "h", "h": "f", "f": "d"}
+_DTYPES: Final = {"b": "int8", "h": "int16", "f": "float32", "d": "float64"}
 
 
 class _Table:
@@ -89,7 +91,7 @@ class _Table:
         self._pending: list[array[float] | list[str]] = [
             [] if v.is_string else array("d") for v in variables
         ]
-        #: Per numeric column, its packed rows (typecode b, h or d); None for a string column.
+        #: Per numeric column, its packed rows (typecode b, h, f or d); None for a string column.
         self._packed: list[array[Any] | None] = [
             None if v.is_string else array(_NARROWEST) for v in variables
         ]
@@ -211,6 +213,7 @@ def _libraries() -> tuple[Any, Any, Any]:
 
 
 def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
+    """Write ``store`` to ``path``; its string buffers are used up on the way."""
     numpy, pandas, pyreadstat = _libraries()
     variables = store.variables
     # Strings typed as such even when there are none (an export without patients), numbers
@@ -220,8 +223,12 @@ def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
     for variable, column in zip(variables, store.columns(), strict=True):
         labels: dict[Any, str] = dict(variable.value_labels)
         if isinstance(column, list):
-            column = pandas.Series(column, dtype="str")
-        elif column.dtype != numpy.float64:
+            strings = column
+            column = pandas.Series(strings, dtype="str")
+            # The Series holds its own references: the list's are let go now, not after
+            # the file is written.
+            strings.clear()
+        elif column.dtype.kind == "i":
             # pyreadstat takes an integer column's value labels only with int keys; a label
             # on a fraction (none today) keeps the column in floats.
             if all(float(key).is_integer() for key in labels):

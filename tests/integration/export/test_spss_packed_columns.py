@@ -22,16 +22,17 @@ LABELS: tuple[tuple[float | str, str], ...] = ((0.0, "no"), (1.0, "yes"), (-9.0,
 
 
 def _cells(row: int) -> list[Cell]:
-    """Columns that stay a byte, grow to two bytes, to floats, meet NaN, -0.0 and fractions
-    after the first pack, and one with value labels and the missing range."""
+    """Columns that stay a byte, grow to two bytes, to 4-byte floats (a quarter, NaN) and to
+    8-byte ones (a tenth), meet -0.0 after the first pack, and one with value labels and the
+    missing range that meets NaN late."""
     return [
         float(row % 110 - 9),
-        200.0 * row if row > _PACK_ROWS + 3 else 1.0,
-        0.25 if row == 2 * _PACK_ROWS + 1 else float(row % 7),
+        200.0 + row if row > _PACK_ROWS + 3 else 1.0,
+        {2 * _PACK_ROWS + 1: 0.25, ROWS - 2: 0.1}.get(row, float(row % 7)),
         math.nan if row == _PACK_ROWS + 40 else 5.0,
         -0.0 if row == ROWS - 1 else 0.0,
         40000.0 if row == 7 else -5.0,
-        float(row % 2) if row % 11 else -9.0,
+        math.nan if row == ROWS - 3 else float(row % 2) if row % 11 else -9.0,
         f"DEMO-{row:03d}",
     ]
 
@@ -113,3 +114,13 @@ def test_a_table_at_a_pack_boundary_or_empty_keeps_every_row(tmp_path: Path, row
     assert meta.number_rows in (rows, None)
     assert len(read) == rows
     assert list(read["small"]) == [float(row % 110 - 9) for row in range(rows)]
+
+
+def test_each_number_column_is_held_in_the_narrowest_type_that_gives_every_value_back() -> None:
+    # A signed byte holds -9 … 100; 200 + row needs two bytes; a quarter, NaN, -0.0 and 40000
+    # fit a 4-byte float exactly; a tenth does not.
+    table = _Table("packed.sav", "packed", _variables())
+    for row in range(ROWS):
+        table.add(_cells(row))
+    held = [str(column.dtype) for column in table.columns()[:-1]]
+    assert held == ["int8", "int16", "float64", "float32", "float32", "float32", "float32"]
