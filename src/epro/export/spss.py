@@ -7,8 +7,16 @@ format, measure, value labels, missing values — is decided in
 :mod:`epro.export.spss_syntax`.
 
 pyreadstat writes a whole DataFrame, so rows are kept until :meth:`SpssWriter.finish`,
-column by column: numbers in ``array('d')`` (8 bytes a cell), strings in lists. The DataFrame
-is built once, on top of those buffers, and dropped as soon as its file is written.
+column by column, strings in lists and numbers packed: most cells are small whole numbers
+(choice codes, 0/1 flags, 0-100 scales, the missing codes -9 … -5), so a numeric column is
+held in one byte a cell while every value fits a signed byte exactly, then in two, then in a
+4-byte float (quarters, NaN, -0.0, large whole numbers), and in 8-byte floats only from the
+first value that fits no narrower type bit for bit (a tenth). Rows come in as floats and are
+packed every :data:`_PACK_ROWS` rows, so what is held grows by a byte or so a cell, not eight.
+The DataFrame is built once, on top of those buffers (a string column's list is let go as its
+Series is made), and dropped as soon as its file is written. pyreadstat writes an ``int8`` or
+``int16`` column as the same SPSS numeric variable as its floats, and a ``float32`` one
+through the same doubles, so the file is byte for byte what plain floats give.
 
 The same records give the same bytes. readstat stamps the wall clock into the file header
 (creation date and time) and pyreadstat has no parameter to set it, so after writing, those two
@@ -24,7 +32,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from epro.errors import ExportError
 from epro.export.records import ExportContext, PatientRecord, WrittenFile
@@ -62,6 +70,12 @@ _MONTHS: Final = (
     "Dec",
 )
 _FILE_LABEL_LIMIT: Final = 64
+#: Rows gathered as floats before they are packed (about 8 bytes × columns × this, at most).
+_PACK_ROWS: Final = 512
+#: The packed representations of a numeric column, narrowest first, and their numpy types.
+_NARROWEST: Final = "b"
+_WIDER: Final[dict[str, Literal["h", "f", "d"]]] = {"b": "h", "h": "f", "f": "d"}
+_DTYPES: Final = {"b": "int8", "h": "int16", "f": "float32", "d": "float64"}
 
 
 class _Table:
@@ -72,12 +86,18 @@ class _Table:
         self.file_name = file_name
         self.label = label
         self.variables = tuple(variables)
-        self.columns: list[array[float] | list[str]] = [
+        self._numpy: Any = _libraries()[0]
+        # A numeric column's rows not yet packed, as floats; a string column's, as they are.
+        self._pending: list[array[float] | list[str]] = [
             [] if v.is_string else array("d") for v in variables
+        ]
+        #: Per numeric column, its packed rows (typecode b, h, f or d); None for a string column.
+        self._packed: list[array[Any] | None] = [
+            None if v.is_string else array(_NARROWEST) for v in variables
         ]
         # Bound appends, one per column: the hot loop of the export. A cell's type was fixed
         # by the dictionary (float for numbers, str for strings); a mismatch raises TypeError.
-        self._appends: list[Callable[[Any], None]] = [column.append for column in self.columns]
+        self._appends: list[Callable[[Any], None]] = [column.append for column in self._pending]
         self.rows = 0
 
     def add(self, row: Sequence[Cell]) -> None:
@@ -89,6 +109,47 @@ class _Table:
         for append, cell in zip(self._appends, row, strict=True):
             append(cell)
         self.rows += 1
+        if self.rows % _PACK_ROWS == 0:
+            self._pack()
+
+    def columns(self) -> list[Any]:
+        """Each column for the DataFrame: a numpy view on its packed buffer, or its strings."""
+        self._pack()
+        numpy = self._numpy
+        result: list[Any] = []
+        for pending, packed in zip(self._pending, self._packed, strict=True):
+            if packed is None:
+                result.append(pending)
+            else:
+                result.append(numpy.frombuffer(packed, dtype=_DTYPES[packed.typecode]))
+        return result
+
+    def _pack(self) -> None:
+        numpy = self._numpy
+        for index, (pending, packed) in enumerate(zip(self._pending, self._packed, strict=True)):
+            if packed is None or not isinstance(pending, array) or not pending:
+                continue
+            values = numpy.frombuffer(pending, dtype=numpy.float64)
+            code: str = packed.typecode
+            while code != "d":
+                # Exact means the same 8 bytes back: NaN, -0.0 and anything out of range fail.
+                with numpy.errstate(all="ignore"):
+                    narrow = values.astype(_DTYPES[code])
+                if numpy.array_equal(
+                    narrow.astype(numpy.float64).view(numpy.int64), values.view(numpy.int64)
+                ):
+                    break
+                wider = _WIDER[code]
+                packed = array(
+                    wider,
+                    numpy.frombuffer(packed, dtype=_DTYPES[code]).astype(_DTYPES[wider]).tobytes(),
+                )
+                code = wider
+                self._packed[index] = packed
+            packed.frombytes(values.astype(_DTYPES[code]).tobytes())
+            del values
+            # Emptied in place: the bound append of the hot loop stays this array's.
+            del pending[:]
 
 
 class SpssWriter:
@@ -152,17 +213,33 @@ def _libraries() -> tuple[Any, Any, Any]:
 
 
 def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
+    """Write ``store`` to ``path``; its string buffers are used up on the way."""
     numpy, pandas, pyreadstat = _libraries()
-    # Strings typed as such even when there are none (an export without patients), numbers
-    # as views on their buffers: nothing is copied until pyreadstat reads the rows.
-    data = {
-        variable.name: pandas.Series(column, dtype="str")
-        if isinstance(column, list)
-        else numpy.frombuffer(column, dtype=numpy.float64)
-        for variable, column in zip(store.variables, store.columns, strict=True)
-    }
-    frame = pandas.DataFrame(data, copy=False)
     variables = store.variables
+    # Strings typed as such even when there are none (an export without patients), numbers
+    # as views on their packed buffers: nothing is copied until pyreadstat reads the rows.
+    data: dict[str, Any] = {}
+    value_labels: dict[str, dict[Any, str]] = {}
+    for variable, column in zip(variables, store.columns(), strict=True):
+        labels: dict[Any, str] = dict(variable.value_labels)
+        if isinstance(column, list):
+            strings = column
+            column = pandas.Series(strings, dtype="str")
+            # The Series holds its own references: the list's are let go now, not after
+            # the file is written.
+            strings.clear()
+        elif column.dtype.kind == "i":
+            # pyreadstat takes an integer column's value labels only with int keys; a label
+            # on a fraction (none today) keeps the column in floats.
+            if all(float(key).is_integer() for key in labels):
+                labels = {int(key): label for key, label in labels.items()}
+            else:
+                column = column.astype(numpy.float64)
+        data[variable.name] = column
+        if labels:
+            value_labels[variable.name] = labels
+    frame = pandas.DataFrame(data, copy=False)
+    del data
 
     def write(partial: Path) -> None:
         pyreadstat.write_sav(
@@ -170,9 +247,7 @@ def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
             partial,
             file_label=clip(f"{context.study_id}: {store.label}", _FILE_LABEL_LIMIT),
             column_labels={v.name: v.label for v in variables},
-            variable_value_labels={
-                v.name: dict(v.value_labels) for v in variables if v.value_labels
-            },
+            variable_value_labels=value_labels,
             missing_ranges=_missing_ranges(variables),
             variable_measure={v.name: str(v.measure) for v in variables},
             variable_format={v.name: v.format for v in variables if v.format is not None},
