@@ -16,7 +16,9 @@ to disk.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import secrets
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +26,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from epro.bundle import DeviceRecord
 from epro.closing import ClosedOnExit
@@ -67,8 +70,17 @@ def _exporter(parts: _Parts, key: StudyPrivateKey) -> PatientExporter:
 _WORKER: PatientExporter | None = None
 
 
+#: How much lower the workers' scheduling priority is than the main process's. The main
+#: process writes every file, one patient after the other: it is the export's critical path,
+#: and the workers need only stay ahead of it (they wait once a few tasks are done). Without
+#: this, on two cores three busy processes share the time evenly and the writing waits.
+WORKER_NICENESS: Final = 5
+
+
 def _start_worker(parts: _Parts) -> None:
     global _WORKER
+    with contextlib.suppress(OSError, AttributeError):  # not on every platform
+        os.nice(WORKER_NICENESS)
     key = StudyPrivateKey.from_encrypted_json(parts.key_json, parts.key_passphrase)
     _WORKER = _exporter(parts, key)
 
