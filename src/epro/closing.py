@@ -6,16 +6,18 @@ each carry their own copy of ``__enter__``/``__exit__``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
 
-class ClosedOnExit:
+class ClosedOnExit(ABC):
     """Base class: ``with Thing(...) as thing:`` gives ``thing`` and calls ``close()`` at the end,
     whether the block ended normally or by an exception (which then carries on)."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release what the object holds; called once when the ``with`` block ends."""
 
     def __enter__(self) -> Self:
         return self

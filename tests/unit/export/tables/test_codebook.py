@@ -133,7 +133,7 @@ def test_every_score_in_the_codebook_names_its_section_of_instruments_md_and_its
     assert copy["label"] == "CHAQ disability index (0–3), from the parent's answers only"
 
 
-def test_the_long_file_missing_column_lists_its_three_words(
+def test_the_long_file_missing_column_lists_its_four_words(
     scenario: Scenario, tmp_path: Path
 ) -> None:
     write_all(scenario, tmp_path)
