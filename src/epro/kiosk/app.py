@@ -342,7 +342,8 @@ class KioskApp(App[None]):
         await super().on_event(event)
 
     def _check_idle(self) -> None:
-        if isinstance(self.screen, LockScreen | TooSmallScreen):
+        # The timer can fire while the app is closing, after its last screen has gone.
+        if not self.screen_stack or isinstance(self.screen, LockScreen | TooSmallScreen):
             return
         idle = time.monotonic() - self._last_input
         if idle >= self.settings.idle_lock_s:
