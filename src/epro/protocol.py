@@ -346,12 +346,15 @@ def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
 
 # ---------------------------------------------------------------------- request signatures
 
-#: The header carrying the kiosk's Ed25519 signature of an upload request.
+#: The header carrying the kiosk's Ed25519 signature of a request (every kiosk route).
 REQUEST_SIGNATURE_HEADER = "Epro-Signature"
 
 
 def request_signing_bytes(method: str, path: str, body: bytes) -> bytes:
     """What a kiosk signs for one request: method, path and the SHA-256 of the exact body.
+
+    ``path`` is the request target as sent, query string included (``/v1/roster?after=X``),
+    so a signature for one page of a read cannot be replayed for another.
 
     One signature per request authenticates every envelope in it, because the body holds each
     envelope's bytes, signature included. A replayed upload is harmless (the receipts say
@@ -509,16 +512,52 @@ class Completion(_Model):
 # ---------------------------------------------------------------------------------- audit head
 
 
+#: Most link hashes in one audit-head post; a kiosk with more since the last head the server
+#: holds sends several posts, each extending the one before.
+AUDIT_LINKS_MAX = 5000
+HeadStatus = Literal["stored", "unchanged", "resend", "flagged"]
+
+
 class AuditHead(_Model):
-    """``POST /v1/audit-head``: the head of the kiosk's hash-chained audit log."""
+    """``POST /v1/audit-head``: the head of the kiosk's keyed, hash-chained audit log, with
+    the link hashes since the head the server acknowledged last.
+
+    The server checks that the new head **extends** the one it holds: ``links`` are the hashes
+    of events ``from_seq`` … ``seq`` in order (the last is ``hash``), so the link at the
+    server's head must be among them and equal to it. A kiosk file restored from an older copy,
+    or a log rewritten since, cannot show that link, and the kiosk is flagged (see
+    :class:`AuditHeadReply`).
+    """
 
     seq: int = Field(ge=0, le=2**62, description="sequence number of the last audit event")
     hash: Sha256Hex
     at: UtcDateTime
+    from_seq: int | None = Field(
+        default=None, ge=1, le=2**62, description="sequence number of the first of `links`"
+    )
+    links: list[Sha256Hex] = Field(
+        default_factory=list,
+        max_length=AUDIT_LINKS_MAX,
+        description="hashes of the events from_seq … seq, in order",
+    )
+    keyed_from: int | None = Field(
+        default=None, ge=1, le=2**62, description="first event of the kiosk's keyed chain"
+    )
+    acknowledged: int | None = Field(
+        default=None, ge=0, le=2**62, description="responses the kiosk holds receipts for"
+    )
 
 
 class AuditHeadReply(_Model):
-    status: Literal["stored", "unchanged"]
+    """``stored``/``unchanged``: the head extends the one the server held. ``resend``: the
+    links do not reach back to the server's head (``held_seq``); send them from there.
+    ``flagged``: the kiosk's log does not extend what the server holds (rolled back or
+    forked); ``message`` says how, and the kiosk purges nothing until a person resolves it
+    on the server (``epro-sync resolve-chain``)."""
+
+    status: HeadStatus
+    held_seq: int | None = None
+    message: str = ""
 
 
 class Problem(_Model):

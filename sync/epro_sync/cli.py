@@ -55,8 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="completion per site").set_defaults(func=cmd_status)
     sub.add_parser(
-        "verify", help="check every stored response's hash and kiosk signature"
+        "verify",
+        help="check every stored response, the server audit chain and counts against kiosk heads",
     ).set_defaults(func=cmd_verify)
+
+    resolve = sub.add_parser(
+        "resolve-chain",
+        help="lift a kiosk's audit-log flag (rolled back or forked) after checking the kiosk",
+    )
+    resolve.add_argument("device", metavar="DEVICE", help="device id from `epro-sync status`")
+    resolve.add_argument("--by", required=True, help="who checked the kiosk")
+    resolve.add_argument("--reason", required=True, help="what was found and why it is accepted")
+    resolve.set_defaults(func=cmd_resolve_chain)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
 
     bundle = sub.add_parser(
@@ -215,6 +225,35 @@ def cmd_status(_args: argparse.Namespace) -> int:
         responses: dict[tuple[str, str], int] = entry["responses"]
         for (visit, form_id), count in sorted(responses.items(), key=_visit_order):
             print(f"  {visit:5} {form_id:16} {count:5} responses")
+    _print_flagged()
+    return 0
+
+
+def _print_flagged() -> None:
+    """Kiosks whose audit log does not extend what the server holds, plainly."""
+    from epro_sync.kiosk_heads import flagged_devices
+
+    with _database(_settings()) as engine, Session(engine) as session:
+        flagged = flagged_devices(session)
+    for device in flagged:
+        print(
+            f"AUDIT LOG FLAGGED: kiosk {device.device_id} ({device.label}, site {device.site}) "
+            f"since {_when(device.chain_flagged_at)}: {device.chain_problem}. It keeps its "
+            "data (purges nothing) until resolved: check the kiosk, then `epro-sync "
+            f"resolve-chain {device.device_id} --by NAME --reason TEXT`"
+        )
+
+
+def cmd_resolve_chain(args: argparse.Namespace) -> int:
+    from epro_sync.kiosk_heads import resolve
+
+    with _database(_settings()) as engine, Session(engine) as session:
+        device = resolve(session, args.device, args.by, args.reason, _now())
+        session.commit()
+        print(
+            f"kiosk {device.device_id} ({device.label}, site {device.site}): the audit-log flag "
+            "is resolved (audited); its next sync is taken as the new base and it purges again"
+        )
     return 0
 
 
@@ -233,13 +272,25 @@ def cmd_verify(_args: argparse.Namespace) -> int:
         session.commit()
     for finding in report.findings:
         print(f"response {finding.response_id} from kiosk {finding.device_id}: {finding.problem}")
+    for problem in report.problems:
+        print(problem)
     if report.ok:
-        print(f"all {report.checked} stored responses check out (hash and kiosk signature)")
+        print(
+            f"all {report.checked} stored responses check out (hash, kiosk signature, routing "
+            f"fields, counts against the kiosks' heads); the server audit chain of "
+            f"{report.audit_rows} rows is whole"
+        )
         return 0
-    print(
-        f"{len(report.findings)} of {report.checked} stored responses failed; keep them out of "
-        "the analysis and ask the site which kiosk sent them"
-    )
+    if report.findings:
+        print(
+            f"{len(report.findings)} of {report.checked} stored responses failed; keep them out "
+            "of the analysis and ask the site which kiosk sent them"
+        )
+    if report.problems:
+        print(
+            f"{len(report.problems)} problem(s) with the server's own records: the database was "
+            "changed outside epro-sync; restore it from a backup and tell the data manager"
+        )
     return 1
 
 

@@ -30,7 +30,7 @@ from epro.protocol import (
     StudyProtocol,
     request_signature_valid,
 )
-from epro_sync import limits, storage, upload
+from epro_sync import kiosk_heads, limits, storage, upload
 from epro_sync.config import ServerSettings
 from epro_sync.db import read_session, writer_lock
 from epro_sync.enrol_guard import EnrolGuard
@@ -74,6 +74,13 @@ def _device(session: SessionDep, credentials: CredentialsDep) -> Device:
     return device
 
 
+async def _signed_device(request: Request, device: Annotated[Device, Depends(_device)]) -> Device:
+    """The kiosk of the token, once the request carries that kiosk's signature of itself:
+    every kiosk route, reads included, so a stolen token alone can do nothing."""
+    _check_signature(device.public_key, request, await request.body())
+    return device
+
+
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -91,7 +98,7 @@ def _refuse_unless_usable(known: bool, revoked: bool) -> None:
         raise HTTPException(403, REVOKED_MESSAGE)
 
 
-DeviceDep = Annotated[Device, Depends(_device)]
+DeviceDep = Annotated[Device, Depends(_signed_device)]
 
 
 @router.get("/healthz", tags=["operations"])
@@ -171,17 +178,26 @@ async def _body(request: Request) -> bytes:
 BodyDep = Annotated[bytes, Depends(_body)]
 
 
+def signed_target(request: Request) -> str:
+    """The request target as the client sent it (raw path and query): what it signed."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    target = bytes(raw).decode("latin-1")
+    return f"{target}?{bytes(query).decode('latin-1')}" if query else target
+
+
 def _check_signature(public_key: str, request: Request, body: bytes) -> None:
     """401 unless the request carries the kiosk's Ed25519 signature of this very request."""
     header = request.headers.get(REQUEST_SIGNATURE_HEADER)
     if not header:
         raise HTTPException(
             401,
-            f"missing request signature: uploads carry an {REQUEST_SIGNATURE_HEADER} header "
-            "signed with the kiosk's device key; update the kiosk software",
+            f"missing request signature: every kiosk request carries an "
+            f"{REQUEST_SIGNATURE_HEADER} header signed with the kiosk's device key; update "
+            "the kiosk software",
         )
     key = base64.b64decode(public_key)
-    if not request_signature_valid(key, header, request.method, request.url.path, body):
+    if not request_signature_valid(key, header, request.method, signed_target(request), body):
         raise HTTPException(
             401,
             "the request signature does not match the key registered for this kiosk: enrol "
@@ -262,15 +278,13 @@ def get_completion(session: SessionDep, device: DeviceDep) -> Response:
     return Response(content=reply.model_dump_json(), media_type="application/json")
 
 
-@router.post("/v1/audit-head", tags=["kiosks"], responses=_problems(*_AUTH, 409))
+@router.post("/v1/audit-head", tags=["kiosks"], responses=_problems(*_AUTH))
 def post_audit_head(
     body: AuditHead, request: Request, session: SessionDep, device: DeviceDep
 ) -> AuditHeadReply:
-    """Record the head of the kiosk's hash-chained audit log (append-only, per kiosk)."""
-    try:
-        status = storage.record_audit_head(session, device, body, _now(request))
-    except Refusal:
-        session.commit()  # keep the mismatch in the server audit log
-        raise
+    """Record the head of the kiosk's keyed, hash-chained audit log once it **extends** the
+    head held for the kiosk (`epro_sync.kiosk_heads`); a rolled-back or forked log flags the
+    kiosk until a person resolves it (`epro-sync resolve-chain`)."""
+    reply = kiosk_heads.record_head(session, device, body, _now(request))
     session.commit()
-    return AuditHeadReply(status="stored" if status == "stored" else "unchanged")
+    return reply

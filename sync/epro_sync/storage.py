@@ -24,15 +24,13 @@ from sqlmodel import Session, col, select
 from epro.errors import EproError
 from epro.protocol import (
     ROSTER_PAGE_MAX,
-    AuditHead,
     CompletionEntry,
     RosterPatient,
     RosterResult,
     RosterStatus,
 )
+from epro_sync import server_audit
 from epro_sync.tables import (
-    AuditEvent,
-    AuditHeadRow,
     Device,
     EnrolCode,
     Patient,
@@ -81,23 +79,20 @@ class Kiosk(NamedTuple):
 def record(
     session: Session, now: datetime, event: str, *, device: Sender | None = None, **detail: Any
 ) -> None:
-    """Append one event to the server audit log (append-only, enforced by triggers).
+    """Append one event to the hash-chained server audit log (append-only, enforced by
+    triggers; ``server_audit`` chains it).
 
     Written at once, in the session's transaction, as one INSERT: the ORM's bookkeeping for
     an object nobody reads back cost more than the insert itself, once per upload.
     """
-    session.connection().execute(
-        _AUDIT.insert().values(
-            at=now,
-            event=event,
-            device_id=device.device_id if device else None,
-            site=device.site if device else detail.pop("site", None),
-            detail=json.dumps(detail, sort_keys=True, default=str),
-        )
+    server_audit.append(
+        session.connection(),
+        now,
+        event,
+        device.device_id if device else None,
+        device.site if device else detail.pop("site", None),
+        json.dumps(detail, sort_keys=True, default=str),
     )
-
-
-_AUDIT = AuditEvent.metadata.tables["audit"]
 
 
 # --------------------------------------------------------------------------------- enrolment
@@ -359,34 +354,6 @@ def completion(session: Session, site: str) -> list[CompletionEntry]:
         )
         for patient, visit, form_id, respondent, count, last in rows
     ]
-
-
-# ------------------------------------------------------------------------------- audit heads
-
-
-def record_audit_head(session: Session, device: Device, head: AuditHead, now: datetime) -> str:
-    """Append the kiosk's audit head; refuse one that rewinds or forks the kiosk's log."""
-    last = session.exec(
-        select(AuditHeadRow)
-        .where(AuditHeadRow.device_id == device.device_id)
-        .order_by(col(AuditHeadRow.seq).desc(), col(AuditHeadRow.id).desc())
-    ).first()
-    if last is not None and last.seq == head.seq and last.hash == head.hash:
-        return "unchanged"
-    if last is not None and head.seq <= last.seq:
-        record(session, now, "audit_head_mismatch", device=device, seq=head.seq, last_seq=last.seq)
-        raise Refusal(
-            409,
-            f"the kiosk's audit log head (event {head.seq}) does not continue the one it sent "
-            f"before (event {last.seq}); its log may have been reset or altered — tell the "
-            "data manager",
-        )
-    session.add(
-        AuditHeadRow(
-            device_id=device.device_id, seq=head.seq, hash=head.hash, at=head.at, received_at=now
-        )
-    )
-    return "stored"
 
 
 # -------------------------------------------------------------------------------- status view

@@ -38,6 +38,10 @@ class Device(ServerModel, table=True):
     enrolled_at: datetime = Field(sa_column=_when())
     revoked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     last_seen_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # Schema 4: a rolled-back or forked kiosk audit log, flagged until resolved (kiosk_heads).
+    chain_state: str | None = Field(default=None, max_length=16)
+    chain_problem: str | None = None
+    chain_flagged_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class EnrolCode(ServerModel, table=True):
@@ -102,6 +106,8 @@ class AuditEvent(ServerModel, table=True):
     device_id: str | None = Field(default=None, max_length=64)
     site: str | None = Field(default=None, max_length=64)
     detail: str
+    prev_hash: str | None = Field(default=None, max_length=64)  # schema 4: the chain
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class Patient(ServerModel, table=True):
@@ -126,3 +132,6 @@ class AuditHeadRow(ServerModel, table=True):
     hash: str = Field(max_length=64)
     at: datetime = Field(sa_column=_when())
     received_at: datetime = Field(sa_column=_when())
+    # Schema 4: where the kiosk's keyed chain starts; responses it holds receipts for.
+    keyed_from: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    acknowledged: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

@@ -192,6 +192,18 @@ class ScriptedKiosk:
     def post_signed(self, body: bytes, path: str = "/v1/responses:batch") -> httpx.Response:
         return self.client.post(path, content=body, headers=self.signed_headers(body, path))
 
+    def post_json(self, path: str, data: Any) -> httpx.Response:
+        """POST ``data`` as JSON to a kiosk route, signed as a kiosk signs it."""
+        return self.post_signed(json.dumps(data).encode(), path)
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        """GET a kiosk route, signed (the signature covers the query too)."""
+        url = self.client.build_request("GET", path, params=params).url
+        signature = sign_request("GET", url.raw_path.decode("ascii"), b"", self.key.sign)
+        return self.client.get(
+            path, params=params, headers={**self.headers, REQUEST_SIGNATURE_HEADER: signature}
+        )
+
     def upload(self, *envelopes: Envelope | object) -> httpx.Response:
         """Upload a signed batch; anything not an Envelope is sent as given (to test rejections)."""
         items = [e.model_dump(mode="json") if isinstance(e, Envelope) else e for e in envelopes]

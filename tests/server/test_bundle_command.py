@@ -52,7 +52,7 @@ def _push(kiosk: ScriptedKiosk, *codes: str) -> None:
         }
         for code in codes
     ]
-    reply = kiosk.client.post("/v1/roster", json={"patients": patients}, headers=kiosk.headers)
+    reply = kiosk.post_json("/v1/roster", {"patients": patients})
     assert reply.status_code == 200, reply.text
 
 

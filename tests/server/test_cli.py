@@ -83,7 +83,7 @@ def test_status_counts_patients_and_responses_per_visit_and_form(
     )
     patient = {"code": "DEMO-001", "site": "UMCU", "birth_ym": "2015-07"}
     patient |= {"baseline_date": "2026-03-02", "language": "nl"}
-    kiosk.client.post("/v1/roster", json={"patients": [patient]}, headers=kiosk.headers)
+    kiosk.post_json("/v1/roster", {"patients": [patient]})
     assert cli.main(["status"]) == 0
     lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
     assert lines == [

@@ -23,7 +23,7 @@ def _patient(code: str = "DEMO-001", site: str = "UMCU", **changes: Any) -> dict
 
 
 def _push(kiosk: ScriptedKiosk, *patients: dict[str, Any]) -> Any:
-    return kiosk.client.post("/v1/roster", json={"patients": patients}, headers=kiosk.headers)
+    return kiosk.post_json("/v1/roster", {"patients": patients})
 
 
 def test_pushed_patients_are_pulled_by_another_kiosk_of_the_site(
@@ -33,10 +33,10 @@ def test_pushed_patients_are_pulled_by_another_kiosk_of_the_site(
     reply = _push(pushing, _patient("DEMO-002"), _patient("DEMO-001"))
     assert reply.status_code == 200
     assert [p["status"] for p in reply.json()["patients"]] == ["created", "created"]
-    roster = pulling.client.get("/v1/roster", headers=pulling.headers).json()
+    roster = pulling.get("/v1/roster").json()
     assert roster["site"] == "UMCU"
     assert roster["patients"] == [_patient("DEMO-001"), _patient("DEMO-002")]
-    other = elsewhere.client.get("/v1/roster", headers=elsewhere.headers).json()
+    other = elsewhere.get("/v1/roster").json()
     assert other == {"site": "EMC", "patients": [], "next_after": None}
 
 
@@ -62,7 +62,7 @@ def test_conflicting_birth_month_is_a_409_and_nothing_is_stored(
     assert reply.status_code == 409
     assert "DEMO-001" in reply.json()["detail"]
     assert "different birth month or baseline date" in reply.json()["detail"]
-    roster = second.client.get("/v1/roster", headers=second.headers).json()
+    roster = second.get("/v1/roster").json()
     assert roster["patients"] == [_patient()]
 
 
@@ -94,7 +94,7 @@ def test_completion_counts_each_cell_of_the_site_across_kiosks(
     )
     b.upload(b.envelope(patient="DEMO-002", visit="V2", form_id="jamar", respondent="parent"))
     elsewhere.upload(elsewhere.envelope(patient="DEMO-050"))
-    completion = a.client.get("/v1/completion", headers=a.headers).json()
+    completion = a.get("/v1/completion").json()
     assert completion["site"] == "UMCU"
     assert completion["entries"] == [
         {

@@ -65,6 +65,7 @@ def run_sync(args: argparse.Namespace) -> int:
     print(
         f"sync: {report.acknowledged} acknowledged ({report.duplicates} already on the server), "
         f"{report.remaining} still queued"
+        + (f", {report.held} stored on the server but kept here" if report.held else "")
     )
     if report.skew_flagged and report.skew_seconds is not None:
         print(

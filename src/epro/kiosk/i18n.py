@@ -117,6 +117,12 @@ _EN: Final[dict[str, str]] = {
         "The study server no longer accepts this kiosk. Do not reset or wipe it: every "
         "response is still on it. Ask the data manager to reinstate it, then sync again."
     ),
+    "sync_chain_flagged": (
+        "The study server found that this kiosk's audit log does not continue the one it "
+        "received before (the kiosk file may have been restored from an older copy or "
+        "altered): {problem}. Nothing is deleted from this kiosk until the data manager has "
+        "checked it; responses are still sent. Do not reset or wipe it; call the data manager."
+    ),
     "sync_skew": (
         "This kiosk's clock is about {minutes} min off the server's: ask IT to set the time."
     ),
@@ -253,6 +259,13 @@ _NL: Final[dict[str, str]] = {
         "De studieserver accepteert deze kiosk niet meer. Niet resetten of wissen: alle "
         "antwoorden staan er nog op. Vraag de datamanager de kiosk weer toe te laten en "
         "synchroniseer dan opnieuw."
+    ),
+    "sync_chain_flagged": (
+        "De studieserver ziet dat het auditlogboek van deze kiosk niet aansluit op wat hij "
+        "eerder ontving (het kioskbestand is misschien teruggezet van een oudere kopie of "
+        "gewijzigd): {problem}. Er wordt niets van deze kiosk verwijderd tot de datamanager "
+        "het heeft nagekeken; antwoorden worden wel verstuurd. Niet resetten of wissen; bel "
+        "de datamanager."
     ),
     "sync_skew": (
         "De klok van deze kiosk loopt ongeveer {minutes} min af van de server: "

@@ -1,16 +1,23 @@
-"""The hash-chained, append-only audit log.
+"""The keyed, hash-chained, append-only audit log.
 
-``hash = sha256(prev_hash || canonical JSON of (seq, at, actor, kind, device, response_id,
-link_id, detail))`` with ``prev_hash`` as its 64 hex characters (ASCII) and the genesis
-``prev_hash`` 64 zeros. The JSON is canonical (sorted keys, no spaces, UTF-8), times are ISO-8601
-UTC with microseconds. The chain head goes to the server at each sync, so truncating the tail
-locally is caught there; anything else is caught by ``verify`` here.
+``hash = HMAC-SHA256(audit key, prev_hash || canonical JSON of (seq, at, actor, kind, device,
+response_id, link_id, detail))`` with ``prev_hash`` as its 64 hex characters (ASCII) and the
+genesis ``prev_hash`` 64 zeros. The JSON is canonical (sorted keys, no spaces, UTF-8), times are
+ISO-8601 UTC with microseconds. The audit key is derived from the kiosk's data key
+(``audit_keying``), so only an unlocked kiosk can make a link: whoever edits the file without
+the passphrase (drops the triggers, removes events, re-chains the rest) cannot make the
+links ``verify`` recomputes. Events written before the chain was keyed (a file of schema 4
+or older) keep their plain ``sha256(prev_hash || canonical)`` links and are checked as such,
+up to the authenticated sequence number the keyed part starts from. The chain head and the
+links since the last head the server holds go to the server at each sync, so a rewritten or
+rolled-back log is caught there too.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
+import hmac
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from json.encoder import encode_basestring as _quote  # C-accelerated; ensure_ascii=False
@@ -89,12 +96,19 @@ def _maybe(value: str | None) -> str:
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    """The unkeyed link of an event written before the chain was keyed (schema 4 or older)."""
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def keyed_chain_hash(key: bytes, prev_hash: str, canonical: bytes) -> str:
+    """The keyed link of an event: HMAC-SHA256 under the audit key."""
+    return hmac.digest(key, prev_hash.encode("ascii") + canonical, "sha256").hex()
 
 
 def chained_rows(
     head: tuple[int, str] | None,
     *,
+    key: bytes,
     at: datetime,
     kind: AuditKind,
     actor: str,
@@ -104,7 +118,8 @@ def chained_rows(
     """Audit rows for ``(response_id, link_id, detail)`` events at ``at``, chained in order
     after ``head`` — the one place a chained row is built.
 
-    ``head`` is the ``(seq, hash)`` of the last stored event (None for an empty log). The rows
+    ``head`` is the ``(seq, hash)`` of the last stored event (None for an empty log); ``key``
+    the audit key every new link is made under. The rows
     (in ``INSERT`` column order) chain exactly as one ``append`` per event would; the events
     of one batch share one transaction, so they share its time too, and the fields they share
     are quoted once.
@@ -114,21 +129,22 @@ def chained_rows(
     when = to_text(at)
     kind_value = AuditKind(kind).value
     shared = _shared_fields(at=when, actor=actor, kind=kind_value, device_id=device_id)
-    sha256 = hashlib.sha256
+    mac = hmac.digest
     rows: list[tuple[object, ...]] = []
     for response_id, link_id, detail in events:
         seq += 1
         canonical = _canonical_text(shared, seq, response_id, link_id, detail)
-        # chain_hash(prev_hash, canonical.encode()): the hex hash is ASCII, so one encode
-        digest = sha256(f"{prev_hash}{canonical}".encode()).hexdigest()
+        # keyed_chain_hash(key, prev_hash, canonical.encode()): the hex hash is ASCII
+        digest = mac(key, f"{prev_hash}{canonical}".encode(), "sha256").hex()
         row = (seq, when, actor, kind_value, device_id, response_id, link_id, detail, prev_hash)
         rows.append((*row, digest))
         prev_hash = digest
     return rows
 
 
-def row_hash(row: AuditRow) -> str:
-    """The hash a stored row should carry, recomputed from its fields."""
+def row_hash(row: AuditRow, key: bytes | None = None) -> str:
+    """The hash a stored row should carry, recomputed from its fields (``key``: the audit key
+    for a keyed event; None for an event written before the chain was keyed)."""
     canonical = canonical_event(
         seq=row.seq,
         at=row.at,
@@ -139,7 +155,9 @@ def row_hash(row: AuditRow) -> str:
         link_id=row.link_id,
         detail=row.detail,
     )
-    return chain_hash(row.prev_hash, canonical)
+    if key is None:
+        return chain_hash(row.prev_hash, canonical)
+    return keyed_chain_hash(key, row.prev_hash, canonical)
 
 
 def to_event(row: AuditRow) -> AuditEvent:
@@ -157,8 +175,13 @@ def to_event(row: AuditRow) -> AuditEvent:
     )
 
 
-def check_chain(rows: list[AuditRow]) -> str | None:
-    """The first break in the chain (rows in seq order), in words; None when it is whole."""
+def check_chain(rows: list[AuditRow], key: bytes, keyed_from: int) -> str | None:
+    """The first break in the chain (rows in seq order), in words; None when it is whole.
+
+    Events from ``keyed_from`` on must carry their keyed link; earlier ones (written before
+    the chain was keyed) their plain SHA-256 link. A re-chained log fails here even when the
+    append-only triggers were dropped: its maker did not have the key.
+    """
     expected_seq = 1
     prev_hash = GENESIS
     for row in rows:
@@ -172,8 +195,11 @@ def check_chain(rows: list[AuditRow]) -> str | None:
                 f"audit event {row.seq}: does not follow event {row.seq - 1} "
                 "(edited, deleted or reordered)"
             )
-        if row_hash(row) != row.hash:
-            return f"audit event {row.seq}: hash does not match (edited, deleted or reordered)"
+        if row_hash(row, key if row.seq >= keyed_from else None) != row.hash:
+            return (
+                f"audit event {row.seq}: hash does not match (edited, deleted, reordered or "
+                "re-chained without the kiosk's key)"
+            )
         expected_seq += 1
         prev_hash = row.hash
     return None
@@ -182,10 +208,17 @@ def check_chain(rows: list[AuditRow]) -> str | None:
 class AuditRepository:
     """Appends events under the unit of work's transaction (``BEGIN IMMEDIATE`` serialises seq)."""
 
-    def __init__(self, session: Session, device_id: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        device_id: str,
+        clock: Callable[[], datetime],
+        key: bytes,
+    ) -> None:
         self._session = session
         self._device_id = device_id
         self._clock = clock
+        self._key = key
 
     def append(
         self,
@@ -202,6 +235,7 @@ class AuditRepository:
         head = connection.exec_driver_sql(HEAD_SQL).first()
         (values,) = chained_rows(
             None if head is None else (int(head[0]), str(head[1])),
+            key=self._key,
             at=self._clock(),
             kind=kind,
             actor=actor,
@@ -223,3 +257,21 @@ class AuditRepository:
     def _head_row(self) -> AuditRow | None:
         statement = select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)
         return self._session.exec(statement).first()
+
+    def keyed_from(self) -> int | None:
+        """Where the keyed part of the chain starts, as recorded (``verify`` authenticates it)."""
+        row = (
+            self._session.connection()
+            .exec_driver_sql("SELECT keyed_from FROM audit_keying WHERE id = 1")
+            .first()
+        )
+        return None if row is None else int(row[0])
+
+    def links(self, from_seq: int, limit: int) -> builtins.list[tuple[int, str, datetime]]:
+        """``(seq, hash, at)`` of up to ``limit`` events from ``from_seq`` on, in order: what
+        the kiosk shows the server to prove its log extends the head the server holds."""
+        rows = self._session.connection().exec_driver_sql(
+            "SELECT seq, hash, at FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+            (int(from_seq), int(limit)),
+        )
+        return [(int(seq), str(digest), from_text(str(at))) for seq, digest, at in rows]

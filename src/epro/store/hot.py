@@ -554,6 +554,7 @@ class Transaction:
         head = self._execute(HEAD_SQL).fetchone()
         rows = chained_rows(
             None if head is None else (int(head[0]), str(head[1])),
+            key=self._context.audit_key,
             at=self._context.clock(),
             kind=kind,
             actor=actor,

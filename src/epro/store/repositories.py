@@ -246,6 +246,15 @@ class OutboxRepository:
         )
         return int(row[0])
 
+    def count_acknowledged(self) -> int:
+        """Responses the kiosk holds the server's receipt for (sent in its audit head)."""
+        row = (
+            self._session.connection()
+            .exec_driver_sql("SELECT count(*) FROM outbox WHERE acknowledged_at IS NOT NULL")
+            .one()
+        )
+        return int(row[0])
+
     def mark_sent(self, response_id: str, at: datetime) -> None:
         """An upload attempt reached the server (counts as an attempt, clears the last error)."""
         row = self._row(response_id)

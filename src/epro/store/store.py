@@ -34,6 +34,7 @@ from epro.crypto import (
 from epro.errors import StoreError
 from epro.store import migrations
 from epro.store._time import to_text, utc_now
+from epro.store.audit_keying import audit_key, seal_keying
 from epro.store.connection import APPLICATION_ID, Limits, make_engine, open_raw, translate
 from epro.store.domain import AuditKind
 from epro.store.hot import HotPath, Transaction
@@ -177,13 +178,15 @@ def init_store(
     device_id = str(uuid.uuid4())
     data_key = new_data_key()
     cipher = RecordCipher(data_key, KEY_VERSION)
-    context = StoreContext(path, engine, cipher, device_id, clock, kdf)
+    chain_key = audit_key(data_key, device_id)
+    context = StoreContext(path, engine, cipher, device_id, clock, kdf, chain_key)
     try:
         with UnitOfWork(context) as uow:
             session = uow._require_session()
             raw = _sqlite(session)
             raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             migrations.apply(raw, 0, migrations.CURRENT_VERSION)
+            seal_keying(raw, chain_key)
             salt = new_salt()
             wrapped = wrap_key(
                 _kek(passphrase, salt, kdf),
@@ -247,15 +250,18 @@ def open_store(path: Path, *, passphrase: str, clock: Callable[[], datetime] = u
             data_key = unwrap_key(
                 kek, meta.wrapped_key, context=data_key_context(device.id, meta.key_version)
             )
+            chain_key = audit_key(data_key, device.id)
             if version < migrations.CURRENT_VERSION:
                 migrations.apply(_sqlite(session), version, migrations.CURRENT_VERSION)
+                if version < 5:  # the keyed chain starts here: authenticate where
+                    seal_keying(_sqlite(session), chain_key)
                 session.commit()
             site, device_id, key_version = device.site, device.id, meta.key_version
     except BaseException:
         engine.dispose()
         raise
     cipher = RecordCipher(data_key, key_version)
-    context = StoreContext(path, engine, cipher, device_id, clock, params)
+    context = StoreContext(path, engine, cipher, device_id, clock, params, chain_key)
     return Store(context, site, limits)
 
 

@@ -148,6 +148,16 @@ class AuditRow(StoreModel, table=True):
     hash: str
 
 
+class AuditKeyingRow(StoreModel, table=True):
+    """Where the keyed part of the audit chain starts, and its HMAC (schema v5, one row)."""
+
+    __tablename__ = "audit_keying"
+
+    id: int = Field(default=1, primary_key=True)
+    keyed_from: int
+    mac: bytes | None = None
+
+
 class SettingRow(StoreModel, table=True):
     """Small configuration values (schema v2); secrets are encrypted under the data key."""
 

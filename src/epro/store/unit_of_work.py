@@ -38,6 +38,7 @@ class StoreContext:
     device_id: str
     clock: Callable[[], datetime]
     kdf: KdfParams
+    audit_key: bytes  # HMAC key of the audit chain (audit_keying.audit_key)
 
 
 class UnitOfWork:
@@ -117,12 +118,13 @@ class UnitOfWork:
         self.responses = ResponseRepository(session)
         self.answers = AnswerRepository(session, context.cipher)
         self.outbox = OutboxRepository(session)
-        self.audit = AuditRepository(session, context.device_id, context.clock)
+        self.audit = AuditRepository(session, context.device_id, context.clock, context.audit_key)
         self.staff = self._make_staff(session, notes)
         self.keys = KeyRepository(session, context.cipher)
 
     def _make_staff(self, session: Session, notes: list[PinNote]) -> StaffRepository:
-        audit = AuditRepository(session, self._context.device_id, self._context.clock)
+        context = self._context
+        audit = AuditRepository(session, context.device_id, context.clock, context.audit_key)
         return StaffRepository(session, audit, self._context.clock, self._context.kdf, notes)
 
     def _require_session(self) -> Session:

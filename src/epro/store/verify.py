@@ -3,7 +3,8 @@
 Each problem names its record precisely, in the order found: SQLite's own integrity check,
 foreign keys, the device key, every answer (by response and item), the stored answers hash of
 every submitted response that still has its answers, secret settings, then the audit chain up
-to its first break (after a break every later link differs, so one is enough).
+to its first break (after a break every later link differs, so one is enough) — keyed links
+checked under the audit key, those written before the chain was keyed by their plain hash.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from epro.errors import CryptoError
 from epro.forms.model import AnswerValue
 from epro.store.answers import answers_digest, decrypt_answer
 from epro.store.audit import check_chain
+from epro.store.audit_keying import keyed_from
 from epro.store.keys import device_key_aad, setting_aad
 from epro.store.tables import AnswerRow, AuditRow, DeviceRow, ResponseRow, SettingRow
 from epro.store.unit_of_work import StoreContext
@@ -103,7 +105,10 @@ def verify_store(context: StoreContext) -> VerifyReport:
                 problems.append(f"setting {setting.name} does not authenticate")
 
         audit_rows = list(session.exec(select(AuditRow).order_by(col(AuditRow.seq))))
-        chain_problem = check_chain(audit_rows)
+        start, keying_problem = keyed_from(raw, context.audit_key)
+        if keying_problem is not None:
+            problems.append(keying_problem)
+        chain_problem = check_chain(audit_rows, context.audit_key, start)
         if chain_problem is not None:
             problems.append(chain_problem)
         session.rollback()

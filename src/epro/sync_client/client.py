@@ -1,7 +1,9 @@
 """Drain the kiosk's outbox to the study server, exactly once, whatever the network does.
 
 One :meth:`SyncClient.sync_once` uploads the outbox in batches, then pushes the local roster,
-pulls the site roster and completion, and pushes the audit chain head. Safety rests on three
+pulls the site roster and completion, and pushes the audit chain head (before the upload too:
+a kiosk whose log the server flags as rolled back or forked uploads but purges nothing, see
+``chain``). Safety rests on three
 facts: every envelope keeps the UUID it was born with; the server answers a repeat of the same
 bytes with ``duplicate`` and the original receipt; and the kiosk acknowledges (and purges its
 own copy of) an envelope only on a ``stored`` or ``duplicate`` receipt. A reply lost on the
@@ -30,6 +32,7 @@ from epro.store.domain import AuditKind
 from epro.store.hot import Queued
 from epro.sync_client import status as keys_
 from epro.sync_client.backoff import Uniform, backoff_delay
+from epro.sync_client.chain import AuditHeads, flagged_failure
 from epro.sync_client.errors import (
     HTTPX_ERRORS,
     NotEnrolledError,
@@ -79,6 +82,8 @@ class SyncReport:
     error: SyncFailure | None = None
     attempts: int = 1
     flagged: list[str] = field(default_factory=list)  # response ids needing staff review
+    #: Stored on the server but kept whole on the kiosk: its audit log is flagged.
+    held: int = 0
 
     @property
     def skew_flagged(self) -> bool:
@@ -134,6 +139,7 @@ class SyncClient:
         self.sleep = sleep
         self.rng: Uniform = rng if rng is not None else random.Random()
         self._acknowledger = acknowledger
+        self._hold = False  # this sync purges nothing (the server flagged the audit log)
 
     # ------------------------------------------------------------------------ public API
 
@@ -146,6 +152,11 @@ class SyncClient:
                 ThreadPoolExecutor(1, thread_name_prefix="epro-site") as side,
             ):
                 site = SiteData(self.store, client, lambda r: self._check(r, report))
+                heads = AuditHeads(self.store, client, lambda r: self._check(r, report))
+                # First: does this kiosk's audit log extend the head the server holds? If
+                # not (a rolled-back or forked file), upload but purge nothing.
+                chain_flag = heads.push()
+                self._hold = chain_flag is not None
                 # The roster and completion exchange does not depend on the upload: its
                 # requests travel while the outbox drains instead of after it (the store is
                 # read before and written after, on this thread).
@@ -155,7 +166,10 @@ class SyncClient:
                 finally:
                     wait([exchange])  # never leave it running on a client about to close
                 report.error = site.apply(exchange.result())
-                site.push_audit_head()  # last: it covers this sync's audit events
+                if chain_flag is None:
+                    chain_flag = heads.push()  # last: it covers this sync's audit events
+                if chain_flag is not None:
+                    report.error = flagged_failure(chain_flag)
         except SyncFailure as failure:
             report.error = failure
         except HTTPX_ERRORS as error:
@@ -178,7 +192,7 @@ class SyncClient:
         for attempt in range(max_attempts):
             report = self.sync_once(progress)
             total.attempts += 1
-            for name in ("sent", "acknowledged", "duplicates", "conflicts", "rejected"):
+            for name in ("sent", "acknowledged", "duplicates", "conflicts", "rejected", "held"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.flagged.extend(report.flagged)
             total.remaining = report.remaining
@@ -349,8 +363,11 @@ class SyncClient:
             flagged.append((rid, status, receipt["message"] or default))
         # Receipts are checked as a whole before anything is written, so a malformed reply
         # changes nothing on the kiosk.
-        self._acknowledge(acknowledged, now)
-        report.acknowledged += len(acknowledged)
+        if self._hold:  # stored on the server, kept whole here until the flag is resolved
+            report.held += len(acknowledged)
+        else:
+            self._acknowledge(acknowledged, now)
+            report.acknowledged += len(acknowledged)
         if flagged:
             self._flag(flagged, report)
 

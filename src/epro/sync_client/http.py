@@ -48,10 +48,15 @@ def server_time(response: httpx.Response) -> datetime | None:
         return None
 
 
+def signed_target(url: httpx.URL) -> str:
+    """The request target a signature covers: the path as sent and its query, if any."""
+    return url.raw_path.decode("ascii")
+
+
 class DeviceAuth(httpx.Auth):
     """Bearer token on every request, plus the kiosk's Ed25519 signature of each request.
 
-    The signature covers method, path and the SHA-256 of the exact body bytes
+    The signature covers method, path with query and the SHA-256 of the exact body bytes
     (``epro.protocol.request_signing_bytes``), so a stolen token alone cannot upload.
     """
 
@@ -64,6 +69,6 @@ class DeviceAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token}"
         request.headers[REQUEST_SIGNATURE_HEADER] = sign_request(
-            request.method, request.url.path, request.content, self._sign
+            request.method, signed_target(request.url), request.content, self._sign
         )
         yield request

@@ -1,8 +1,9 @@
-"""Site data exchanged at each sync besides responses: roster, completion, audit chain head.
+"""Site data exchanged at each sync besides responses: roster and completion (the audit
+chain head is ``chain``).
 
 The server is the source of truth for the site's patients and completion across kiosks; the
 kiosk pushes what it enrolled, adds what others enrolled, caches completion for the nurse
-station, and sends the head of its audit chain so later local tampering can be detected.
+station.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pydantic import ValidationError
 from epro.protocol import (
     ROSTER_MAX_PATIENTS,
     ROSTER_PAGE_MAX,
-    AuditHead,
     Completion,
     Roster,
     RosterPatient,
@@ -125,16 +125,6 @@ class SiteData:
             uow.keys.set_setting(keys_.COMPLETION, completion.model_dump_json())
             uow.commit()
         return problem
-
-    def push_audit_head(self) -> None:
-        """Send the audit chain head, so later local tampering is detectable."""
-        with self.store.unit_of_work() as uow:
-            head = uow.audit.head()
-        if head is None:
-            return
-        body = AuditHead(seq=head.seq, hash=head.hash, at=head.at)
-        response = self.client.post("/v1/audit-head", content=body.model_dump_json())
-        self.check(response)
 
 
 def _next_after(reply: httpx.Response) -> str | None:

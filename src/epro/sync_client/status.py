@@ -24,6 +24,10 @@ CLOCK_SKEW = "last_clock_skew_s"
 REVOKED = "sync_revoked"
 COMPLETION = "completion_cache"
 AUDIT_HEAD_SENT = "audit_head_sent_seq"
+#: The seq of the last audit head the server stored (links are sent from there).
+AUDIT_HEAD_ACKED = "audit_head_acked_seq"
+#: The server's words when it flagged this kiosk's audit log (empty: not flagged).
+CHAIN_FLAG = "audit_chain_flag"
 
 #: Above this many seconds between kiosk and server clocks the kiosk flags its clock.
 SKEW_LIMIT_S = 120.0
@@ -39,6 +43,9 @@ class SyncStatus:
     skew_seconds: float | None
     revoked: bool
     enrolled: bool = True
+    #: The study server flagged the audit log (rolled back or forked); the kiosk purges
+    #: nothing until the data manager resolves it.
+    chain_problem: str | None = None
 
     @property
     def skew_flagged(self) -> bool:
@@ -61,4 +68,5 @@ def sync_status(store: Store) -> SyncStatus:
             skew_seconds=float(skew) if skew else None,
             revoked=keys.get_setting(REVOKED) == "1",
             enrolled=keys.get_setting(DEVICE_TOKEN) is not None,
+            chain_problem=keys.get_setting(CHAIN_FLAG) or None,
         )

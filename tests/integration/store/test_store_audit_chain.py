@@ -1,4 +1,4 @@
-"""The audit chain: SHA-256 links from a zero genesis; edits, deletions and reorders caught.
+"""The audit chain: HMAC-SHA256 links from a zero genesis; edits, deletions and reorders caught.
 
 The tamper tests drop the append-only triggers with raw sqlite3 first, as an attacker with
 the file could; ``verify`` must still name the broken event.
@@ -7,6 +7,7 @@ the file could; ``verify`` must still name the broken event.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from epro.cli import main
 from epro.store import AuditKind, Store
 from epro.store._time import to_text
-from epro.store.audit import canonical_event, chain_hash, chained_rows
+from epro.store.audit import canonical_event, chained_rows, keyed_chain_hash
 
 from .conftest import PASSPHRASE
 
@@ -44,9 +45,11 @@ def raw_edit(path: Path, *statements: str) -> None:
     connection.close()
 
 
-def test_each_hash_is_sha256_of_the_previous_hash_and_the_canonical_event(
+def test_each_hash_is_the_hmac_of_the_previous_hash_and_the_canonical_event(
     chained: Store,
 ) -> None:
+    key = chained._context.audit_key
+    assert len(key) == 32
     with chained.unit_of_work() as uow:
         events = uow.audit.list()
     prev = "0" * 64
@@ -63,7 +66,7 @@ def test_each_hash_is_sha256_of_the_previous_hash_and_the_canonical_event(
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         assert event.prev_hash == prev
-        assert event.hash == hashlib.sha256(prev.encode() + canonical).hexdigest()
+        assert event.hash == hmac.new(key, prev.encode() + canonical, "sha256").hexdigest()
         prev = event.hash
 
 
@@ -102,8 +105,9 @@ def test_rows_chained_in_one_go_carry_the_hashes_of_their_canonical_events(
     """chained_rows (every batch append) quotes the shared fields once: its hashes must still
     be those of canonical_event, event after event."""
     at = datetime(2026, 3, 2, 9, 30, 0, 120, tzinfo=UTC)
+    key = b"k" * 32
     rows = chained_rows(
-        head, at=at, kind=AuditKind.PURGE, actor=actor, device_id=device_id, events=events
+        head, key=key, at=at, kind=AuditKind.PURGE, actor=actor, device_id=device_id, events=events
     )
     seq, prev = head if head is not None else (0, "0" * 64)
     for row, (response_id, link_id, detail) in zip(rows, events, strict=True):
@@ -119,8 +123,8 @@ def test_rows_chained_in_one_go_carry_the_hashes_of_their_canonical_events(
             detail=detail,
         )
         assert row[0] == seq
-        assert row[-2:] == (prev, chain_hash(prev, canonical))
-        prev = chain_hash(prev, canonical)
+        assert row[-2:] == (prev, keyed_chain_hash(key, prev, canonical))
+        prev = keyed_chain_hash(key, prev, canonical)
 
 
 @pytest.mark.parametrize(
@@ -181,9 +185,11 @@ def test_verify_names_the_first_tampered_audit_event(
     assert report.problems[0].startswith(named)
 
 
-def test_an_edit_with_a_recomputed_hash_is_caught_at_the_next_link(
+def test_an_edit_with_a_recomputed_plain_hash_is_caught_at_once(
     chained: Store, db_path: Path
 ) -> None:
+    """Whoever edits the file has no audit key: a link recomputed as plain SHA-256 (all
+    anyone could make of the older, unkeyed chain) does not authenticate."""
     connection = sqlite3.connect(db_path)
     row = connection.execute(
         "SELECT seq, at, actor, kind, device_id, response_id, link_id, prev_hash FROM audit "
@@ -201,14 +207,13 @@ def test_an_edit_with_a_recomputed_hash_is_caught_at_the_next_link(
         "link_id": link_id,
         "detail": "forged",
     }
-    forged = hashlib.sha256(
+    forged = hashlib.sha256(  # the attacker's unkeyed link
         prev.encode() + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
     raw_edit(db_path, f"UPDATE audit SET detail = 'forged', hash = '{forged}' WHERE seq = 4")
     report = chained.verify()
-    assert report.problems == [
-        "audit event 5: does not follow event 4 (edited, deleted or reordered)"
-    ]
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith("audit event 4: hash does not match")
 
 
 def test_epro_verify_exits_non_zero_naming_the_broken_event(

@@ -1,4 +1,5 @@
-"""The nurse station's sync panel: queue, last success, last error, clock and revocation.
+"""The nurse station's sync panel: queue, last success, last error, clock, revocation and a
+flagged audit log (the study server found the kiosk file rolled back or altered).
 
 It only renders a :class:`~epro.sync_client.SyncStatus` the station service read from the
 store; it never talks to the network itself.
@@ -28,9 +29,13 @@ def sync_text(status: SyncStatus, language: str) -> Text:
     when = status.last_success
     last = tr(t, "sync_never") if when is None else f"{when:%Y-%m-%d %H:%M} UTC"
     text.append("  ·  " + tr(t, "sync_last_success", when=last))
+    if status.chain_problem:
+        text.append(
+            "\n" + tr(t, "sync_chain_flagged", problem=status.chain_problem), style="bold red"
+        )
     if status.revoked:
         text.append("\n" + tr(t, "sync_revoked"), style="bold red")
-    elif status.last_error:
+    elif status.last_error and not status.chain_problem:
         text.append("\n" + tr(t, "sync_last_error", error=status.last_error), style="yellow")
     else:
         text.append("\n" + tr(t, "sync_no_error"), style="green")

@@ -17,6 +17,7 @@ from epro.store.migrations import (
     v0002_settings,
     v0003_outbox_pending_index,
     v0004_outbox_envelopes,
+    v0005_keyed_audit,
 )
 
 
@@ -34,6 +35,7 @@ MIGRATIONS: tuple[Migration, ...] = tuple(
         v0002_settings,
         v0003_outbox_pending_index,
         v0004_outbox_envelopes,
+        v0005_keyed_audit,
     )
 )
 
