@@ -42,11 +42,22 @@ def _check_shape(head: AuditHead) -> None:
         if head.links:
             raise Refusal(422, "links were sent without from_seq; send both or neither")
         return
-    if len(head.links) != head.seq - head.from_seq + 1 or head.links[-1] != head.hash:
+    if not head.links or head.links[-1] != head.hash or head.from_seq > head.seq:
         raise Refusal(
             422,
             "links must be the hashes of events from_seq … seq in order, the last equal to hash",
         )
+
+
+def _gap(head: AuditHead) -> str | None:
+    """A signed head whose links are fewer than its numbers span: the kiosk sends what its
+    log holds, so events are missing from it."""
+    if head.from_seq is None or len(head.links) == head.seq - head.from_seq + 1:
+        return None
+    return (
+        f"the kiosk's audit log has {len(head.links)} events from event {head.from_seq} to "
+        f"{head.seq}, not {head.seq - head.from_seq + 1}: events were removed from it"
+    )
 
 
 def record_head(session: Session, device: Device, head: AuditHead, now: datetime) -> AuditHeadReply:
@@ -57,6 +68,10 @@ def record_head(session: Session, device: Device, head: AuditHead, now: datetime
     if row.chain_state == FLAGGED:
         return AuditHeadReply(status="flagged", message=row.chain_problem or "")
     last = held_head(session, row.device_id)
+    gap = None if row.chain_state == RESOLVED else _gap(head)
+    if gap is not None:
+        _flag(session, row, gap, head, last, now)
+        return AuditHeadReply(status="flagged", message=gap)
     if last is not None and row.chain_state != RESOLVED:
         if (last.seq, last.hash) == (head.seq, head.hash):
             return AuditHeadReply(status="unchanged", held_seq=last.seq)
@@ -113,7 +128,7 @@ def _flag(
     row: Device,
     problem: str,
     head: AuditHead,
-    last: AuditHeadRow,
+    last: AuditHeadRow | None,
     now: datetime,
 ) -> None:
     row.chain_state = FLAGGED
@@ -126,7 +141,7 @@ def _flag(
         "audit_chain_flagged",
         device=row,
         seq=head.seq,
-        held_seq=last.seq,
+        held_seq=None if last is None else last.seq,
         problem=problem,
     )
 

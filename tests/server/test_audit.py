@@ -96,3 +96,15 @@ def test_audit_tables_refuse_updates_and_deletes(
     _head(kiosk, 1, "a")
     with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
         conn.execute(text(statement.format(t=table)))
+
+
+def test_a_head_whose_links_skip_events_flags_the_kiosk(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    """A signed head from event 10 to 13 with three links: the kiosk's log lost an event."""
+    kiosk = new_kiosk()
+    _head(kiosk, 10, "a")
+    assert _head(kiosk, 13, "d", from_seq=10, links="acd") == (200, "flagged")
+    with engine.connect() as conn:
+        problem = conn.execute(text("SELECT chain_problem FROM devices")).scalar()
+    assert "events were removed" in str(problem)
