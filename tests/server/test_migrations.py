@@ -87,3 +87,29 @@ def test_response_id_uniqueness_is_a_database_constraint(engine: Engine) -> None
                 " out_of_window, 'other', envelope, received_at FROM responses"
             )
         )
+
+
+def test_version_four_chains_the_existing_server_audit_and_keeps_it_append_only(
+    engine: Engine,
+) -> None:
+    from sqlalchemy.exc import DatabaseError
+
+    from epro_sync.server_audit import chain_problem
+
+    assert migrate(engine, target=3) == [1, 2, 3]
+    with engine.begin() as conn:
+        for number in range(3):
+            conn.execute(
+                text(
+                    "INSERT INTO audit (at, event, device_id, site, detail) "
+                    "VALUES (:at, 'enrol', NULL, 'UMCU', :detail)"
+                ),
+                {"at": NOW, "detail": f'{{"n": {number}}}'},
+            )
+    assert migrate(engine) == list(range(4, LATEST + 1))
+    with engine.connect() as conn:
+        assert chain_problem(conn) == (3, None)
+        hashes = conn.execute(text("SELECT hash FROM audit ORDER BY id")).scalars().all()
+    assert all(hashes)
+    with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit SET detail = '{}'"))

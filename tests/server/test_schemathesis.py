@@ -61,7 +61,10 @@ class SigningKiosk:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        signature = sign_request(scope["method"], scope["path"], body, self.key.sign)
+        target = bytes(scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        if scope.get("query_string"):
+            target += "?" + bytes(scope["query_string"]).decode("latin-1")
+        signature = sign_request(scope["method"], target, body, self.key.sign)
         header = (REQUEST_SIGNATURE_HEADER.lower().encode(), signature.encode())
         scope = {**scope, "headers": [*scope["headers"], header]}
         sent = False
