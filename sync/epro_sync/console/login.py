@@ -72,7 +72,7 @@ def _redirect(to: str) -> RedirectResponse:
 
 def _write(request: Request) -> tuple[Any, Session]:
     engine = request.app.state.engine
-    return writer_lock(engine), Session(engine)
+    return writer_lock(engine), Session(engine, expire_on_commit=False)
 
 
 def _audit_now(request: Request, event: str, actor: str | None, **detail: Any) -> None:

@@ -139,7 +139,7 @@ def current(request: Request, stage: str) -> tuple[ConsoleSession, ConsoleUser] 
         return None
     engine = request.app.state.engine
     now = now_of(request)
-    with Session(engine) as db:
+    with Session(engine, expire_on_commit=False) as db:
         found = db.exec(
             select(ConsoleSession, ConsoleUser)
             .join(ConsoleUser, col(ConsoleUser.id) == col(ConsoleSession.user_id))
@@ -160,7 +160,6 @@ def current(request: Request, stage: str) -> tuple[ConsoleSession, ConsoleUser] 
                 row.last_seen_at = now
                 db.add(row)
                 db.commit()
-                db.refresh(row)
         db.expunge_all()
     return row, user
 
