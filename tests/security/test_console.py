@@ -391,8 +391,10 @@ def test_every_route_for_every_role_and_another_site(world: World) -> None:
                     assert reply.status_code == 404, who
                     continue
             _expect_allowed(reply, method, who)
-    # The kiosk API and the public routes, with a logged-in console session.
-    browser = world.browsers["admin"]
+    # The kiosk API and the public routes, with a logged-in console session (the admin above
+    # has logged out by now).
+    _account, browser = console.ready("second-admin@example.org", "admin")
+    assert browser.get("/console/").status_code == 200
     for (method, path), rule in sorted(RULES.items()):
         if rule.kind == "kiosk":
             reply = browser.request(method, path)
@@ -400,6 +402,15 @@ def test_every_route_for_every_role_and_another_site(world: World) -> None:
         elif rule.kind == "public" and method == "GET" and "{" not in path:
             target = path + "/console.css" if path == "/console/static" else path
             assert browser.get(target).status_code == 200, path
+        elif rule.kind == "login":
+            # The login steps: reachable by anyone, and no form of theirs works without its
+            # token, whoever posts it.
+            for client in (anonymous, browser):
+                if method == "GET":
+                    assert client.get(path).status_code in {200, 303}, path
+                else:
+                    refused = client.post(path, data={"email": "admin@example.org"})
+                    assert refused.status_code == 403, path
     assert RULES[("GET", "/console/")].roles <= EVERYONE
 
 

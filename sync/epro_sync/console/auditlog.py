@@ -25,7 +25,7 @@ from epro_sync.db import read_session
 from epro_sync.tables import AuditEvent
 
 router = APIRouter(prefix="/console")
-add_nav("/console/audit", "Audit log")
+add_nav("/console/audit", "Audit log", order=80)
 
 _AUDIT = AuditEvent.metadata.tables["audit"]
 #: Rows shown on the page (the CSV has every matching row).

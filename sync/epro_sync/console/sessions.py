@@ -30,6 +30,10 @@ FULL = "full"
 TOTP = "totp"
 ENROL = "enrol"
 
+#: Unused this long, a session row is deleted at the next login of anyone (it has long ended:
+#: the idle timeout is at most a day).
+STALE = timedelta(days=1, minutes=1)
+
 #: How often an active session's last use is written (not on every request).
 TOUCH_EVERY = timedelta(seconds=30)
 
@@ -96,6 +100,8 @@ def start(
     if replacing:
         db.exec(delete(ConsoleSession).where(col(ConsoleSession.id_sha256) == _sha(replacing)))
     raw = secrets.token_urlsafe(32)
+    # Sessions nobody ended (a closed browser) go when anyone logs in again after a day.
+    db.exec(delete(ConsoleSession).where(col(ConsoleSession.last_seen_at) < now - STALE))
     db.add(
         ConsoleSession(
             id_sha256=_sha(raw),
