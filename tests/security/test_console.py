@@ -350,6 +350,21 @@ def test_every_route_has_an_access_rule_and_a_call_in_this_test(console: Console
     assert console_routes == set(CALLS), (console_routes - set(CALLS), set(CALLS) - console_routes)
 
 
+def test_a_route_added_without_a_rule_is_noticed(server_settings: ServerSettings) -> None:
+    """What: the enumeration's own check. How: a route is added to an app without declaring
+    it. Expected: the app's route list no longer equals the declared rules."""
+    from epro_sync.app import create_app
+
+    app = create_app(server_settings)
+    assert app_routes(app) == set(RULES)
+
+    @app.get("/console/undeclared")
+    def undeclared() -> dict[str, str]:
+        return {"secret": "everyone sees this"}
+
+    assert app_routes(app) - set(RULES) == {("GET", "/console/undeclared")}
+
+
 def _expect_allowed(reply: httpx.Response, method: str, label: str) -> None:
     if method == "GET":
         assert reply.status_code == 200, label
