@@ -200,6 +200,32 @@ def test_lockout_after_repeated_wrong_passwords(console: Console) -> None:
     assert console.password_step(console.browser(), account).status_code == 303
 
 
+def test_guessing_across_many_accounts_locks_the_address(console: Console) -> None:
+    """What: spraying one password over many accounts (no single account reaches its limit).
+    How: failed logins for different, mostly unknown, addresses from one client address.
+    Expected: after four times the account limit, that address is refused (429) even with
+    a right password, and the refusals are audited."""
+    account = console.add("nurse@example.org", "coordinator", "UMCU")
+    console.activate(account)
+    sprayed = console.settings.console_lockout_failures * 4
+    for number in range(sprayed):
+        guess = console.add(f"guess{number}@example.org", "coordinator", "UMCU")
+        assert console.password_step(console.browser(), guess, "Spring2026!!!").status_code == 401
+    refused = console.password_step(console.browser(), account)
+    assert refused.status_code == 429
+    assert "from this address" in refused.text
+    with console.engine.connect() as conn:
+        outcomes = (
+            conn.execute(
+                text("SELECT detail FROM audit WHERE event = 'console_login_failed' ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+    assert len(outcomes) == sprayed + 1
+    assert "address locked" in outcomes[-1]
+
+
 def test_wrong_totp_codes_lock_the_account(console: Console) -> None:
     """What: guessing the TOTP code after a stolen password. How: wrong codes at the second
     step. Expected: the account locks like for passwords; the pending session ends."""
