@@ -109,3 +109,17 @@ def test_audit_filters_stay_in_the_url_and_the_csv_follows_them(console: Console
     bad = browser.get("/console/audit", params={"from": "yesterday"})
     assert bad.status_code == 422
     assert "use YYYY-MM-DD" in bad.text
+
+
+def test_a_coordinator_sees_only_their_sites_events_in_the_audit(console: Console) -> None:
+    _kiosk(console, "UMCU", "own ward")
+    _kiosk(console, "WKZ", "other ward")
+    console.ready("admin@example.org", "admin")  # server-wide events: the admin's logins
+    _nurse, browser = console.ready("nurse@example.org", "coordinator", "UMCU")
+    page = browser.get("/console/audit")
+    assert "own ward" in page.text
+    assert "other ward" not in page.text
+    assert "admin@example.org" not in page.text
+    assert "console_login" not in page.text  # logins belong to no site
+    sneaky = browser.get("/console/audit.csv", params={"site": "WKZ"})
+    assert sneaky.text.strip().splitlines() == ["id,at,event,actor,device_id,site,detail"]
