@@ -65,14 +65,14 @@ def record_head(session: Session, device: Device, head: AuditHead, now: datetime
     _check_shape(head)
     row = session.get(Device, device.device_id)
     assert row is not None  # the route found it by its token a moment ago
-    if row.chain_state == FLAGGED:
-        return AuditHeadReply(status="flagged", message=row.chain_problem or "")
+    if row.audit_state == FLAGGED:
+        return AuditHeadReply(status="flagged", message=row.audit_problem or "")
     last = held_head(session, row.device_id)
-    gap = None if row.chain_state == RESOLVED else _gap(head)
+    gap = None if row.audit_state == RESOLVED else _gap(head)
     if gap is not None:
         _flag(session, row, gap, head, last, now)
         return AuditHeadReply(status="flagged", message=gap)
-    if last is not None and row.chain_state != RESOLVED:
+    if last is not None and row.audit_state != RESOLVED:
         if (last.seq, last.hash) == (head.seq, head.hash):
             return AuditHeadReply(status="unchanged", held_seq=last.seq)
         problem = _problem(last, head)
@@ -89,8 +89,8 @@ def record_head(session: Session, device: Device, head: AuditHead, now: datetime
         if problem is not None:
             _flag(session, row, problem, head, last, now)
             return AuditHeadReply(status="flagged", held_seq=last.seq, message=problem)
-    if row.chain_state == RESOLVED:
-        row.chain_state = None
+    if row.audit_state == RESOLVED:
+        row.audit_state = None
         session.add(row)
         record(session, now, "audit_chain_rebased", device=row, seq=head.seq)
     session.add(
@@ -131,14 +131,14 @@ def _flag(
     last: AuditHeadRow | None,
     now: datetime,
 ) -> None:
-    row.chain_state = FLAGGED
-    row.chain_problem = problem
-    row.chain_flagged_at = now
+    row.audit_state = FLAGGED
+    row.audit_problem = problem
+    row.audit_flagged_at = now
     session.add(row)
     record(
         session,
         now,
-        "audit_chain_flagged",
+        "audit_head_mismatch",
         device=row,
         seq=head.seq,
         held_seq=None if last is None else last.seq,
@@ -151,7 +151,7 @@ def resolve(session: Session, device_id: str, by: str, reason: str, now: datetim
     row = session.get(Device, device_id)
     if row is None:
         raise EproError(f"no kiosk with id {device_id}; `epro-sync devices` lists them")
-    if row.chain_state != FLAGGED:
+    if row.audit_state != FLAGGED:
         raise EproError(f"kiosk {device_id} is not flagged; nothing to resolve")
     if not by.strip() or not reason.strip():
         raise EproError("say who resolves it and why: --by NAME --reason TEXT")
@@ -162,9 +162,9 @@ def resolve(session: Session, device_id: str, by: str, reason: str, now: datetim
         device=row,
         by=by,
         reason=reason,
-        problem=row.chain_problem,
+        problem=row.audit_problem,
     )
-    row.chain_state = RESOLVED
+    row.audit_state = RESOLVED
     session.add(row)
     return row
 
@@ -173,7 +173,7 @@ def flagged_devices(session: Session) -> list[Device]:
     return list(
         session.exec(
             select(Device)
-            .where(col(Device.chain_state) == FLAGGED)
+            .where(col(Device.audit_state) == FLAGGED)
             .order_by(col(Device.site), col(Device.device_id))
         )
     )

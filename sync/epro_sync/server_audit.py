@@ -1,6 +1,6 @@
 """The server's own audit log is hash-chained, so an edited or deleted row is found.
 
-``hash = sha256(prev_hash || canonical JSON of (at, event, device_id, site, detail))``, the
+``hash = sha256(prev_hash || canonical JSON of (at, event, device_id, site, actor, detail))``, the
 genesis ``prev_hash`` 64 zeros, rows chained in ``id`` order; ``at`` as ISO-8601 UTC with
 microseconds. The append-only triggers stop an accidental ``UPDATE`` or ``DELETE`` (and on
 PostgreSQL a ``TRUNCATE``); the chain finds what got past them, such as a row changed or
@@ -34,9 +34,15 @@ _CHUNK = 5000
 
 
 def canonical(
-    at: datetime, event: str, device_id: str | None, site: str | None, detail: str
+    at: datetime,
+    event: str,
+    device_id: str | None,
+    site: str | None,
+    detail: str,
+    actor: str | None = None,
 ) -> bytes:
     fields = {
+        "actor": actor,
         "at": as_utc(at).isoformat(timespec="microseconds"),
         "detail": detail,
         "device_id": device_id,
@@ -57,8 +63,10 @@ def append(
     device_id: str | None,
     site: str | None,
     detail: str,
+    actor: str | None = None,
 ) -> None:
-    """Insert one chained row in the connection's transaction."""
+    """Insert one chained row in the connection's transaction (kiosk, CLI and console
+    events alike)."""
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _APPEND_LOCK_ID})
     prev = connection.execute(
@@ -72,19 +80,30 @@ def append(
             event=event,
             device_id=device_id,
             site=site,
+            actor=actor,
             detail=detail,
             prev_hash=prev_hash,
-            hash=link(prev_hash, canonical(at, event, device_id, site, detail)),
+            hash=link(prev_hash, canonical(at, event, device_id, site, detail, actor)),
         )
     )
 
 
 def _rows(connection: Connection) -> Iterator[Any]:
-    # The columns by name (not the whole model), so migration 4 reads the same on any later
+    # The columns by name (not the whole model), so migration 5 reads the same on any later
     # schema.
     columns = [
         _AUDIT.c[name]
-        for name in ("id", "at", "event", "device_id", "site", "detail", "prev_hash", "hash")
+        for name in (
+            "id",
+            "at",
+            "event",
+            "device_id",
+            "site",
+            "actor",
+            "detail",
+            "prev_hash",
+            "hash",
+        )
     ]
     after = 0
     while True:
@@ -108,7 +127,7 @@ def chain_problem(connection: Connection) -> tuple[int, str | None]:
                 f"server audit row {row.id}: does not follow the row before it "
                 "(a row was deleted, inserted or reordered)"
             )
-        body = canonical(row.at, row.event, row.device_id, row.site, row.detail)
+        body = canonical(row.at, row.event, row.device_id, row.site, row.detail, row.actor)
         if row.hash != link(prev_hash, body):
             return checked, f"server audit row {row.id}: its hash does not match (edited)"
         prev_hash = row.hash
@@ -116,11 +135,12 @@ def chain_problem(connection: Connection) -> tuple[int, str | None]:
 
 
 def chain_existing(connection: Connection) -> None:
-    """Give rows written before the chain existed their links, in id order (migration 4)."""
+    """Give rows written before the chain existed their links, in id order (migration 5)."""
     prev_hash = GENESIS
     updates = []
     for row in _rows(connection):
-        digest = link(prev_hash, canonical(row.at, row.event, row.device_id, row.site, row.detail))
+        body = canonical(row.at, row.event, row.device_id, row.site, row.detail, row.actor)
+        digest = link(prev_hash, body)
         updates.append({"row_id": row.id, "p": prev_hash, "h": digest})
         prev_hash = digest
     if updates:

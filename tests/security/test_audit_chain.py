@@ -155,8 +155,8 @@ def _is_postgres(db: ServerDb) -> bool:
     return db.settings.database_url.startswith("postgresql")
 
 
-def _chain_state(db: ServerDb, device_id: str) -> str | None:
-    rows = db.rows(f"SELECT chain_state FROM devices WHERE device_id = '{device_id}'")
+def _audit_state(db: ServerDb, device_id: str) -> str | None:
+    rows = db.rows(f"SELECT audit_state FROM devices WHERE device_id = '{device_id}'")
     return None if rows[0][0] is None else str(rows[0][0])
 
 
@@ -204,7 +204,7 @@ def test_removed_pin_failures_re_chained_are_found_by_epro_verify_and_by_the_ser
     assert synced.held == 1
     assert _kept_whole(kiosk, new[0])
     assert set(new) <= set(server_db.response_ids())  # uploaded all the same
-    assert _chain_state(server_db, kiosk.device_id) == "flagged"
+    assert _audit_state(server_db, kiosk.device_id) == "flagged"
     code, out = _server_cli(server_db, "status")
     assert code == 0
     assert f"AUDIT LOG FLAGGED: kiosk {kiosk.device_id}" in out
@@ -244,7 +244,7 @@ def test_a_kiosk_file_rolled_back_with_new_offline_work_is_flagged_and_loses_not
         assert report.acknowledged == 0
         assert _kept_whole(kiosk, chaq)
     assert chaq in server_db.response_ids()
-    assert _chain_state(server_db, kiosk.device_id) == "flagged"
+    assert _audit_state(server_db, kiosk.device_id) == "flagged"
     status = sync_status(kiosk.store)
     assert status.chain_problem is not None
     assert "restored from an older copy" in status.chain_problem
@@ -270,7 +270,7 @@ def test_a_kiosk_file_rolled_back_with_new_offline_work_is_flagged_and_loses_not
     assert report.error is None, report.error
     assert not _kept_whole(kiosk, chaq)  # acknowledged and purged at last
     assert sync_status(kiosk.store).chain_problem is None
-    assert _chain_state(server_db, kiosk.device_id) is None
+    assert _audit_state(server_db, kiosk.device_id) is None
 
 
 def test_a_stolen_token_without_the_device_key_is_refused_on_every_kiosk_route(
@@ -320,7 +320,7 @@ def test_a_stolen_token_without_the_device_key_is_refused_on_every_kiosk_route(
     queued = kiosk.queue(1)
     assert SyncClient(kiosk.store).sync_once().error is None
     assert set(queued) <= set(server_db.response_ids())
-    assert _chain_state(server_db, kiosk.device_id) is None
+    assert _audit_state(server_db, kiosk.device_id) is None
 
 
 def test_truncate_of_the_append_only_tables_is_refused_on_postgresql(

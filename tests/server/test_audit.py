@@ -55,8 +55,8 @@ def test_audit_head_that_does_not_extend_the_log_flags_the_kiosk(
     assert _head(kiosk, 11, "e", from_seq=10, links="be") == (200, "flagged")
     with engine.connect() as conn:
         events = conn.execute(text("SELECT event FROM audit")).scalars().all()
-        state = conn.execute(text("SELECT chain_state FROM devices")).scalar()
-    assert "audit_chain_flagged" in events
+        state = conn.execute(text("SELECT audit_state FROM devices")).scalar()
+    assert "audit_head_mismatch" in events
     assert state == "flagged"
 
 
@@ -106,5 +106,5 @@ def test_a_head_whose_links_skip_events_flags_the_kiosk(
     _head(kiosk, 10, "a")
     assert _head(kiosk, 13, "d", from_seq=10, links="acd") == (200, "flagged")
     with engine.connect() as conn:
-        problem = conn.execute(text("SELECT chain_problem FROM devices")).scalar()
+        problem = conn.execute(text("SELECT audit_problem FROM devices")).scalar()
     assert "events were removed" in str(problem)

@@ -89,14 +89,14 @@ def test_response_id_uniqueness_is_a_database_constraint(engine: Engine) -> None
         )
 
 
-def test_version_four_chains_the_existing_server_audit_and_keeps_it_append_only(
+def test_version_five_chains_the_existing_server_audit_and_keeps_it_append_only(
     engine: Engine,
 ) -> None:
     from sqlalchemy.exc import DatabaseError
 
     from epro_sync.server_audit import chain_problem
 
-    assert migrate(engine, target=3) == [1, 2, 3]
+    assert migrate(engine, target=4) == [1, 2, 3, 4]
     with engine.begin() as conn:
         for number in range(3):
             conn.execute(
@@ -106,10 +106,24 @@ def test_version_four_chains_the_existing_server_audit_and_keeps_it_append_only(
                 ),
                 {"at": NOW, "detail": f'{{"n": {number}}}'},
             )
-    assert migrate(engine) == list(range(4, LATEST + 1))
+    assert migrate(engine) == list(range(5, LATEST + 1))
     with engine.connect() as conn:
         assert chain_problem(conn) == (3, None)
         hashes = conn.execute(text("SELECT hash FROM audit ORDER BY id")).scalars().all()
     assert all(hashes)
     with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
         conn.execute(text("UPDATE audit SET detail = '{}'"))
+
+
+def test_version_three_audit_rows_read_back_without_an_actor(engine: Engine) -> None:
+    assert migrate(engine, target=3) == [1, 2, 3]
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO audit (at, event, detail) VALUES (:now, 'revoke', '{}')"),
+            {"now": NOW},
+        )
+    assert migrate(engine) == list(range(4, LATEST + 1))
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT event, actor FROM audit")).one()
+        assert conn.execute(text("SELECT COUNT(*) FROM console_users")).scalar() == 0
+    assert tuple(row) == ("revoke", None)

@@ -1,10 +1,10 @@
-"""Schema version 4: the server audit is hash-chained; kiosk audit heads are checked links.
+"""Schema version 5: the server audit is hash-chained; kiosk audit heads are checked links.
 
 * ``audit.prev_hash``/``audit.hash``: existing rows are chained in id order here (the
   append-only triggers are lifted for that one update and put back);
 * ``audit_heads.keyed_from``/``audit_heads.acknowledged``: where the kiosk's keyed chain starts
   and how many responses it holds receipts for (``epro-sync verify`` compares);
-* ``devices.chain_state``/``chain_problem``/``chain_flagged_at``: a rolled-back or forked kiosk
+* ``devices.audit_state``/``audit_problem``/``audit_flagged_at``: a rolled-back or forked kiosk
   log, flagged until a person resolves it (``epro-sync resolve-chain``);
 * PostgreSQL: ``TRUNCATE`` of the append-only tables is refused by statement-level triggers
   (row triggers never see a TRUNCATE).
@@ -22,9 +22,9 @@ _COLUMNS = [
     "ALTER TABLE audit ADD COLUMN hash VARCHAR(64)",
     "ALTER TABLE audit_heads ADD COLUMN keyed_from BIGINT",
     "ALTER TABLE audit_heads ADD COLUMN acknowledged BIGINT",
-    "ALTER TABLE devices ADD COLUMN chain_state VARCHAR(16)",
-    "ALTER TABLE devices ADD COLUMN chain_problem TEXT",
-    "ALTER TABLE devices ADD COLUMN chain_flagged_at TIMESTAMP WITH TIME ZONE",
+    "ALTER TABLE devices ADD COLUMN audit_state VARCHAR(16)",
+    "ALTER TABLE devices ADD COLUMN audit_problem TEXT",
+    "ALTER TABLE devices ADD COLUMN audit_flagged_at TIMESTAMP WITH TIME ZONE",
 ]
 _SQLITE_UPDATE_TRIGGER = """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
