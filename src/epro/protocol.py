@@ -512,9 +512,37 @@ class Completion(_Model):
 # ---------------------------------------------------------------------------------- audit head
 
 
-#: Most link hashes in one audit-head post; a kiosk with more since the last head the server
-#: holds sends several posts, each extending the one before.
-AUDIT_LINKS_MAX = 5000
+#: Most link hashes in one audit-head post (67 bytes each in the body: 12,000 stay well under
+#: the server's cap on small bodies); a kiosk with more since the last head the server holds
+#: sends several posts, each extending the one before.
+AUDIT_LINKS_MAX = 12_000
+
+
+def audit_head_json(
+    *,
+    seq: int,
+    hash: str,
+    at: str,
+    from_seq: int | None,
+    links: list[str],
+    keyed_from: int | None,
+    acknowledged: int | None,
+) -> bytes:
+    """The body of an :class:`AuditHead` written straight from the kiosk's own stored values
+    (``at`` as stored, ISO-8601 with its offset): building the model validated every link hash
+    once more on the kiosk, most of the cost of a post after a large sync. A test holds it
+    equal to the model's own JSON."""
+    fields: dict[str, Any] = {"seq": seq, "hash": hash, "at": at}
+    if from_seq is not None:
+        fields["from_seq"] = from_seq
+        fields["links"] = links
+    if keyed_from is not None:
+        fields["keyed_from"] = keyed_from
+    if acknowledged is not None:
+        fields["acknowledged"] = acknowledged
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
 HeadStatus = Literal["stored", "unchanged", "resend", "flagged"]
 
 

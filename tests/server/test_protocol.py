@@ -176,3 +176,25 @@ def test_signed_times_render_as_strftime_would(value: datetime) -> None:
     except OverflowError:
         return
     assert utc_timestamp(value) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.mark.parametrize("paged", [False, True])
+def test_the_kiosk_s_audit_head_body_is_the_model_s_own(paged: bool) -> None:
+    """audit_head_json (the kiosk's fast path) reads back as the AuditHead the model would
+    write, field for field."""
+    from epro.protocol import AuditHead, audit_head_json
+
+    links = [f"{n:064x}" for n in range(7, 12)] if paged else []
+    fields = {
+        "seq": 11,
+        "hash": f"{11:064x}",
+        "at": "2026-03-02T09:30:00.000120+00:00",
+        "from_seq": 7 if paged else None,
+        "links": links,
+        "keyed_from": 1,
+        "acknowledged": None if paged else 40,
+    }
+    model = AuditHead.model_validate(fields)
+    fast = AuditHead.model_validate_json(audit_head_json(**fields))  # type: ignore[arg-type]
+    assert fast == model
+    assert AuditHead.model_validate_json(model.model_dump_json()) == fast

@@ -267,11 +267,18 @@ class AuditRepository:
         )
         return None if row is None else int(row[0])
 
-    def links(self, from_seq: int, limit: int) -> builtins.list[tuple[int, str, datetime]]:
-        """``(seq, hash, at)`` of up to ``limit`` events from ``from_seq`` on, in order: what
-        the kiosk shows the server to prove its log extends the head the server holds."""
-        rows = self._session.connection().exec_driver_sql(
-            "SELECT seq, hash, at FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+    def links(self, from_seq: int, limit: int) -> tuple[builtins.list[tuple[int, str]], str]:
+        """``(seq, hash)`` of up to ``limit`` events from ``from_seq`` on, in order, and the
+        stored time of the last (empty and "" when there are none): what the kiosk shows the
+        server to prove its log extends the head the server holds."""
+        connection = self._session.connection()
+        rows = connection.exec_driver_sql(
+            "SELECT seq, hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
             (int(from_seq), int(limit)),
-        )
-        return [(int(seq), str(digest), from_text(str(at))) for seq, digest, at in rows]
+        ).all()
+        if not rows:
+            return [], ""
+        at = connection.exec_driver_sql(
+            "SELECT at FROM audit WHERE seq = ?", (int(rows[-1][0]),)
+        ).scalar_one()
+        return [(int(seq), str(digest)) for seq, digest in rows], str(at)

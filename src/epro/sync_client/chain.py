@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import ValidationError
 
-from epro.protocol import AUDIT_LINKS_MAX, AuditHead, AuditHeadReply
+from epro.protocol import AUDIT_LINKS_MAX, AuditHeadReply, audit_head_json
 from epro.store.domain import AuditKind
 from epro.sync_client import status as keys_
 from epro.sync_client.errors import SyncFailure
@@ -73,29 +73,30 @@ class AuditHeads:
     ) -> AuditHeadReply:
         if from_seq is None:  # nothing acknowledged yet: the head alone
             with self.store.unit_of_work() as uow:
-                (link,) = uow.audit.links(head_seq, 1)
-            return self._post(
-                AuditHead(
-                    seq=link[0],
-                    hash=link[1],
-                    at=link[2],
-                    keyed_from=keyed_from,
-                    acknowledged=acknowledged,
-                )
+                (link,), at = uow.audit.links(head_seq, 1)
+            body = audit_head_json(
+                seq=link[0],
+                hash=link[1],
+                at=at,
+                from_seq=None,
+                links=[],
+                keyed_from=keyed_from,
+                acknowledged=acknowledged,
             )
+            return self._post(body)
         start = from_seq
         while True:
             with self.store.unit_of_work() as uow:
-                links = uow.audit.links(start, AUDIT_LINKS_MAX)
+                links, at = uow.audit.links(start, AUDIT_LINKS_MAX)
             last = links[-1]
             final = last[0] >= head_seq
             reply = self._post(
-                AuditHead(
+                audit_head_json(
                     seq=last[0],
                     hash=last[1],
-                    at=last[2],
+                    at=at,
                     from_seq=links[0][0],
-                    links=[digest for _, digest, _ in links],
+                    links=[digest for _, digest in links],
                     keyed_from=keyed_from,
                     acknowledged=acknowledged if final else None,
                 )
@@ -104,8 +105,8 @@ class AuditHeads:
                 return reply
             start = last[0]  # the next page starts at the head just stored
 
-    def _post(self, head: AuditHead) -> AuditHeadReply:
-        response = self.client.post("/v1/audit-head", content=head.model_dump_json())
+    def _post(self, body: bytes) -> AuditHeadReply:
+        response = self.client.post("/v1/audit-head", content=body)
         self.check(response)
         try:
             reply = AuditHeadReply.model_validate_json(response.content)
