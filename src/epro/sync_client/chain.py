@@ -117,9 +117,10 @@ class AuditHeads:
                 retryable=False,
             ) from None
         if reply.status in ("stored", "unchanged") and reply.held_seq is not None:
-            with self.store.unit_of_work() as uow:
-                uow.keys.set_setting(keys_.AUDIT_HEAD_ACKED, str(reply.held_seq))
-                uow.commit()
+            with self.store.unit_of_work() as uow:  # written (one fsync) only when it moves
+                if uow.keys.get_setting(keys_.AUDIT_HEAD_ACKED) != str(reply.held_seq):
+                    uow.keys.set_setting(keys_.AUDIT_HEAD_ACKED, str(reply.held_seq))
+                    uow.commit()
         return reply
 
     def _remember(self, reply: AuditHeadReply) -> str | None:
@@ -134,5 +135,7 @@ class AuditHeads:
             elif not flagged and before:
                 uow.keys.set_setting(keys_.CHAIN_FLAG, "")
                 uow.audit.append(AuditKind.SYNC, "system", detail="audit log accepted again")
+            else:
+                return message if flagged else None  # nothing changed: no write, no fsync
             uow.commit()
         return message if flagged else None
