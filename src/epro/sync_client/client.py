@@ -16,6 +16,7 @@ the sync before any request, or before any receipt is applied, and says so plain
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import threading
 import time
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -56,6 +57,18 @@ if TYPE_CHECKING:
 CONFLICT_PREFIX = "conflict: "
 REJECTED_PREFIX = "rejected: "
 FLAGGED_PREFIXES = (CONFLICT_PREFIX, REJECTED_PREFIX)
+
+#: The security settings a sync relies on (``epro.store.trust``): who the kiosk is, where it
+#: sends, with which token, and whose receipts it believes. Not the study key: envelopes
+#: sealed before a swap still go out, while Submit refuses to seal another.
+_SYNC_SETTINGS = (
+    "device_id",
+    "site",
+    keys_.SERVER_URL,
+    keys_.SERVER_DEVICE_ID,
+    keys_.DEVICE_TOKEN,
+    keys_.SERVER_PUBLIC_KEY,
+)
 
 Progress = Callable[[int, int], None]
 Position = tuple[str, str]  # (created_at, response_id): a place in the outbox queue
@@ -209,7 +222,7 @@ class SyncClient:
         self._server_key = None
         with self.store.unit_of_work() as uow:
             try:
-                trusted = uow.keys.check_trusted()
+                trusted = uow.keys.check_trusted(*_SYNC_SETTINGS)
                 token = trusted[keys_.DEVICE_TOKEN]
                 url = self.base_url or trusted[keys_.SERVER_URL]
                 if not token or not url:
@@ -327,48 +340,40 @@ class SyncClient:
         handled = 0
         if progress is not None:
             progress(0, total)
-        travelling: deque[tuple[list[Queued], bytes, Future[httpx.Response]]] = deque()
+        travelling: deque[tuple[list[Queued], Future[_Upload]]] = deque()
         depth = self.in_flight + self.read_ahead
         stop = threading.Event()  # set by the worker that sees an upload fail
+        assert self._server_key is not None  # pinned before the upload starts
+        # Checked on the worker, as soon as the reply is in: hashing the body and the reply
+        # and one Ed25519 verification then overlap this thread's bookkeeping.
+        verify = functools.partial(verify_receipts, self._server_key, self.store.device_id)
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix="epro-upload") as uploader:
             batch, position = self._next_batch(None)
             try:
                 while batch or travelling:
                     while batch and len(travelling) < depth:
-                        travelling.append((batch, *self._send(uploader, client, batch, stop)))
+                        travelling.append((batch, _send(uploader, client, batch, stop, verify)))
                         batch, position = self._next_batch(position)  # read while it travels
-                    sent, body, future = travelling.popleft()
-                    response = future.result()
+                    sent, future = travelling.popleft()
+                    response, unsigned = future.result()
                     report.sent += len(sent)
                     self._check(response, report)
+                    if unsigned is not None:  # nothing of this reply is believed
+                        raise unsigned
                     if batch:  # keep the line full before the bookkeeping
-                        travelling.append((batch, *self._send(uploader, client, batch, stop)))
+                        travelling.append((batch, _send(uploader, client, batch, stop, verify)))
                         batch, position = self._next_batch(position)
-                    assert self._server_key is not None  # pinned before the upload starts
-                    verify_receipts(self._server_key, self.store.device_id, body, response)
                     self._apply_receipts(sent, response, report)
                     handled += len(sent)
                     if progress is not None:
                         progress(handled, max(total, report.sent))
             finally:
                 stop.set()  # whatever ended the loop, nothing waiting is sent now
-                for _batch, _body, future in travelling:  # finish before the connection closes
+                for _batch, future in travelling:  # let them finish before the connection closes
                     with contextlib.suppress(Exception):
                         future.result()
         with self.store.unit_of_work() as uow:
             report.remaining = uow.outbox.count_pending()
-
-    @staticmethod
-    def _send(
-        uploader: ThreadPoolExecutor,
-        client: httpx.Client,
-        batch: list[Queued],
-        stop: threading.Event,
-    ) -> tuple[bytes, Future[httpx.Response]]:
-        # The stored envelope JSON goes out byte for byte: no re-serialisation that could
-        # change what was signed. The body is kept: the server's receipt signature covers it.
-        body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
-        return body, uploader.submit(_post_batch, client, body, stop)
 
     def _apply_receipts(
         self, batch: list[Queued], response: httpx.Response, report: SyncReport
@@ -500,8 +505,34 @@ class _NotSent(Exception):
     earlier failure is taken first, as replies are taken in order)."""
 
 
-def _post_batch(client: httpx.Client, body: bytes, stop: threading.Event) -> httpx.Response:
-    """One upload on a worker thread, unless an earlier one failed; a failure stops the line."""
+Verify = Callable[[bytes, httpx.Response], None]
+
+
+class _Upload(NamedTuple):
+    """A reply to one upload, and why its receipts are not to be believed (None: signed)."""
+
+    response: httpx.Response
+    unsigned: SyncFailure | None
+
+
+def _send(
+    uploader: ThreadPoolExecutor,
+    client: httpx.Client,
+    batch: list[Queued],
+    stop: threading.Event,
+    verify: Verify,
+) -> Future[_Upload]:
+    # The stored envelope JSON goes out byte for byte: no re-serialisation that could change
+    # what was signed.
+    body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
+    return uploader.submit(_post_batch, client, body, stop, verify)
+
+
+def _post_batch(
+    client: httpx.Client, body: bytes, stop: threading.Event, verify: Verify
+) -> _Upload:
+    """One upload on a worker thread, unless an earlier one failed; a failure stops the line.
+    A reply whose receipts the pinned server key did not sign is a failure too."""
     if stop.is_set():
         raise _NotSent()
     try:
@@ -511,7 +542,13 @@ def _post_batch(client: httpx.Client, body: bytes, stop: threading.Event) -> htt
         raise
     if response.status_code >= 400:
         stop.set()
-    return response
+        return _Upload(response, None)
+    try:
+        verify(body, response)
+    except SyncFailure as failure:
+        stop.set()
+        return _Upload(response, failure)
+    return _Upload(response, None)
 
 
 def default_acknowledger(store: Store) -> Acknowledger:
