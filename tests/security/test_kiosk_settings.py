@@ -52,7 +52,9 @@ def _tamper(path: Path, sql: str, *params: object) -> None:
         conn.commit()
 
 
-def _epro_verify(path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def _epro_verify(
+    path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     monkeypatch.setenv("EPRO_PASSPHRASE", PASSPHRASE)
     code = epro_main(["verify", "--db", str(path)])
     return code, capsys.readouterr().err
@@ -249,22 +251,22 @@ def test_an_enrolment_whose_keys_do_not_match_the_out_of_band_fingerprint_is_ref
     )
     wrong = load_study(study_file).study_key_fingerprint
     assert wrong == "ab" * 32
-    attempts: list[tuple[str, dict[str, str]]] = [
-        (
-            "do not match the fingerprint in the enrolment code",
-            {"code": make_enrol_code(other, SITE)},
-        ),
-        (
-            "not the one the study file names",
-            {"code": server_db.enrol_code(), "study_key_fingerprint": wrong},
-        ),
-        ("carries no key fingerprint", {"code": server_db.enrol_code().partition("+")[0]}),
+    attempts: list[tuple[str, str, str | None]] = [
+        ("do not match the fingerprint in the enrolment code", make_enrol_code(other, SITE), None),
+        ("not the one the study file names", server_db.enrol_code(), wrong),
+        ("carries no key fingerprint", server_db.enrol_code().partition("+")[0], None),
     ]
-    for number, (message, arguments) in enumerate(attempts):
+    for number, (message, code, study_fingerprint) in enumerate(attempts):
         store = _new_store(tmp_path / f"refused-{number}.db")
         try:
             with pytest.raises(SyncFailure, match=message):
-                enrol_kiosk(store, server_url=live_server.url, label="k", **arguments)  # type: ignore[arg-type]
+                enrol_kiosk(
+                    store,
+                    server_url=live_server.url,
+                    code=code,
+                    label="k",
+                    study_key_fingerprint=study_fingerprint,
+                )
             with store.unit_of_work() as uow:
                 assert uow.keys.study_public_key() is None
                 assert not uow.keys.has_setting("device_token")
