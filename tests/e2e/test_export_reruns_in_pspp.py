@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "export"))
-
-from pspp_run import Output, decimals, needs_pspp, number, run_pspp
-from test_export_end_to_end import Outcome, outcome
+from tests.e2e.test_export_end_to_end import Outcome, outcome
+from tests.helpers.pspp_run import Output, decimals, needs_pspp, number, run_pspp
 
 __all__ = ["outcome"]
 

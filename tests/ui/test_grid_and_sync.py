@@ -10,11 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from bench import enrol, revoke, station_on, submit_form
-from flows import app_of, unlock, wait_for
 from rich.text import Text
 from textual.pilot import Pilot
-from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.forms.model import Form
@@ -29,6 +26,9 @@ from epro.store import init_store
 from epro.sync_client import SyncClient
 from epro_sync.config import ServerSettings
 from epro_sync.testing import RunningServer, running_server
+from tests.helpers.flows import app_of, unlock, wait_for
+from tests.helpers.station_bench import enrol, revoke, station_on, submit_form
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from interchange_records import context, export_forms, patients, run_writer
 
 from epro.errors import ExportError
 from epro.export.fhir_ndjson import RESPONSES, FhirWriter, PatientText, dumps, fhir_writer
 from epro.export.records import ExportResponse, ResponseStatus
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, Item, ItemType
+from tests.helpers.interchange_records import context, export_forms, patients, run_writer
 
 FORMS = export_forms()
 #: One response of each form version to vary (ids, digests and times stay valid).

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import spss_cases as cases
 
 from epro.errors import ExportError
 from epro.export.layout import answer_columns, form_prefix, form_versions, respondents_of
@@ -23,6 +22,7 @@ from epro.export.spss import spss_writer
 from epro.forms.model import Form
 from epro.scoring import CATEGORY_LABELS
 from epro.scoring.catalogue import SCORES, score_columns
+from tests.helpers import spss_cases as cases
 
 pyreadstat = pytest.importorskip("pyreadstat")
 

@@ -16,12 +16,12 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from faultproxy import Fault, FaultProxy
-from sync_harness import Kiosk, LiveServer, ServerDb
 
 from epro.store.domain import ResponseStatus
 from epro.sync_client import SyncClient, SyncReport
 from epro_sync.config import ServerSettings
+from tests.helpers.faultproxy import Fault, FaultProxy
+from tests.helpers.sync_harness import Kiosk, LiveServer, ServerDb
 
 TOTAL = int(os.environ.get("EPRO_SYNC_FAULT_TOTAL", "2000"))
 FAULTS = [

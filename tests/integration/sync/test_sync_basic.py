@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb
 
 from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.forms import load_forms
@@ -18,6 +17,7 @@ from epro.schedule import load_study
 from epro.store import init_store
 from epro.store.domain import ResponseStatus
 from epro.sync_client import SyncClient, enrol_kiosk, sync_status
+from tests.helpers.sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 

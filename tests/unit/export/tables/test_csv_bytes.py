@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from tables_kit import Scenario, write_all
 
 from epro.export import csv_cells
 from epro.export.csv_files import csv_writers
 from epro.export.records import PatientRecord, VisitRecord
 from epro.forms import load_forms
+from tests.helpers.tables_kit import Scenario, write_all
 
 NAMES = ["long.csv", "wide.csv", "scores.csv", "score_notes.csv", "codebook.csv", "codebook.html"]
 

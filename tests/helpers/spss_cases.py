@@ -38,7 +38,7 @@ from epro.forms.parse import parse_form
 from epro.schedule import load_study
 from epro.scoring import ScoreValue, VisitResponse, score_visit
 
-ROOT: Final = Path(__file__).resolve().parents[3]
+ROOT: Final = Path(__file__).resolve().parents[2]
 FORMS_DIR: Final = ROOT / "forms"
 CREATED_AT: Final = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 BASELINE_DATE: Final = date(2024, 3, 4)

@@ -34,7 +34,7 @@ from epro.forms import Form, load_form, load_forms, parse_form, validate_answers
 from epro.forms.model import NA, SKIPPED, AnswerValue
 from epro.schedule import Study, load_study
 
-ROOT: Final = Path(__file__).resolve().parents[3]
+ROOT: Final = Path(__file__).resolve().parents[2]
 FORMS: Final = ROOT / "forms"
 CREATED: Final = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
 
