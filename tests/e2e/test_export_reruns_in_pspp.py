@@ -24,7 +24,7 @@ def _close(printed: str, value: str) -> bool:
     """PSPP's printed number equals the export's (unrounded) one at the printed precision."""
     if printed in ("NaN", ".") or value == "":
         return printed in ("NaN", ".", "") and value == ""
-    return abs(number(printed) - float(value)) <= 0.5 * 10 ** -decimals(printed) + 1e-9
+    return abs(number(printed) - float(value)) <= 0.5 * 10.0 ** -decimals(printed) + 1e-9
 
 
 def _pspp_blocks(output: Output) -> dict[tuple[str, str], dict[str, str]]:

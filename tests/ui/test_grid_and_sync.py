@@ -178,7 +178,7 @@ def other_kiosk_submits(
     enrol(store, server.url, server.code("DEMO"), "kiosk B")
     from datetime import timedelta
 
-    from ui_constants import TODAY
+    from tests.helpers.ui_constants import TODAY
 
     station.enrol("DEMO-001", "2019-11", TODAY - timedelta(weeks=4), actor=NURSE)
     submit_form(station, "DEMO-001", "V2", "vas_wellbeing")
@@ -228,11 +228,10 @@ async def test_sync_now_sends_the_queue_and_the_grid_shows_the_other_kiosks_subm
 async def test_a_submit_kicks_the_background_sync_which_empties_the_queue(
     enrolled: tuple[Path, str], open_station: Opener
 ) -> None:
-    from flows import show_item
-
     from epro.kiosk.screens.review import ReviewScreen
     from epro.kiosk.screens.thanks import ThanksScreen
     from epro.station import SessionPlan
+    from tests.helpers.flows import show_item
 
     app = make_kiosk(enrolled[0], opener=open_station, idle_warning_s=600, idle_lock_s=900)
     async with app.run_test(size=SIZE) as pilot:

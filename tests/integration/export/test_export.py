@@ -38,6 +38,7 @@ def clean_export(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 def _visit(record: dict[str, Any], code: str) -> dict[str, Any]:
+    visit: dict[str, Any]
     (visit,) = [v for v in record["visits"] if v["visit"] == code]
     return visit
 

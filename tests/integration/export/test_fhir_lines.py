@@ -73,7 +73,8 @@ def responses(draw: st.DrawFn) -> tuple[ExportResponse, str, bool]:
     if draw(st.integers(0, 3)) == 0:
         # Now and then one answer of a type its item may not take, or an item of no form.
         link_id = draw(st.sampled_from([i.link_id for i in form.answerable_items] + ["nope"]))
-        answers[link_id] = draw(st.sampled_from(["x", 2.5, True, ["x"], 7]))
+        odd: list[AnswerValue] = ["x", 2.5, True, ["x"], 7]
+        answers[link_id] = draw(st.sampled_from(odd))
     reason = st.none() | AWKWARD
     code = st.sampled_from(["DEMO-001", "DEMO_002", "DEMO-003.b"])
     response = replace(

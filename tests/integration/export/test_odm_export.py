@@ -86,7 +86,7 @@ def decode(
     ticks: dict[str, list[str]] = {}
     flags: dict[str, set[str]] = {}
     for item_data in data.iter(O + "ItemData"):
-        link_id, option, data_type = defs[item_data.get("ItemOID")]
+        link_id, option, data_type = defs[item_data.get("ItemOID", "")]
         if item_data.get("IsNull") == "Yes":
             assert item_data.get("Value") is None
             flag = item_data.find(f"{O}Annotation/{O}Flag/{O}FlagValue")

@@ -99,7 +99,7 @@ def close(printed: str, expected: float) -> bool:
     """``printed`` equals ``expected`` to the precision PSPP printed it with."""
     if printed == "NaN":
         return math.isnan(expected)
-    return abs(number(printed) - expected) <= 0.5 * 10 ** -decimals(printed) + 1e-9
+    return abs(number(printed) - expected) <= 0.5 * 10.0 ** -decimals(printed) + 1e-9
 
 
 @dataclass

@@ -57,7 +57,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory, patients: list[PatientRecor
 
 
 def read(folder: Path, name: str, **options: Any) -> tuple[Any, Any]:
-    return pyreadstat.read_sav(str(folder / name), user_missing=True, **options)
+    result: tuple[Any, Any] = pyreadstat.read_sav(str(folder / name), user_missing=True, **options)
+    return result
 
 
 def row_of(frame: Any, patient: str, visit: str) -> Any:

@@ -18,7 +18,7 @@ from epro.export.spss_dictionary import Cell, Variable
 from tests.helpers.spss_cases import all_forms, context
 
 ROWS = 3 * _PACK_ROWS + 17
-LABELS: tuple[tuple[float | str, str], ...] = ((0.0, "no"), (1.0, "yes"), (-9.0, "missing"))
+LABELS: tuple[tuple[float, str], ...] = ((0.0, "no"), (1.0, "yes"), (-9.0, "missing"))
 
 
 def _cells(row: int) -> list[Cell]:

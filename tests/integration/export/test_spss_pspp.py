@@ -151,6 +151,7 @@ def test_pspp_reads_every_answer_as_it_was_given(
         if isinstance(given, str):
             assert found == given, name
         else:
+            assert isinstance(given, int | float), name
             assert float(found) == pytest.approx(float(given)), name
         checked += 1
     assert checked > 2000

@@ -42,7 +42,8 @@ def chooser(seed: int) -> Callable[[str], Fault]:
     def choose(request_line: str) -> Fault:
         with lock:
             if "responses:batch" in request_line or rng.random() < 0.1:
-                return rng.choices(faults, weights)[0]
+                chosen: Fault = rng.choices(faults, weights)[0]
+                return chosen
             return Fault.PASS
 
     return choose

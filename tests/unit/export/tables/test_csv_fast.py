@@ -56,6 +56,7 @@ def write(writer: FormatWriter, scenario: Scenario, out: Path) -> tuple[bytes, i
     for patient in scenario.patients:
         writer.add_patient(patient)
     [written] = writer.finish()
+    assert written.rows is not None
     return (out / written.path).read_bytes(), written.rows
 
 
