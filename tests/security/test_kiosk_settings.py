@@ -17,7 +17,6 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
 from epro.cli import main as epro_main
 from epro.crypto import (
@@ -39,8 +38,8 @@ from epro.sync_client import SyncClient, SyncFailure, enrol_kiosk, sync_status
 from epro.sync_client.pinning import ServerAddressError
 from epro_sync.config import ServerSettings
 from epro_sync.testing import make_enrol_code
-
-from .fake_server import FakeServer
+from tests.helpers.fake_server import FakeServer
+from tests.helpers.sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 
