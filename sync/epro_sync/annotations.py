@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from epro_sync.storage import Refusal, record
+from epro_sync.console.events import audit
+from epro_sync.storage import Refusal
 from epro_sync.tables import Annotation, StoredResponse, as_utc
 
 #: The one kind of annotation so far.
@@ -124,14 +125,14 @@ def mark_entered_in_error(
         raise Refusal(
             409, _already(raced) if raced else "this response is marked already"
         ) from None
-    record(
+    audit(
         session,
         now,
         "entered_in_error",
+        actor=actor,
         site=row.site,
         response_id=response_id,
         patient=row.patient,
-        actor=actor,
         reason=tidy,
     )
     return Mark(mark_id, response_id, row.site, ENTERED_IN_ERROR, tidy, actor, now)

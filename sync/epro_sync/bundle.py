@@ -39,7 +39,8 @@ from epro.bundle import (
     RosterRecord,
 )
 from epro.errors import EproError
-from epro_sync.db import read_snapshot
+from epro_sync.console.events import audit
+from epro_sync.db import read_snapshot, writer_lock
 from epro_sync.migrations import current_version
 from epro_sync.storage import record
 from epro_sync.tables import AuditEvent, as_utc
@@ -166,16 +167,16 @@ def stream_bundle(
         manifest = writer.finish()
         yield sink.take()
     finally:
-        with Session(engine) as session:
+        with writer_lock(engine), Session(engine) as session:
             if manifest is None:
-                record(session, now, "bundle_incomplete", site=site, actor=actor, via="console")
+                audit(session, now, "bundle_incomplete", actor=actor, site=site, via="console")
             else:
-                record(
+                audit(
                     session,
                     now,
                     "bundle",
-                    site=site,
                     actor=actor,
+                    site=site,
                     via="console",
                     counts=dict(manifest.counts),
                     sha256=manifest.sha256,

@@ -1,4 +1,4 @@
-"""Schema version 4: annotations a data manager adds to a stored response (entered in error).
+"""Schema version 5: annotations a data manager adds to a stored response (entered in error).
 
 A stored envelope is never changed; what a person later knows about it ("this session was
 opened for the wrong patient") is a row of its own here, append-only like the audit log, and
