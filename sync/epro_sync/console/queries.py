@@ -16,10 +16,10 @@ Visits without kiosk questionnaires (screening) appear only where something arri
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -517,65 +517,108 @@ def patient_view(
         )
         for s in visit_calendar(study, person.baseline_date)
     )
-    d, a = _DEVICES.c, _ANNOTATIONS.c
+    rows = session.connection().execute(
+        _arrivals()
+        .where(r.site == person.site, r.patient == person.code)
+        .order_by(r.received_at, r.submitted_at, r.response_id)
+    )
+    arrivals = tuple(_arrival(row) for row in rows)
+    return PatientView(person.code, person.site, person.baseline_date, age, calendar, arrivals)
+
+
+def _arrivals() -> sa.Select[Any]:
+    """Responses as arrivals: metadata, the kiosk's label and the entered-in-error mark."""
+    r, d, a = _RESPONSES.c, _DEVICES.c, _ANNOTATIONS.c
+    return sa.select(
+        r.site,
+        r.patient,
+        r.response_id,
+        r.visit,
+        r.form_id,
+        r.form_version,
+        r.respondent,
+        r.submitted_at,
+        r.received_at,
+        r.device_id,
+        d.label,
+        r.out_of_window,
+        a.reason,
+        a.actor,
+        a.at,
+    ).select_from(
+        _RESPONSES.outerjoin(_DEVICES, d.device_id == r.device_id).outerjoin(
+            _ANNOTATIONS, sa.and_(a.response_id == r.response_id, a.kind == ENTERED_IN_ERROR)
+        )
+    )
+
+
+def _arrival(row: sa.Row[Any]) -> Arrival:
+    return Arrival(
+        response_id=row.response_id,
+        visit=row.visit,
+        form_id=row.form_id,
+        form_version=row.form_version,
+        respondent=row.respondent,
+        submitted_at=as_utc(row.submitted_at),
+        received_at=as_utc(row.received_at),
+        device_id=row.device_id,
+        kiosk_label=row.label or row.device_id,
+        out_of_window=bool(row.out_of_window),
+        entered_in_error=None if row.reason is None else (row.reason, row.actor, as_utc(row.at)),
+    )
+
+
+# ---------------------------------------------------------------------------- marked ones
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedResponse:
+    """A response marked entered in error, with what it was (for the data manager's list)."""
+
+    response_id: str
+    site: str
+    patient: str
+    visit: str
+    form_id: str
+    respondent: str
+    submitted_at: datetime
+    reason: str
+    actor: str
+    at: datetime
+
+
+def marked_responses(session: Session, scope: Scope) -> list[MarkedResponse]:
+    """Every response of the scope marked entered in error, latest mark first."""
+    r, a = _RESPONSES.c, _ANNOTATIONS.c
     rows = session.connection().execute(
         sa.select(
             r.response_id,
+            r.site,
+            r.patient,
             r.visit,
             r.form_id,
-            r.form_version,
             r.respondent,
             r.submitted_at,
-            r.received_at,
-            r.device_id,
-            d.label,
-            r.out_of_window,
             a.reason,
             a.actor,
             a.at,
         )
-        .select_from(
-            _RESPONSES.outerjoin(_DEVICES, d.device_id == r.device_id).outerjoin(
-                _ANNOTATIONS, sa.and_(a.response_id == r.response_id, a.kind == ENTERED_IN_ERROR)
-            )
-        )
-        .where(r.site == person.site, r.patient == person.code)
-        .order_by(r.received_at, r.submitted_at, r.response_id)
+        .select_from(_ANNOTATIONS.join(_RESPONSES, a.response_id == r.response_id))
+        .where(a.kind == ENTERED_IN_ERROR, scope.where(a.site))
+        .order_by(a.at.desc(), a.id.desc())
     )
-    arrivals = tuple(
-        Arrival(
-            response_id=row.response_id,
-            visit=row.visit,
-            form_id=row.form_id,
-            form_version=row.form_version,
-            respondent=row.respondent,
-            submitted_at=as_utc(row.submitted_at),
-            received_at=as_utc(row.received_at),
-            device_id=row.device_id,
-            kiosk_label=row.label or row.device_id,
-            out_of_window=bool(row.out_of_window),
-            entered_in_error=None
-            if row.reason is None
-            else (row.reason, row.actor, as_utc(row.at)),
-        )
+    return [
+        MarkedResponse(*row[:6], as_utc(row.submitted_at), row.reason, row.actor, as_utc(row.at))
         for row in rows
-    )
-    return PatientView(person.code, person.site, person.baseline_date, age, calendar, arrivals)
+    ]
 
 
-def response_site(session: Session, scope: Scope, response_id: str) -> tuple[str, str] | None:
-    """(site, patient) of a stored response in the scope, or None."""
+def arrival(session: Session, scope: Scope, response_id: str) -> tuple[str, Arrival] | None:
+    """(patient, arrival) of one stored response of the scope, or None."""
     r = _RESPONSES.c
     row = (
         session.connection()
-        .execute(
-            sa.select(r.site, r.patient).where(r.response_id == response_id, scope.where(r.site))
-        )
+        .execute(_arrivals().where(r.response_id == response_id, scope.where(r.site)))
         .first()
     )
-    return None if row is None else (row.site, row.patient)
-
-
-def scope_sites(scope: Scope, sites: Collection[str]) -> list[str]:
-    """The sites of ``sites`` the scope allows, sorted (for the filter's choices)."""
-    return sorted(site for site in sites if scope.allows(site))
+    return None if row is None else (row.patient, _arrival(row))
