@@ -78,7 +78,7 @@ def seed(database_url: str, patients: int, today: date) -> int:
             }
         )
         for scheduled in visit_calendar(study, baseline):
-            if scheduled.target > today or number % 11 == 0 and scheduled.week > 8:
+            if scheduled.target > today or (number % 11 == 0 and scheduled.week > 8):
                 continue  # not yet, or (every eleventh patient) dropped out after week 8
             at = datetime.combine(scheduled.target, datetime.min.time(), tzinfo=UTC)
             cells = CELLS if scheduled.visit.kiosk else [("clinician", "staff")]
