@@ -23,7 +23,7 @@ from epro_sync.console.templates import add_nav, render
 from epro_sync.db import read_session
 
 router = APIRouter(prefix="/console")
-add_nav("/console/grid", "Completion")
+add_nav("/console/grid", "Completion", order=20)
 
 CSV_HEADER = (
     "site",
