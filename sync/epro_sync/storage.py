@@ -31,6 +31,8 @@ from epro.protocol import (
     RosterStatus,
 )
 from epro_sync.tables import (
+    ENTERED_IN_ERROR,
+    Annotation,
     AuditEvent,
     AuditHeadRow,
     Device,
@@ -334,17 +336,26 @@ def roster(
 
 
 def completion(session: Session, site: str) -> list[CompletionEntry]:
-    """The site's completion cells; the covering index ``ix_responses_completion`` answers it
-    without reading a stored envelope."""
+    """The site's completion cells, leaving out responses a data manager marked entered in
+    error (as the console's grid does: such a visit is still to be done).
+
+    The covering index ``ix_responses_completion`` answers it without reading a stored
+    envelope; only a site with marks pays for the anti-join against ``annotations``.
+    """
     cell = (
         col(StoredResponse.patient),
         col(StoredResponse.visit),
         col(StoredResponse.form_id),
         col(StoredResponse.respondent),
     )
+    where = [col(StoredResponse.site) == site]
+    marks = Annotation.metadata.tables["annotations"].c
+    marked = sa.select(marks.response_id).where(marks.site == site, marks.kind == ENTERED_IN_ERROR)
+    if session.execute(marked.limit(1)).first() is not None:
+        where.append(col(StoredResponse.response_id).not_in(marked))
     rows = session.execute(
         sa.select(*cell, func.count(), func.max(col(StoredResponse.submitted_at)))
-        .where(col(StoredResponse.site) == site)
+        .where(*where)
         .group_by(*cell)
         .order_by(*cell)
     )

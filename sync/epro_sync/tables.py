@@ -7,6 +7,7 @@ Times are stored timezone-aware; SQLite hands them back naive, so ``as_utc`` res
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Final
 
 from sqlalchemy import BigInteger, Column, DateTime, Index
 from sqlalchemy.orm import registry
@@ -165,6 +166,10 @@ class ConsoleSession(ServerModel, table=True):
     pending_totp: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=_when())
     last_seen_at: datetime = Field(sa_column=_when())
+
+
+#: The kind of annotation that takes a response out of completion and analysis.
+ENTERED_IN_ERROR: Final = "entered_in_error"
 
 
 class Annotation(ServerModel, table=True):
