@@ -30,6 +30,7 @@ from epro.protocol import (
     RosterResult,
     RosterStatus,
 )
+from epro_sync.kiosk_report import KioskReport
 from epro_sync.tables import (
     ENTERED_IN_ERROR,
     Annotation,
@@ -180,13 +181,21 @@ def enrol(
     return device, token
 
 
-def touch_device(session: Session, device_id: str, now: datetime) -> bool:
-    """Record that the kiosk was seen now; False (and nothing changed) if it is revoked."""
+def touch_device(
+    session: Session, device_id: str, now: datetime, report: KioskReport | None = None
+) -> bool:
+    """Record that the kiosk was seen now, with what it reported of itself (a value it did not
+    send keeps the last one); False (and nothing changed) if it is revoked."""
     table = Device.metadata.tables["devices"]
+    values: dict[str, Any] = {"last_seen_at": now}
+    if report is not None and report.app_version is not None:
+        values["app_version"] = report.app_version
+    if report is not None and report.clock_skew_s is not None:
+        values["clock_skew_s"] = report.clock_skew_s
     result = session.connection().execute(
         update(table)
         .where(table.c.device_id == device_id, table.c.revoked_at.is_(None))
-        .values(last_seen_at=now)
+        .values(**values)
     )
     return cast(CursorResult[Any], result).rowcount == 1
 

@@ -39,6 +39,9 @@ class Device(ServerModel, table=True):
     enrolled_at: datetime = Field(sa_column=_when())
     revoked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     last_seen_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    #: What the kiosk last reported of itself (``epro_sync.kiosk_report``); None: never.
+    app_version: str | None = Field(default=None, max_length=64)
+    clock_skew_s: float | None = None
 
 
 class EnrolCode(ServerModel, table=True):
