@@ -352,6 +352,12 @@ def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
 #: The header carrying the kiosk's Ed25519 signature of an upload request.
 REQUEST_SIGNATURE_HEADER = "Epro-Signature"
 
+#: Headers a kiosk adds to every request so the console can show what runs where: its app
+#: version, and its own clock when it sent the request (ISO 8601 with offset). Informational:
+#: the server stores them on the kiosk's row and never trusts them for anything else.
+APP_VERSION_HEADER = "X-Epro-App-Version"
+KIOSK_TIME_HEADER = "X-Epro-Kiosk-Time"
+
 
 def request_signing_bytes(method: str, path: str, body: bytes) -> bytes:
     """What a kiosk signs for one request: method, path and the SHA-256 of the exact body.

@@ -26,10 +26,10 @@ from sqlmodel import Session
 
 from epro_sync.console.events import audit
 from epro_sync.storage import Refusal
-from epro_sync.tables import Annotation, StoredResponse, as_utc
+from epro_sync.tables import ENTERED_IN_ERROR, Annotation, StoredResponse, as_utc
 
-#: The one kind of annotation so far.
-ENTERED_IN_ERROR: Final = "entered_in_error"
+#: The one kind of annotation so far (``ENTERED_IN_ERROR`` lives with the table, which the
+#: server's completion query reads too).
 KINDS: Final = (ENTERED_IN_ERROR,)
 
 REASON_MIN: Final = 5

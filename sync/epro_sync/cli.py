@@ -284,22 +284,44 @@ def _visit_order(item: tuple[tuple[str, str], Any]) -> tuple[int, str, str]:
 
 
 def cmd_verify(_args: argparse.Namespace) -> int:
-    """Exit 0 when every stored response checks out, 1 (listing them) when some do not."""
+    """Exit 0 when every stored response and every mark checks out, 1 (listing what does not)
+    otherwise."""
     from epro_sync.verify import verify_responses
 
     with _database(_settings()) as engine, Session(engine) as session:
         report = verify_responses(session, _now())
         session.commit()
+        marks_ok = _verify_annotations(session)
     for finding in report.findings:
         print(f"response {finding.response_id} from kiosk {finding.device_id}: {finding.problem}")
     if report.ok:
         print(f"all {report.checked} stored responses check out (hash and kiosk signature)")
-        return 0
-    print(
-        f"{len(report.findings)} of {report.checked} stored responses failed; keep them out of "
-        "the analysis and ask the site which kiosk sent them"
-    )
-    return 1
+    else:
+        print(
+            f"{len(report.findings)} of {report.checked} stored responses failed; keep them out "
+            "of the analysis and ask the site which kiosk sent them"
+        )
+    return 0 if report.ok and marks_ok else 1
+
+
+def _verify_annotations(session: Session) -> bool:
+    """Check the entered-in-error marks (``epro_sync.verify_annotations``); print the outcome."""
+    from epro_sync.verify_annotations import verify_annotations
+
+    marks = verify_annotations(session)
+    for problem in marks.problems:
+        print(problem)
+    if marks.ok:
+        print(
+            f"all {marks.marks} entered-in-error marks check out (stored response, audit log, "
+            "append-only guard)"
+        )
+    else:
+        print(
+            f"{len(marks.problems)} problem(s) with the entered-in-error marks; the export "
+            "honours the marks as stored, so settle these before the analysis"
+        )
+    return marks.ok
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:

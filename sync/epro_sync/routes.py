@@ -36,6 +36,7 @@ from epro_sync import limits, storage, upload
 from epro_sync.config import ServerSettings
 from epro_sync.db import read_session, writer_lock
 from epro_sync.enrol_guard import EnrolGuard
+from epro_sync.kiosk_report import read_report
 from epro_sync.signing import SigningKey
 from epro_sync.storage import Refusal
 from epro_sync.study import StudyMaterial
@@ -235,7 +236,8 @@ def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -
     parsed = upload.parse_batch(body, settings.batch_max)
     batch = upload.check_batch(parsed, kiosk.device_id, kiosk.site, engine.dialect, now)
     with writer_lock(engine), Session(engine) as session:
-        if not storage.touch_device(session, kiosk.device_id, now):  # revoked a moment ago
+        report = read_report(request.headers, now)
+        if not storage.touch_device(session, kiosk.device_id, now, report):  # revoked just now
             raise HTTPException(403, REVOKED_MESSAGE)
         receipts = upload.store_batch(session, kiosk, batch, now)
         session.commit()
@@ -290,9 +292,14 @@ def get_completion(session: SessionDep, device: DeviceDep) -> Response:
 def post_audit_head(
     body: AuditHead, request: Request, session: SessionDep, device: DeviceDep
 ) -> AuditHeadReply:
-    """Record the head of the kiosk's hash-chained audit log (append-only, per kiosk)."""
+    """Record the head of the kiosk's hash-chained audit log (append-only, per kiosk).
+
+    Every sync ends with this call, so it also records the kiosk as seen, with the app
+    version and clock it reported (`X-Epro-App-Version`, `X-Epro-Kiosk-Time`)."""
+    now = _now(request)
+    storage.touch_device(session, device.device_id, now, read_report(request.headers, now))
     try:
-        status = storage.record_audit_head(session, device, body, _now(request))
+        status = storage.record_audit_head(session, device, body, now)
     except Refusal:
         session.commit()  # keep the mismatch in the server audit log
         raise

@@ -7,6 +7,7 @@ Times are stored timezone-aware; SQLite hands them back naive, so ``as_utc`` res
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Final
 
 from sqlalchemy import BigInteger, Column, DateTime, Index
 from sqlalchemy.orm import registry
@@ -38,6 +39,9 @@ class Device(ServerModel, table=True):
     enrolled_at: datetime = Field(sa_column=_when())
     revoked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     last_seen_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    #: What the kiosk last reported of itself (``epro_sync.kiosk_report``); None: never.
+    app_version: str | None = Field(default=None, max_length=64)
+    clock_skew_s: float | None = None
 
 
 class EnrolCode(ServerModel, table=True):
@@ -165,6 +169,10 @@ class ConsoleSession(ServerModel, table=True):
     pending_totp: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=_when())
     last_seen_at: datetime = Field(sa_column=_when())
+
+
+#: The kind of annotation that takes a response out of completion and analysis.
+ENTERED_IN_ERROR: Final = "entered_in_error"
 
 
 class Annotation(ServerModel, table=True):

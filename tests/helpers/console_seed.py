@@ -27,6 +27,8 @@ def add_device(
     enrolled_at: datetime = ENROLLED,
     last_seen_at: datetime | None = None,
     revoked_at: datetime | None = None,
+    app_version: str | None = None,
+    clock_skew_s: float | None = None,
 ) -> None:
     conn.execute(
         T["devices"]
@@ -40,6 +42,8 @@ def add_device(
             enrolled_at=enrolled_at,
             revoked_at=revoked_at,
             last_seen_at=last_seen_at,
+            app_version=app_version,
+            clock_skew_s=clock_skew_s,
         )
     )
 

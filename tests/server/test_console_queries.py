@@ -420,3 +420,30 @@ def test_the_grid_rows_written_directly_equal_the_template_s(seeded: Engine, stu
     assert "<i>" not in written
     assert "\u202e" not in written
     assert "&lt;i&gt;X&lt;/i&gt;" in written
+
+
+def test_a_reported_clock_wins_over_the_audit_head_estimate_and_is_flagged_both_ways(
+    engine: Engine,
+) -> None:
+    """A kiosk that reports its clock is judged by that measurement (behind as well as
+    ahead); one that does not is judged by its audit head, ahead only."""
+    migrate(engine)
+    with engine.begin() as conn:
+        add_device(
+            conn, "slow", "UMCU", "slow", last_seen_at=NOW, app_version="0.1.0", clock_skew_s=-900
+        )
+        add_device(conn, "fine", "UMCU", "fine", last_seen_at=NOW, clock_skew_s=2.5)
+        add_device(conn, "old", "UMCU", "old software", last_seen_at=NOW)
+        # the audit head says "3 hours ahead", but the measured clock is right: trust the latter
+        add_head(conn, "fine", 3, NOW + timedelta(hours=3), NOW)
+        add_head(conn, "old", 3, NOW - timedelta(hours=3), NOW)
+    with Session(engine) as session:
+        kiosks = {k.device_id: k for k in kiosk_health(session, EVERY, NOW, **LIMITS)}
+    assert kiosks["slow"].problems == ("clock behind the server by 15 minutes",)
+    assert kiosks["slow"].app_version == "0.1.0"
+    assert kiosks["slow"].clock_reported
+    assert kiosks["fine"].problems == ()
+    assert kiosks["fine"].skew_seconds == 2.5
+    assert kiosks["old"].problems == ()  # an old event, not a slow clock
+    assert not kiosks["old"].clock_reported
+    assert kiosks["old"].app_version is None

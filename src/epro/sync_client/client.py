@@ -240,7 +240,7 @@ class SyncClient:
             base_url=url,
             transport=self.transport,
             timeout=self.timeout,
-            auth=DeviceAuth(token, sign),
+            auth=DeviceAuth(token, sign, clock=self.clock),
             headers={"Content-Type": "application/json"},
             verify=tls_context(),
         )

@@ -1,14 +1,18 @@
 """Each kiosk's health as the server sees it, and whether someone should look at it.
 
-A kiosk needs attention when it is revoked, has not been seen for a while (``stale_after``),
-its clock runs ahead of the server's, or its audit-log head was refused (the log it sent does
-not continue the one before: a file rolled back or forked).
+The one rule for "needs attention", shown on the overview and the kiosks page alike: a kiosk
+needs attention when it is revoked, has not been seen for a while (``stale_after``; a kiosk
+is seen at each upload and at the audit-head push that ends every sync), its clock is off by
+more than ``skew_limit``, or its audit-log head was refused (the log it sent does not continue
+the one before: a file rolled back or forked).
 
-Clock skew is estimated from the last audit head the kiosk sent: the head carries the kiosk's
-time of its last audit event, and the server its own time of receipt. A head time *after* the
-receipt is certain evidence of a kiosk clock running ahead; a time before it may just be an
-old event, so a clock behind is not flagged from it (the kiosk itself compares its clock with
-the server's ``Date`` at every sync and tells the nurse).
+Clock skew (kiosk clock minus server clock) is the one the kiosk last *reported*: it names its
+clock on each request (``epro_sync.kiosk_report``), measured on receipt, so a clock behind is
+flagged as surely as one ahead. For a kiosk whose software does not report it, the skew is
+estimated from the last audit head it sent: the head carries the kiosk's time of its last
+audit event, and the server its own time of receipt. A head time *after* the receipt is
+certain evidence of a clock running ahead; a time before it may just be an old event, so a
+clock behind is not flagged from that estimate.
 """
 
 from __future__ import annotations
@@ -43,13 +47,25 @@ class KioskHealth:
     last_seen_at: datetime | None
     last_upload_at: datetime | None
     responses: int
-    #: Kiosk clock minus server clock at the last audit head (see the module docstring).
+    #: Kiosk clock minus server clock: reported, else estimated (see the module docstring).
     clock_skew: timedelta | None
+    #: True when ``clock_skew`` was measured from the kiosk's report, False when estimated.
+    clock_reported: bool
+    #: The app version the kiosk last reported; None when it never did.
+    app_version: str | None
     audit_head_seq: int | None
     #: The latest refusal of the kiosk's audit head since the last head it accepted.
     audit_head_problem: datetime | None
     #: Why the kiosk needs attention, in plain words; empty when it does not.
     problems: tuple[str, ...]
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def skew_seconds(self) -> float | None:
+        return None if self.clock_skew is None else self.clock_skew.total_seconds()
 
 
 def kiosk_health(
@@ -99,7 +115,11 @@ def kiosk_health(
     ):
         count, last_upload = uploads.get(row.device_id, (0, None))
         head = heads.get(row.device_id)
-        skew = None if head is None else head[1] - head[2]
+        reported = row.clock_skew_s is not None
+        if reported:
+            skew: timedelta | None = timedelta(seconds=float(row.clock_skew_s))
+        else:
+            skew = None if head is None else head[1] - head[2]
         refused = refusals.get(row.device_id)
         if refused is not None and head is not None and head[2] > refused:
             refused = None  # a head accepted since: the kiosk's log continues again
@@ -115,6 +135,8 @@ def kiosk_health(
             problems.append(f"not seen for {(now - seen).days} days")
         if skew is not None and skew > skew_limit:
             problems.append(f"clock ahead of the server by {_duration(skew)}")
+        elif reported and skew is not None and -skew > skew_limit:
+            problems.append(f"clock behind the server by {_duration(-skew)}")
         if refused is not None:
             problems.append(
                 f"audit log head refused on {refused:%Y-%m-%d %H:%M} UTC: its log does not "
@@ -131,6 +153,8 @@ def kiosk_health(
                 last_upload_at=last_upload,
                 responses=int(count),
                 clock_skew=skew,
+                clock_reported=reported,
+                app_version=row.app_version,
                 audit_head_seq=None if head is None else int(head[0]),
                 audit_head_problem=refused,
                 problems=tuple(problems),

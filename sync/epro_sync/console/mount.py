@@ -18,7 +18,6 @@ from epro_sync.console import (
     datamanager,
     docs,
     grid,
-    home,
     kiosks,
     login,
     overview,
@@ -31,7 +30,7 @@ from epro_sync.enrol_guard import EnrolGuard
 STATIC = Path(__file__).resolve().parent / "static"
 
 #: The console's page modules, each with a ``router`` (prefix ``/console``), in nav order.
-PAGE_MODULES = [home, overview, grid, patients, kiosks, codes, auditlog, datamanager, login]
+PAGE_MODULES = [overview, grid, patients, kiosks, codes, auditlog, datamanager, login]
 
 
 def mount_console(app: FastAPI, settings: ServerSettings) -> None:

@@ -35,11 +35,10 @@ from epro.schedule import (
     parse_birth_month,
     visit_calendar,
 )
-from epro_sync.annotations import ENTERED_IN_ERROR
 from epro_sync.console import symbols
 from epro_sync.console.kiosk_health import KioskHealth, kiosk_health
 from epro_sync.console.scope import Scope
-from epro_sync.tables import ServerModel, as_utc
+from epro_sync.tables import ENTERED_IN_ERROR, ServerModel, as_utc
 
 _T = ServerModel.metadata.tables
 _PATIENTS = _T["patients"]

@@ -21,6 +21,7 @@ from epro_sync.migrations import (
     v003_completion_index,
     v004_console,
     v005_annotations,
+    v006_device_report,
 )
 
 #: An arbitrary constant naming this server's migration lock on PostgreSQL.
@@ -42,6 +43,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "covering index for completion", v003_completion_index.upgrade),
     Migration(4, "console accounts and sessions, audit actor", v004_console.upgrade),
     Migration(5, "annotations of stored responses (entered in error)", v005_annotations.upgrade),
+    Migration(6, "kiosk's last reported app version and clock skew", v006_device_report.upgrade),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -19,12 +19,19 @@ import pytest
 from sqlmodel import Session
 
 from epro.bundle import open_bundle
+from epro.cli import main
 from epro.export.formats import default_writers
 from epro.export.pipeline import ExportOptions, ExportReport, run_export
 from epro.schedule import load_study
 from epro_sync.annotations import mark_entered_in_error
 from epro_sync.db import make_engine
-from tests.helpers.export_support import Built, RecordsWriter, read_problems, read_records
+from tests.helpers.export_support import (
+    STUDY_PASSPHRASE,
+    Built,
+    RecordsWriter,
+    read_problems,
+    read_records,
+)
 
 WELLBEING_REASON = "session opened for the wrong patient"
 PAIN_REASON = "answered by the sibling, not the parent"
@@ -171,3 +178,24 @@ def test_a_de_identified_export_keeps_the_status_but_not_the_reason(
     text = "".join(path.read_text(errors="replace") for path in out.rglob("*") if path.is_file())
     assert WELLBEING_REASON not in text
     assert PAIN_REASON not in text
+
+
+def test_the_command_line_says_how_many_responses_are_marked_entered_in_error(
+    built: Built,
+    marked: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`epro export` prints the count of marked responses on its summary line, and nothing
+    about marks for a bundle that carries none (the one made before the marks)."""
+    monkeypatch.setenv("EPRO_STUDY_KEY_PASSPHRASE", STUDY_PASSPHRASE)
+    key = ["--study-key", str(built.trial.key.file), "--workers", "0", "--quiet"]
+    report, _folder = marked["after"]
+    status = main(["export", str(marked["bundle"]), *key, "--out", str(tmp_path / "after")])
+    assert status == report.exit_status
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith(f"exported {report.exported} of {report.responses_in_bundle} ")
+    assert line.endswith("; 2 marked entered in error (kept in long.csv, not scored)")
+    main(["export", str(built.damaged), *key, "--out", str(tmp_path / "before")])
+    assert "entered in error" not in capsys.readouterr().out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from epro.protocol import APP_VERSION_HEADER, KIOSK_TIME_HEADER
 from epro_sync.console.testing import Console, csrf_of
 from epro_sync.testing import ScriptedKiosk, make_enrol_code
 
@@ -33,6 +34,40 @@ def test_kiosks_page_shows_uploads_and_a_flagged_audit_head(console: Console) ->
     page = browser.get("/console/kiosks")
     assert "⚠ </span>rollback or fork flagged" in page.text
     assert "Revoke" not in page.text  # coordinators do not revoke
+
+
+def test_kiosks_page_and_overview_show_the_reported_version_skew_and_the_same_attention(
+    console: Console,
+) -> None:
+    """What the kiosk reports of itself (app version, clock) reaches the kiosks page, and the
+    kiosks page and the overview say the same about what needs attention."""
+    slow, fine = _kiosk(console, label="slow clinic"), _kiosk(console, label="fine clinic")
+    head = {"seq": 2, "hash": "c" * 64, "at": console.clock().isoformat()}
+    for kiosk, off in ((slow, timedelta(minutes=-30)), (fine, timedelta(seconds=0))):
+        reply = kiosk.client.post(
+            "/v1/audit-head",
+            json=head,
+            headers={
+                **kiosk.headers,
+                APP_VERSION_HEADER: "9.8.7",
+                KIOSK_TIME_HEADER: (console.clock() + off).isoformat(),
+            },
+        )
+        assert reply.status_code == 200
+    _coordinator, browser = console.ready("nurse@example.org", "coordinator", "UMCU")
+    page = browser.get("/console/kiosks").text
+    slow_row = page.split("slow clinic", 1)[1].split("</tr>", 1)[0]
+    fine_row = page.split("fine clinic", 1)[1].split("</tr>", 1)[0]
+    assert "9.8.7" in slow_row
+    assert "9.8.7" in fine_row
+    assert re.search(r"<td>-1800 s</td>", slow_row)
+    assert "clock behind the server by 30 minutes" in slow_row
+    assert "clock behind" not in fine_row
+    assert "not reported" not in slow_row
+    landing = browser.get("/console/").text  # the overview is where a login lands
+    assert "<h1>Overview</h1>" in landing
+    assert "slow clinic</bdi>:</span> clock behind the server by 30 minutes" in landing
+    assert "fine clinic" not in landing  # nothing to look at
 
 
 def test_admin_revokes_and_reinstates_with_a_reason_in_the_audit(console: Console) -> None:
