@@ -4,9 +4,11 @@
 patients in the order of their exported codes. Each patient is exported on its own, in worker
 processes (:mod:`epro.export.parallel`): its envelopes checked and opened, its verified
 responses made one :class:`~epro.export.records.PatientRecord`, scored and, when asked,
-de-identified (:mod:`epro.export.patients`). This process hands every record to each format
-writer in turn and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
-envelope never stops the export, and everything good is exported.
+de-identified (:mod:`epro.export.patients`), and rendered by each format writer's renderer
+(:class:`~epro.export.records.PartWriter`). This process appends each part to its writer in
+patient order and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
+envelope never stops the export, and everything good is exported. Writers without a renderer
+(passed in by a caller) are given the records instead.
 
 Everything is written into a temporary folder beside ``out`` and renamed to ``out`` only at
 the very end, after ``MANIFEST.json``: an export is there whole or not at all. The same
@@ -25,7 +27,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from epro import __version__
 from epro.bundle import Bundle, DeviceRecord, Span, open_bundle
@@ -38,7 +40,13 @@ from epro.export.parallel import PatientPool
 from epro.export.patients import PatientResult, PatientTask
 from epro.export.problems import FILE_NAME as PROBLEMS_FILE
 from epro.export.problems import Kind, Problem, ProblemsFile
-from epro.export.records import ExportContext, FormatWriter, WrittenFile
+from epro.export.records import (
+    ExportContext,
+    FormatWriter,
+    PartWriter,
+    PatientRenderer,
+    WrittenFile,
+)
 from epro.export.verify import Verifier
 from epro.protocol import utc_timestamp
 from epro.scoring.params import DEFAULT_PARAMS, ScoringParams
@@ -139,6 +147,7 @@ def run_export(
         ) from None
     try:
         export = _Export(bundle, catalogue, options, writers, deidentifier, staging)
+        renderers = export.begin()
         with PatientPool(
             bundle.path,
             kiosks=kiosks,
@@ -147,6 +156,7 @@ def run_export(
             max_shift_days=options.max_shift_days if options.deidentify else None,
             study_key=study_key,
             workers=workers,
+            renderers=renderers,
         ) as pool:
             report = export.run(plan, pool, kiosks, study_key, progress)
         _publish(staging, out)
@@ -265,14 +275,9 @@ class _Export:
         self.rejected = 0
         self.superseded = 0
 
-    def run(
-        self,
-        plan: list[PatientTask],
-        pool: PatientPool,
-        kiosks: list[DeviceRecord],
-        study_key: StudyPrivateKey,
-        progress: Progress | None,
-    ) -> ExportReport:
+    def begin(self) -> tuple[PatientRenderer, ...]:
+        """Begin every writer; their renderers when every writer has one (else none, and the
+        writers are given the records)."""
         study = self.catalogue.study
         context = ExportContext(
             forms=self.catalogue.forms,
@@ -286,6 +291,18 @@ class _Export:
         )
         for writer in self.writers:
             writer.begin(self.staging, context)
+        if not all(isinstance(writer, PartWriter) for writer in self.writers):
+            return ()
+        return tuple(cast(PartWriter, writer).renderer() for writer in self.writers)
+
+    def run(
+        self,
+        plan: list[PatientTask],
+        pool: PatientPool,
+        kiosks: list[DeviceRecord],
+        study_key: StudyPrivateKey,
+        progress: Progress | None,
+    ) -> ExportReport:
         total = self.bundle.counts["response"]
         done = 0
         if progress is not None:
@@ -294,7 +311,7 @@ class _Export:
             for results in pool.run(_batches(plan)):
                 for result in results:
                     self._patient(result, problems)
-                    done += result.rejected + len(result.record.responses)
+                    done += result.rejected + result.exported
                 if progress is not None:
                     progress(done, total)
             conflicts = self._conflicts(problems, kiosks, study_key)
@@ -320,9 +337,14 @@ class _Export:
             problems.add(problem)
         self.rejected += result.rejected
         self.superseded += result.superseded
-        self.exported += len(result.record.responses)
-        for writer in self.writers:
-            writer.add_patient(result.record)
+        self.exported += result.exported
+        if result.record is None:
+            # Rendered where the patient was exported: only appended here, in patient order.
+            for writer, part in zip(self.writers, result.parts, strict=True):
+                cast(PartWriter, writer).add_part(part)
+        else:
+            for writer in self.writers:
+                writer.add_patient(result.record)
 
     def _conflicts(
         self, problems: ProblemsFile, kiosks: list[DeviceRecord], study_key: StudyPrivateKey

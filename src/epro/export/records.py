@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 from epro.forms.enablement import rule_holds
 from epro.forms.model import AnswerValue, Form, Item
@@ -183,3 +183,36 @@ class FormatWriter(Protocol):
     def add_patient(self, patient: PatientRecord) -> None: ...
 
     def finish(self) -> list[WrittenFile]: ...
+
+
+class PatientRenderer(Protocol):
+    """One format's share of one patient, rendered where the patient is exported.
+
+    A renderer is made in the main process, before any patient, and sent as it is to each
+    worker process: it holds the export's context and builds its caches on first use.
+    ``render`` is a pure function of the record (and the context), so a worker's part is
+    the same as the main process would make.
+    """
+
+    def render(self, patient: PatientRecord) -> Any: ...
+
+
+@runtime_checkable
+class PartWriter(Protocol):
+    """A :class:`FormatWriter` whose per-patient work can be done in a worker process.
+
+    ``renderer`` (after ``begin``) gives a fresh :class:`PatientRenderer`;
+    ``add_part`` takes what it rendered for one patient, in patient order, and only
+    appends it. ``add_patient(p)`` is ``add_part(renderer.render(p))``: the same bytes
+    wherever the rendering ran.
+    """
+
+    def begin(self, out: Path, context: ExportContext) -> None: ...
+
+    def add_patient(self, patient: PatientRecord) -> None: ...
+
+    def finish(self) -> list[WrittenFile]: ...
+
+    def renderer(self) -> PatientRenderer: ...
+
+    def add_part(self, part: Any) -> None: ...

@@ -68,6 +68,35 @@ def _infusion_recorded(visit: VisitRecord) -> bool:
     )
 
 
+class AnalysisRenderer:
+    """A patient's outcome values and infusion visits, in any process (a PatientRenderer)."""
+
+    def __init__(self, context: ExportContext) -> None:
+        self._context = context
+        self._visits = list(context.visit_weeks)
+
+    def render(self, patient: PatientRecord) -> tuple[array[float], bytes, str]:
+        """The outcomes × visits values, a 0/1 per visit for an infusion, and the code."""
+        context = self._context
+        by_visit = {visit.visit: visit for visit in patient.visits}
+        values = array("d")
+        for outcome in OUTCOMES:
+            for code in self._visits:
+                visit = by_visit.get(code)
+                values.append(
+                    math.nan if visit is None else _value(visit.scores.get(outcome.score))
+                )
+        first_infusion = context.infusion_visits[0] if context.infusion_visits else None
+        infusions = bytearray()
+        for code in self._visits:
+            visit = by_visit.get(code)
+            given = code == first_infusion or (
+                code in context.infusion_visits and visit is not None and _infusion_recorded(visit)
+            )
+            infusions.append(1 if given else 0)
+        return values, bytes(infusions), patient.code
+
+
 class AnalysisWriter:
     """Collects every patient's outcome values, then writes the analysis folder."""
 
@@ -88,23 +117,17 @@ class AnalysisWriter:
         self._values = array("d")
         self._infusions = bytearray()
 
+    def renderer(self) -> AnalysisRenderer:
+        return AnalysisRenderer(self._require_context())
+
     def add_patient(self, patient: PatientRecord) -> None:
-        context = self._require_context()
-        by_visit = {visit.visit: visit for visit in patient.visits}
-        for outcome in OUTCOMES:
-            for code in self._visits:
-                visit = by_visit.get(code)
-                self._values.append(
-                    math.nan if visit is None else _value(visit.scores.get(outcome.score))
-                )
-        first_infusion = context.infusion_visits[0] if context.infusion_visits else None
-        for code in self._visits:
-            visit = by_visit.get(code)
-            given = code == first_infusion or (
-                code in context.infusion_visits and visit is not None and _infusion_recorded(visit)
-            )
-            self._infusions.append(1 if given else 0)
-        self._codes.append(patient.code)
+        self.add_part(self.renderer().render(patient))
+
+    def add_part(self, part: tuple[array[float], bytes, str]) -> None:
+        values, infusions, code = part
+        self._values.extend(values)
+        self._infusions.extend(infusions)
+        self._codes.append(code)
 
     def finish(self) -> list[WrittenFile]:
         context = self._require_context()
