@@ -274,19 +274,27 @@ class FhirWriter:
         return FhirRenderer(self._context)
 
     def add_patient(self, patient: PatientRecord) -> None:
-        self.add_part(self._renderer.render(patient))
+        try:
+            part = self._renderer.render(patient)
+        except BaseException:
+            self._discard()
+            raise
+        self.add_part(part)
 
     def add_part(self, part: tuple[str, int]) -> None:
         text, lines = part
         try:
             self._responses.write(text)
         except BaseException:
-            # A half-written export must not look like a finished one.
-            self._responses.close()
-            for name in (QUESTIONNAIRES, RESPONSES):
-                (self._folder / name).unlink(missing_ok=True)
+            self._discard()
             raise
         self._written += lines
+
+    def _discard(self) -> None:
+        """A half-written export must not look like a finished one."""
+        self._responses.close()
+        for name in (QUESTIONNAIRES, RESPONSES):
+            (self._folder / name).unlink(missing_ok=True)
 
     def finish(self) -> list[WrittenFile]:
         self._responses.close()

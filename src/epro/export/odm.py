@@ -184,7 +184,13 @@ class OdmWriter:
         return OdmRenderer(self._context, tuple(self._visits))
 
     def add_patient(self, patient: PatientRecord) -> None:
-        self.add_part(self._renderer.render(patient))
+        try:
+            part = self._renderer.render(patient)
+        except BaseException:
+            # A half-written export must not look like a finished one.
+            self._discard()
+            raise
+        self.add_part(part)
 
     def add_part(self, part: OdmPart) -> None:
         try:

@@ -22,11 +22,12 @@ from __future__ import annotations
 import multiprocessing
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from epro.bundle import DeviceRecord
 from epro.closing import ClosedOnExit
@@ -148,8 +149,27 @@ class PatientPool(ClosedOnExit):
             for future in window:
                 future.cancel()
 
+    def map(self, job: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``job`` on every item in the workers (inline without them), results in order; a
+        :data:`~epro.export.records.JobRunner` for the writers' finishing work."""
+        if self._pool is None:
+            yield from (job(item) for item in items)
+            return
+        window: deque[Future[Any]] = deque()
+        limit = self._workers * TASKS_PER_WORKER
+        try:
+            for item in items:
+                window.append(self._pool.submit(job, item))
+                if len(window) >= limit:
+                    yield self._next(window)
+            while window:
+                yield self._next(window)
+        finally:
+            for future in window:
+                future.cancel()
+
     @staticmethod
-    def _next(window: deque[Future[list[PatientResult]]]) -> list[PatientResult]:
+    def _next(window: deque[Future[Any]]) -> Any:
         try:
             return window.popleft().result()
         except BrokenProcessPool:

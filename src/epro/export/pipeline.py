@@ -42,6 +42,7 @@ from epro.export.problems import FILE_NAME as PROBLEMS_FILE
 from epro.export.problems import Kind, Problem, ProblemsFile
 from epro.export.records import (
     ExportContext,
+    FinishesInParallel,
     FormatWriter,
     PartWriter,
     PatientRenderer,
@@ -317,6 +318,8 @@ class _Export:
             conflicts = self._conflicts(problems, kiosks, study_key)
         files = [WrittenFile(Path(PROBLEMS_FILE), problems.rows)]
         for writer in self.writers:
+            if isinstance(writer, FinishesInParallel):
+                writer.run_jobs_with(pool.map)
             files.extend(writer.finish())
         files.sort(key=lambda f: f.path.as_posix())
         self._write_manifest(files, plan, study_key, problems.rows, conflicts)

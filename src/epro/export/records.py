@@ -16,7 +16,7 @@ need numbers use :data:`MISSING_CODES`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -216,3 +216,21 @@ class PartWriter(Protocol):
     def renderer(self) -> PatientRenderer: ...
 
     def add_part(self, part: Any) -> None: ...
+
+
+#: ``run(job, items)``: ``job`` applied to every item, results in the items' order — in the
+#: export's worker processes when it has them (``job`` and the items must then pickle).
+JobRunner = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
+
+
+def run_here(job: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """A :data:`JobRunner` that runs every job in this process."""
+    return (job(item) for item in items)
+
+
+@runtime_checkable
+class FinishesInParallel(Protocol):
+    """A writer whose ``finish`` has independent pieces of work (the analysis's figure pages):
+    the pipeline hands it a :data:`JobRunner` on its workers before calling ``finish``."""
+
+    def run_jobs_with(self, run: JobRunner) -> None: ...

@@ -31,12 +31,13 @@ import contextlib
 import os
 from array import array
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from epro.errors import ExportError
-from epro.export.records import ExportContext, PatientRecord, WrittenFile
+from epro.export.records import ExportContext, JobRunner, PatientRecord, WrittenFile, run_here
 from epro.export.spss_dictionary import (
     AnalysisTable,
     Cell,
@@ -235,6 +236,11 @@ class SpssWriter:
         self._context: ExportContext | None = None
         self._tables: list[tuple[WideTable | ScoresTable | AnalysisTable, SpooledTable]] = []
         self._renderer: SpssRenderer | None = None
+        self._run: JobRunner = run_here
+
+    def run_jobs_with(self, run: JobRunner) -> None:
+        """Write the tables' chunks of rows with ``run`` (the export's workers)."""
+        self._run = run
 
     def begin(self, out: Path, context: ExportContext) -> None:
         self._folder = out / FOLDER
@@ -279,7 +285,7 @@ class SpssWriter:
             # Each table's buffers are dropped as soon as its file is written.
             table, spooled = self._tables.pop(0)
             path = folder / table.file_name
-            _write_spooled(path, spooled, table.label, table.variables, context)
+            _write_spooled(path, spooled, table.label, table.variables, context, self._run)
             written.append(WrittenFile(Path(FOLDER, table.file_name), spooled.rows))
         syntax = folder / SYNTAX_FILE
         _replace(syntax, analysis_syntax(context).encode("utf-8"))
@@ -323,23 +329,38 @@ def _write_spooled(
     file_label: str,
     variables: Sequence[Variable],
     context: ExportContext,
+    run: JobRunner = run_here,
 ) -> None:
     """Write a table whose rows were spooled to disk, a chunk of rows at a time
-    (:mod:`epro.export.spss_spool`)."""
+    (:mod:`epro.export.spss_spool`), the chunks by ``run``."""
     numpy = _libraries()[0]
-
-    def write_chunk(target: Path, numbers: Any, strings: list[list[str]]) -> None:
-        numeric = iter(range(numbers.shape[1]))
-        texts = iter(strings)
-        columns = [next(texts) if v.is_string else numbers[:, next(numeric)] for v in variables]
-        frame, value_labels = _frame(variables, columns)
-        _pyreadstat_write(target, frame, value_labels, variables, file_label, context)
+    write_chunk = _ChunkWriter(tuple(variables), file_label, context)
 
     def write(partial: Path) -> None:
-        spooled.write(partial, write_chunk, numpy)
+        spooled.write(partial, write_chunk, numpy, run)
         stamp_header(partial, context.created_at)
 
     _write_by_way_of_part(path, write)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkWriter:
+    """Writes some rows of a table with its dictionary (a picklable ``WriteChunk``)."""
+
+    variables: tuple[Variable, ...]
+    file_label: str
+    context: ExportContext
+
+    def __call__(self, target: Path, numbers: Any, strings: list[list[str]]) -> None:
+        numeric = iter(range(numbers.shape[1]))
+        texts = iter(strings)
+        columns = [
+            next(texts) if v.is_string else numbers[:, next(numeric)] for v in self.variables
+        ]
+        frame, value_labels = _frame(self.variables, columns)
+        _pyreadstat_write(
+            target, frame, value_labels, self.variables, self.file_label, self.context
+        )
 
 
 def _frame(

@@ -23,10 +23,12 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
 from epro.errors import ExportError
+from epro.export.records import JobRunner, run_here
 
 #: Rows written by pyreadstat at a time: memory holds about 8 bytes × columns × this.
 CHUNK_ROWS: Final = 1024
@@ -59,11 +61,15 @@ class SpooledTable:
         #: width is at least 1).
         self.widths = [1] * strings
         self.rows = 0
-        self._file: IO[bytes] | None = spool.open("w+b")
+        # The spool is opened for each batch and closed again, so a failed export that
+        # never reaches ``write`` leaves no open file behind (its folder is removed).
+        spool.write_bytes(b"")
+        self._open = True
+        self._reading: IO[bytes] | None = None
 
     def add_rows(self, count: int, numbers: array[float], strings: Sequence[str]) -> None:
         """``count`` rows: their numbers and their strings, each row after row."""
-        if self._file is None:
+        if not self._open:
             raise ExportError("a spooled SPSS table was given rows after it was written")
         if len(numbers) != count * self._numeric or len(strings) != count * self._string_count:
             raise ExportError(
@@ -79,61 +85,60 @@ class SpooledTable:
             if longest > widths[index]:
                 widths[index] = longest
         raw = numbers.tobytes()
-        self._file.write(_BATCH.pack(count, len(raw), len(encoded)))
-        self._file.write(raw)
-        self._file.write(lengths.tobytes())
-        self._file.write(b"".join(encoded))
+        with self._path.open("ab") as spool:
+            spool.write(_BATCH.pack(count, len(raw), len(encoded)))
+            spool.write(raw)
+            spool.write(lengths.tobytes())
+            spool.write(b"".join(encoded))
         self.rows += count
 
-    def write(self, path: Path, write_chunk: WriteChunk, numpy: Any) -> None:
-        """Write the table to ``path`` (see the module docstring); the spool is removed."""
-        if self._file is None:
+    def write(
+        self, path: Path, write_chunk: WriteChunk, numpy: Any, run: JobRunner = run_here
+    ) -> None:
+        """Write the table to ``path`` (see the module docstring); the spool is removed.
+
+        The chunks are independent once the widths are known: ``run`` writes them, in the
+        export's worker processes when it has them (``write_chunk`` must then pickle)."""
+        if not self._open:
             raise ExportError("a spooled SPSS table was written twice")
-        scratch = path.with_name(path.name + ".chunk")
+        scratches: list[Path] = []
+
+        def scratch() -> Path:
+            scratches.append(path.with_name(f"{path.name}.chunk{len(scratches)}"))
+            return scratches[-1]
+
         try:
             if not self.rows:
                 empty = numpy.zeros((0, self._numeric), dtype=numpy.float64)
                 write_chunk(path, empty, [[] for _ in self.widths])
                 return
-            self._file.flush()
-            self._file.seek(0)
-            first = numpy.zeros((1, self._numeric), dtype=numpy.float64)
-            longest = [["x" * width] for width in self.widths]
-
-            def written(numbers: Any, strings: list[list[str]], close: bool) -> bytes:
-                # The longest row first, and with ``close`` last as well.
-                parts = [first, numbers, first] if close else [first, numbers]
-                columns = [
-                    [*top, *column, *(top if close else ())]
-                    for top, column in zip(longest, strings, strict=True)
-                ]
-                write_chunk(scratch, numpy.concatenate(parts), columns)
-                return scratch.read_bytes()
-
-            nothing: list[list[str]] = [[] for _ in self.widths]
-            alone = written(first[:0], nothing, close=False)
-            twice = written(first[:0], nothing, close=True)
+            self._reading = self._path.open("rb")
+            longest = tuple("x" * width for width in self.widths)
+            nothing = numpy.zeros((0, self._numeric), dtype=numpy.float64)
+            empty_strings: list[list[str]] = [[] for _ in self.widths]
+            alone = _written(write_chunk, scratch(), longest, nothing, empty_strings, False)
+            twice = _written(write_chunk, scratch(), longest, nothing, empty_strings, True)
             layout = _Layout.of(path.name, alone, twice)
+            expected = layout.dictionary(alone)
+            jobs = (
+                _ChunkJob(path.name, write_chunk, scratch(), longest, n, s, final, layout, expected)
+                for n, s, final in self._chunks(numpy)
+            )
             with path.open("wb") as target:
                 target.write(layout.header(alone, self.rows))
-                for numbers, strings, final in self._chunks(numpy):
-                    data = written(numbers, strings, close=not final)
-                    if layout.dictionary(data) != layout.dictionary(alone):
-                        raise ExportError(
-                            f"{path.name}: a chunk of rows got another dictionary; this is a "
-                            "fault of the export, please report it"
-                        )
-                    end = len(data) if final else len(data) - layout.last_row
-                    target.write(data[layout.head + layout.row : end])
+                for data in run(chunk_rows, jobs):
+                    target.write(data)
         finally:
-            scratch.unlink(missing_ok=True)
+            for used in scratches:
+                used.unlink(missing_ok=True)
             self.discard()
 
     def discard(self) -> None:
         """Close and remove the spool."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._open = False
+        if self._reading is not None:
+            self._reading.close()
+            self._reading = None
         self._path.unlink(missing_ok=True)
 
     def _chunks(self, numpy: Any) -> Iterator[tuple[Any, list[list[str]], bool]]:
@@ -144,8 +149,8 @@ class SpooledTable:
             yield chunk[0], chunk[1], ahead is None
 
     def _read_chunk(self, numpy: Any) -> tuple[Any, list[list[str]]] | None:
-        assert self._file is not None
-        read = self._file.read
+        assert self._reading is not None
+        read = self._reading.read
         width = self._string_count
         rows = 0
         numbers: list[bytes] = []
@@ -171,6 +176,61 @@ class SpooledTable:
             return None
         matrix = numpy.frombuffer(b"".join(numbers), dtype=numpy.float64)
         return matrix.reshape(rows, self._numeric), strings
+
+
+def _written(
+    write_chunk: WriteChunk,
+    scratch: Path,
+    longest: tuple[str, ...],
+    numbers: Any,
+    strings: list[list[str]],
+    close: bool,
+) -> bytes:
+    """The file pyreadstat writes of the rows with the longest row first (and, with
+    ``close``, last as well)."""
+    import numpy
+
+    first = numpy.zeros((1, numbers.shape[1]), dtype=numpy.float64)
+    parts = [first, numbers, first] if close else [first, numbers]
+    columns = [
+        [top, *column, *((top,) if close else ())]
+        for top, column in zip(longest, strings, strict=True)
+    ]
+    try:
+        write_chunk(scratch, numpy.concatenate(parts), columns)
+        return scratch.read_bytes()
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkJob:
+    """One chunk of a table's rows to write (in any process), and how to cut its bytes."""
+
+    name: str
+    write_chunk: WriteChunk
+    scratch: Path
+    longest: tuple[str, ...]
+    numbers: Any
+    strings: list[list[str]]
+    final: bool
+    layout: _Layout
+    dictionary: bytes
+
+
+def chunk_rows(job: _ChunkJob) -> bytes:
+    """The bytes of a chunk's rows, as they stand in the whole table's file."""
+    layout = job.layout
+    data = _written(
+        job.write_chunk, job.scratch, job.longest, job.numbers, job.strings, not job.final
+    )
+    if layout.dictionary(data) != job.dictionary:
+        raise ExportError(
+            f"{job.name}: a chunk of rows got another dictionary; this is a fault of the "
+            "export, please report it"
+        )
+    end = len(data) if job.final else len(data) - layout.last_row
+    return data[layout.head + layout.row : end]
 
 
 #: Extension record 7, subtype 16: the number of cases again, as a 64-bit integer.

@@ -5,14 +5,19 @@ once (the reference, :func:`epro.export.spss._write_sav`), byte for byte, and PS
 from __future__ import annotations
 
 import math
+import multiprocessing
 from array import array
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pyreadstat
 import pytest
 from spss_cases import all_forms, context
 
 from epro.export.layout import Measure
+from epro.export.records import JobRunner, run_here
 from epro.export.spss import RowSplit, _Table, _write_sav, _write_spooled
 from epro.export.spss_dictionary import Cell, Variable
 from epro.export.spss_spool import SpooledTable
@@ -49,7 +54,11 @@ def _cells(row: int, rows: int) -> list[Cell]:
 
 
 def _both(
-    tmp_path: Path, rows: int, chunk_rows: int = CHUNK, batch: int = 3
+    tmp_path: Path,
+    rows: int,
+    chunk_rows: int = CHUNK,
+    batch: int = 3,
+    run: JobRunner = run_here,
 ) -> tuple[bytes, bytes]:
     """The reference file and the spooled one of the same rows (spooled ``batch`` rows at a
     time, as a patient's visits come)."""
@@ -74,7 +83,7 @@ def _both(
         for row in part:
             split.into(row, numbers, strings, "t.sav")
         spooled.add_rows(len(part), numbers, strings)
-    _write_spooled(tmp_path / "spooled.sav", spooled, "table", variables, ctx)
+    _write_spooled(tmp_path / "spooled.sav", spooled, "table", variables, ctx, run)
     assert not (tmp_path / ".t.sav.rows.part").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reference.sav", "spooled.sav"]
     return (tmp_path / "reference.sav").read_bytes(), (tmp_path / "spooled.sav").read_bytes()
@@ -90,6 +99,18 @@ def test_a_spooled_table_is_the_file_pyreadstat_writes_from_the_whole_table(
 
 def test_batches_larger_than_a_chunk_give_the_same_file(tmp_path: Path) -> None:
     reference, spooled = _both(tmp_path, 4 * CHUNK + 2, batch=2 * CHUNK + 1)
+    assert spooled == reference
+
+
+def test_chunks_written_in_worker_processes_give_the_same_file(tmp_path: Path) -> None:
+    """The export writes the chunks in its spawned workers: they must pickle and come back
+    in order."""
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+
+        def run(job: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+            return pool.map(job, items)
+
+        reference, spooled = _both(tmp_path, 6 * CHUNK + 5, run=run)
     assert spooled == reference
 
 

@@ -38,13 +38,21 @@ from epro.export.analysis.efficacy import efficacy_rows, visit_rows
 from epro.export.analysis.figures import (
     ROWS,
     Column,
-    PageRenderer,
+    PageJob,
     PanelPatient,
+    draw_page,
     page_count,
     value_range,
 )
 from epro.export.outcomes import OUTCOMES, comparisons
-from epro.export.records import ExportContext, PatientRecord, VisitRecord, WrittenFile
+from epro.export.records import (
+    ExportContext,
+    JobRunner,
+    PatientRecord,
+    VisitRecord,
+    WrittenFile,
+    run_here,
+)
 from epro.scoring.result import ScoreValue
 
 FOLDER: Final = "analysis"
@@ -108,6 +116,11 @@ class AnalysisWriter:
         # Flat, patient after patient: the outcomes × visits values, and a flag per visit.
         self._values = array("d")
         self._infusions = bytearray()
+        self._run: JobRunner = run_here
+
+    def run_jobs_with(self, run: JobRunner) -> None:
+        """Draw the figure pages with ``run`` (the export's workers)."""
+        self._run = run
 
     def begin(self, out: Path, context: ExportContext) -> None:
         self._out = out
@@ -190,13 +203,13 @@ class AnalysisWriter:
             Column(outcome.label, *value_range(values[:, o, :]))
             for o, outcome in enumerate(OUTCOMES)
         ]
-        renderer = PageRenderer(weeks, columns)
         pages = page_count(patients)
         key = (
             f"x: {self._visits[0]} (week {weeks[0]}) to {self._visits[-1]} (week {weeks[-1]}); "
             "dashed: infusion"
         )
         links = []
+        jobs = []
         for page in range(pages):
             start, stop = page * ROWS, min(patients, (page + 1) * ROWS)
             group = [
@@ -207,15 +220,25 @@ class AnalysisWriter:
             link = FigureLink(
                 page + 1, pages, f"{stem}.svg", f"{stem}.png", group[0].code, group[-1].code
             )
-            renderer.draw(
-                group,
-                values[start:stop],
+            title = (
                 f"{context.study_id}: {link.first_code} to {link.last_code}, page {page + 1} "
-                f"of {pages}. {key}",
-                folder / link.png,
-                folder / link.svg,
+                f"of {pages}. {key}"
+            )
+            jobs.append(
+                PageJob(
+                    tuple(weeks),
+                    tuple(columns),
+                    tuple(group),
+                    values[start:stop],
+                    title,
+                    folder / link.png,
+                    folder / link.svg,
+                )
             )
             links.append(link)
+        # The pages are independent: drawn in the export's workers when it has them.
+        for _ in self._run(draw_page, jobs):
+            pass
         files = [WrittenFile(Path(name)) for link in links for name in (link.png, link.svg)]
         return links, files
 
