@@ -156,7 +156,9 @@ class PatientPool(ClosedOnExit):
             yield from (job(item) for item in items)
             return
         window: deque[Future[Any]] = deque()
-        limit = self._workers * TASKS_PER_WORKER
+        # Jobs (a figure page, a chunk of SPSS rows) are larger than a patient task: fewer
+        # in flight keep the memory they take small.
+        limit = self._workers + 1
         try:
             for item in items:
                 window.append(self._pool.submit(job, item))

@@ -30,8 +30,8 @@ from typing import IO, Any, Final
 from epro.errors import ExportError
 from epro.export.records import JobRunner, run_here
 
-#: Rows written by pyreadstat at a time: memory holds about 8 bytes × columns × this.
-CHUNK_ROWS: Final = 1024
+#: Rows written by pyreadstat at a time: a chunk holds about 8 bytes × columns × this.
+CHUNK_ROWS: Final = 512
 #: The header's number of cases, a little-endian int32 (readstat writes little-endian).
 _NCASES_AT: Final = 80
 _NCASES: Final = struct.Struct("<i")
