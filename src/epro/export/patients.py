@@ -21,7 +21,7 @@ from epro.export.assemble import assemble_patient
 from epro.export.catalogue import Catalogue
 from epro.export.deidentify import Deidentifier
 from epro.export.problems import Kind, Problem
-from epro.export.records import ExportResponse, PatientRecord, PatientRenderer
+from epro.export.records import ExportResponse, PatientRecord, PatientRenderer, ResponseStatus
 from epro.export.verify import Check, Rejected, Verifier
 from epro.scoring.params import ScoringParams
 
@@ -36,6 +36,8 @@ class PatientTask:
     roster: RosterRecord | None
     spans: tuple[Span, ...]
     count: int
+    #: (response id, reason) of each of the patient's responses marked entered in error.
+    entered_in_error: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class PatientResult:
     superseded: int
     #: Responses exported.
     exported: int
+    entered_in_error: int = 0
     #: One part per renderer, in the writers' order (none without renderers).
     parts: tuple[Any, ...] = ()
 
@@ -96,6 +99,7 @@ class PatientExporter:
                 else:
                     seen.add(outcome.response_id)
                     verified.append(outcome)
+        marks = dict(task.entered_in_error)
         record, found = assemble_patient(
             task.code,
             task.site,
@@ -103,9 +107,23 @@ class PatientExporter:
             verified,
             study=self._catalogue.study,
             params=self._params,
+            entered_in_error=marks,
         )
         problems.extend(found)
+        for response_id in sorted(marks.keys() - seen):
+            problems.append(
+                Problem(
+                    Kind.ANNOTATION,
+                    response_id,
+                    "",
+                    task.code,
+                    "annotation",
+                    "marked entered in error on the server, but the bundle holds no verified "
+                    "response with this id for this patient; the mark changes nothing",
+                )
+            )
         superseded = sum(problem.kind is Kind.SUPERSEDED for problem in found)
+        wrong = sum(r.status is ResponseStatus.ENTERED_IN_ERROR for r in record.responses)
         if self._deidentifier is not None:
             record = self._deidentifier.patient(record, self._catalogue.forms)
             problems = [self._deidentifier.problem(problem) for problem in problems]
@@ -114,8 +132,10 @@ class PatientExporter:
             # The writers' per-patient work, done here (a worker process, when there are
             # any): what goes back is text and packed numbers, not the record.
             parts = tuple(renderer.render(record) for renderer in self._renderers)
-            return PatientResult(None, tuple(problems), rejected, superseded, exported, parts)
-        return PatientResult(record, tuple(problems), rejected, superseded, exported)
+            return PatientResult(
+                None, tuple(problems), rejected, superseded, exported, wrong, parts
+            )
+        return PatientResult(record, tuple(problems), rejected, superseded, exported, wrong)
 
 
 def _rejected(response: Rejected | ExportResponse, check: Check, reason: str) -> Problem:

@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from epro import __version__
-from epro.bundle import Bundle, DeviceRecord, Span, open_bundle
+from epro.bundle import (
+    ENTERED_IN_ERROR,
+    AnnotationRecord,
+    Bundle,
+    DeviceRecord,
+    Span,
+    open_bundle,
+)
 from epro.crypto import StudyPrivateKey
 from epro.errors import ExportError
 from epro.export.catalogue import INFUSION_VISITS, Catalogue, load_catalogue
@@ -99,6 +106,8 @@ class ExportReport:
     conflicts: int
     problems: int
     files: tuple[WrittenFile, ...]
+    #: Responses a data manager marked entered in error: exported, never scored.
+    entered_in_error: int = 0
 
     @property
     def exit_status(self) -> int:
@@ -133,7 +142,7 @@ def run_export(
         else None
     )
     kiosks = list(bundle.devices())
-    plan = _plan(bundle, deidentifier)
+    plan, stray_marks = _plan(bundle, deidentifier)
     total = bundle.counts["response"]
     workers = options.workers
     if workers is None:
@@ -159,7 +168,7 @@ def run_export(
             workers=workers,
             renderers=renderers,
         ) as pool:
-            report = export.run(plan, pool, kiosks, study_key, progress)
+            report = export.run(plan, pool, kiosks, study_key, progress, stray_marks)
         _publish(staging, out)
     except OSError as error:
         # A full disk or a folder that went away: nothing half-written is kept.
@@ -207,9 +216,16 @@ def _publish(staging: Path, out: Path) -> None:
     staging.rename(out)
 
 
-def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask]:
-    """Every patient of the roster or the responses, in the order of their written codes."""
+def _plan(
+    bundle: Bundle, deidentifier: Deidentifier | None
+) -> tuple[list[PatientTask], list[AnnotationRecord]]:
+    """Every patient of the roster or the responses, in the order of their written codes,
+    each with the marks on its responses; and the marks of patients the bundle has not."""
     roster = {entry.code: entry for entry in bundle.patients()}
+    marks: dict[str, list[AnnotationRecord]] = {}
+    for mark in bundle.annotations():
+        if mark.kind == ENTERED_IN_ERROR:
+            marks.setdefault(mark.patient, []).append(mark)
     spans: dict[str, list[Span]] = {}
     sites: dict[str, str] = {}
     for group in bundle.groups:
@@ -235,9 +251,13 @@ def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask
                 roster=entry,
                 spans=found,
                 count=sum(span.count for span in found),
+                entered_in_error=tuple(
+                    (mark.response_id, mark.reason) for mark in marks.pop(code, ())
+                ),
             )
         )
-    return sorted(planned, key=lambda p: p.written_code)
+    stray = [mark for patient in sorted(marks) for mark in marks[patient]]
+    return sorted(planned, key=lambda p: p.written_code), stray
 
 
 def _batches(plan: Sequence[PatientTask]) -> Iterator[list[PatientTask]]:
@@ -275,6 +295,7 @@ class _Export:
         self.exported = 0
         self.rejected = 0
         self.superseded = 0
+        self.entered_in_error = 0
 
     def begin(self) -> tuple[PatientRenderer, ...]:
         """Begin every writer; their renderers when every writer has one (else none, and the
@@ -303,6 +324,7 @@ class _Export:
         kiosks: list[DeviceRecord],
         study_key: StudyPrivateKey,
         progress: Progress | None,
+        stray_marks: Sequence[AnnotationRecord] = (),
     ) -> ExportReport:
         total = self.bundle.counts["response"]
         done = 0
@@ -316,6 +338,19 @@ class _Export:
                 if progress is not None:
                     progress(done, total)
             conflicts = self._conflicts(problems, kiosks, study_key)
+            for mark in stray_marks:
+                problem = Problem(
+                    Kind.ANNOTATION,
+                    mark.response_id,
+                    "",
+                    mark.patient,
+                    "annotation",
+                    "marked entered in error on the server, but the bundle holds neither this "
+                    "patient nor the response; the mark changes nothing",
+                )
+                if self.deidentifier is not None:
+                    problem = self.deidentifier.problem(problem)
+                problems.add(problem)
         files = [WrittenFile(Path(PROBLEMS_FILE), problems.rows)]
         for writer in self.writers:
             if isinstance(writer, FinishesInParallel):
@@ -333,6 +368,7 @@ class _Export:
             conflicts=conflicts,
             problems=problems.rows,
             files=tuple(files),
+            entered_in_error=self.entered_in_error,
         )
 
     def _patient(self, result: PatientResult, problems: ProblemsFile) -> None:
@@ -340,6 +376,7 @@ class _Export:
             problems.add(problem)
         self.rejected += result.rejected
         self.superseded += result.superseded
+        self.entered_in_error += result.entered_in_error
         self.exported += result.exported
         if result.record is None:
             # Rendered where the patient was exported: only appended here, in patient order.
@@ -419,6 +456,7 @@ class _Export:
                 "exported": self.exported,
                 "rejected": self.rejected,
                 "superseded": self.superseded,
+                "entered_in_error": self.entered_in_error,
                 "conflicts": conflicts,
                 "problems": problem_rows,
             },

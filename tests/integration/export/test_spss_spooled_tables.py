@@ -14,13 +14,13 @@ from typing import Any
 
 import pyreadstat
 import pytest
-from spss_cases import all_forms, context
 
 from epro.export.layout import Measure
 from epro.export.records import JobRunner, run_here
 from epro.export.spss import RowSplit, _Table, _write_sav, _write_spooled
 from epro.export.spss_dictionary import Cell, Variable
 from epro.export.spss_spool import SpooledTable
+from tests.helpers.spss_cases import all_forms, context
 
 CHUNK = 7
 LABELS: tuple[tuple[float | str, str], ...] = ((0.0, "no"), (1.0, "yes"), (-9.0, "missing"))
