@@ -4,9 +4,11 @@
 patients in the order of their exported codes. Each patient is exported on its own, in worker
 processes (:mod:`epro.export.parallel`): its envelopes checked and opened, its verified
 responses made one :class:`~epro.export.records.PatientRecord`, scored and, when asked,
-de-identified (:mod:`epro.export.patients`). This process hands every record to each format
-writer in turn and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
-envelope never stops the export, and everything good is exported.
+de-identified (:mod:`epro.export.patients`), and rendered by each format writer's renderer
+(:class:`~epro.export.records.PartWriter`). This process appends each part to its writer in
+patient order and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
+envelope never stops the export, and everything good is exported. Writers without a renderer
+(passed in by a caller) are given the records instead.
 
 Everything is written into a temporary folder beside ``out`` and renamed to ``out`` only at
 the very end, after ``MANIFEST.json``: an export is there whole or not at all. The same
@@ -25,7 +27,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from epro import __version__
 from epro.bundle import (
@@ -45,7 +47,14 @@ from epro.export.parallel import PatientPool
 from epro.export.patients import PatientResult, PatientTask
 from epro.export.problems import FILE_NAME as PROBLEMS_FILE
 from epro.export.problems import Kind, Problem, ProblemsFile
-from epro.export.records import ExportContext, FormatWriter, WrittenFile
+from epro.export.records import (
+    ExportContext,
+    FinishesInParallel,
+    FormatWriter,
+    PartWriter,
+    PatientRenderer,
+    WrittenFile,
+)
 from epro.export.verify import Verifier
 from epro.protocol import utc_timestamp
 from epro.scoring.params import DEFAULT_PARAMS, ScoringParams
@@ -148,6 +157,7 @@ def run_export(
         ) from None
     try:
         export = _Export(bundle, catalogue, options, writers, deidentifier, staging)
+        renderers = export.begin()
         with PatientPool(
             bundle.path,
             kiosks=kiosks,
@@ -156,6 +166,7 @@ def run_export(
             max_shift_days=options.max_shift_days if options.deidentify else None,
             study_key=study_key,
             workers=workers,
+            renderers=renderers,
         ) as pool:
             report = export.run(plan, pool, kiosks, study_key, progress, stray_marks)
         _publish(staging, out)
@@ -286,15 +297,9 @@ class _Export:
         self.superseded = 0
         self.entered_in_error = 0
 
-    def run(
-        self,
-        plan: list[PatientTask],
-        pool: PatientPool,
-        kiosks: list[DeviceRecord],
-        study_key: StudyPrivateKey,
-        progress: Progress | None,
-        stray_marks: Sequence[AnnotationRecord] = (),
-    ) -> ExportReport:
+    def begin(self) -> tuple[PatientRenderer, ...]:
+        """Begin every writer; their renderers when every writer has one (else none, and the
+        writers are given the records)."""
         study = self.catalogue.study
         context = ExportContext(
             forms=self.catalogue.forms,
@@ -308,6 +313,19 @@ class _Export:
         )
         for writer in self.writers:
             writer.begin(self.staging, context)
+        if not all(isinstance(writer, PartWriter) for writer in self.writers):
+            return ()
+        return tuple(cast(PartWriter, writer).renderer() for writer in self.writers)
+
+    def run(
+        self,
+        plan: list[PatientTask],
+        pool: PatientPool,
+        kiosks: list[DeviceRecord],
+        study_key: StudyPrivateKey,
+        progress: Progress | None,
+        stray_marks: Sequence[AnnotationRecord] = (),
+    ) -> ExportReport:
         total = self.bundle.counts["response"]
         done = 0
         if progress is not None:
@@ -316,7 +334,7 @@ class _Export:
             for results in pool.run(_batches(plan)):
                 for result in results:
                     self._patient(result, problems)
-                    done += result.rejected + len(result.record.responses)
+                    done += result.rejected + result.exported
                 if progress is not None:
                     progress(done, total)
             conflicts = self._conflicts(problems, kiosks, study_key)
@@ -335,6 +353,8 @@ class _Export:
                 problems.add(problem)
         files = [WrittenFile(Path(PROBLEMS_FILE), problems.rows)]
         for writer in self.writers:
+            if isinstance(writer, FinishesInParallel):
+                writer.run_jobs_with(pool.map)
             files.extend(writer.finish())
         files.sort(key=lambda f: f.path.as_posix())
         self._write_manifest(files, plan, study_key, problems.rows, conflicts)
@@ -357,9 +377,14 @@ class _Export:
         self.rejected += result.rejected
         self.superseded += result.superseded
         self.entered_in_error += result.entered_in_error
-        self.exported += len(result.record.responses)
-        for writer in self.writers:
-            writer.add_patient(result.record)
+        self.exported += result.exported
+        if result.record is None:
+            # Rendered where the patient was exported: only appended here, in patient order.
+            for writer, part in zip(self.writers, result.parts, strict=True):
+                cast(PartWriter, writer).add_part(part)
+        else:
+            for writer in self.writers:
+                writer.add_patient(result.record)
 
     def _conflicts(
         self, problems: ProblemsFile, kiosks: list[DeviceRecord], study_key: StudyPrivateKey

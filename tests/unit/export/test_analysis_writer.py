@@ -391,3 +391,38 @@ def test_written_files_are_listed_relative_to_the_output_folder(
         assert f"analysis/{name}" in names
     on_disk = {p.relative_to(folder.parent).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert names == on_disk
+
+
+def test_a_page_is_the_same_whatever_its_renderer_drew_before(tmp_path: Path) -> None:
+    """The export draws figure pages in its workers, each reusing its renderer for the pages
+    it is given: a page must not depend on the pages drawn before it."""
+    import numpy as np
+
+    from epro.export.analysis import figures
+
+    weeks = tuple(WEEKS.values())
+    columns = tuple(figures.Column(o.label, 0.0, 10.0) for o in OUTCOMES)
+    shape = (ROWS, len(OUTCOMES), len(weeks))
+
+    def job(name: str, seed: int, rows: int) -> figures.PageJob:
+        values = np.random.default_rng(seed).uniform(0, 10, shape)[:rows]
+        values[0, 0, 2] = math.nan
+        patients = tuple(
+            figures.PanelPatient(f"DEMO-{seed}{i:02d}", [i % 2 == 0] * len(weeks))
+            for i in range(rows)
+        )
+        return figures.PageJob(
+            weeks, columns, patients, values, f"page {seed}", tmp_path / f"{name}.png",
+            tmp_path / f"{name}.svg",
+        )  # fmt: skip
+
+    figures._RENDERERS.clear()
+    figures.draw_page(job("a", 1, ROWS))
+    figures.draw_page(job("b_after_a", 2, 3))
+    figures._RENDERERS.clear()
+    figures.draw_page(job("b_fresh", 2, 3))
+    for suffix in (".png", ".svg"):
+        after = (tmp_path / f"b_after_a{suffix}").read_bytes()
+        fresh = (tmp_path / f"b_fresh{suffix}").read_bytes()
+        assert after == fresh, suffix
+    assert (tmp_path / "a.png").read_bytes() != (tmp_path / "b_fresh.png").read_bytes()
