@@ -14,11 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from browser_seed import Clock, Study
 from browser_tools import ARTIFACTS, CheckedPage, launch_options, missing_tool
 
 from epro.crypto import StudyPrivateKey, generate_study_keypair
+from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
-from epro_sync.testing import RunningServer, running_server
+from epro_sync.testing import LiveServer, RunningServer, running_server
 
 MISSING = missing_tool()
 
@@ -93,3 +95,17 @@ def server(server_settings: ServerSettings) -> Iterator[RunningServer]:
     """The real study server for one test module."""
     with running_server(server_settings) as live:
         yield live
+
+
+@pytest.fixture(scope="module")
+def study(
+    server_settings: ServerSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Study]:
+    """The real server with its console, for one module, on a clock the tests can move;
+    each module seeds it through the CLI, the console and real kiosks."""
+    settings = server_settings.model_copy(
+        update={"console_password_memory_kib": 1024, "console_failure_delay_s": 0.0}
+    )
+    clock = Clock()
+    with LiveServer(create_app(settings, clock=clock)) as live:
+        yield Study(live.url, settings, clock, tmp_path_factory.mktemp("kiosks"))
