@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from epro_sync.config import ServerSettings
-
-from .consolekit import Console, console_server, fast
+from epro_sync.console.testing import Console, console_server, fast
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from .consolekit import Console, csrf_of
+from epro_sync.console.testing import Console, csrf_of
 
 
 def _events(console: Console, kind: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""Test kit for the console: a live server with a clock the test moves, accounts made the way
-``epro-sync user add`` makes them, and browsers (httpx clients) that log in over real HTTP."""
+"""Test kit for the console (tests only): a live server with a clock the test moves, accounts
+made the way ``epro-sync user add`` makes them, and browsers (httpx clients) that log in over
+real HTTP. ``fast`` settings hash passwords cheaply: never for a real study."""
 
 from __future__ import annotations
 
