@@ -31,8 +31,13 @@ class Driver:
         raise NotImplementedError
 
     def press(self, selector: str) -> None:
-        """Follow a link or press a button."""
+        """Press a button or follow a link that stays on the page."""
         raise NotImplementedError
+
+    def go(self, selector: str) -> None:
+        """Follow a link or send a form: returns once the next page has loaded."""
+        with self.page.expect_navigation(wait_until="load"):
+            self.press(selector)
 
     def choose(self, selector: str, label: str) -> None:
         """Choose the option shown as ``label`` in a ``<select>``."""
@@ -69,11 +74,9 @@ class Keyboard(Driver):
 
     def focus(self, selector: str) -> None:
         """Press Tab until the control ``selector`` has the focus."""
+        target = self.page.locator(selector)
         for _ in range(MAX_TABS):
-            if self.page.evaluate(
-                "(sel) => !!document.activeElement && document.activeElement.matches(sel)",
-                selector,
-            ):
+            if target.evaluate("(el) => el === document.activeElement"):
                 return
             self.page.keyboard.press("Tab")
         raise AssertionError(f"Tab never reached {selector} on {self.page.url}")

@@ -34,21 +34,20 @@ def log_in(drive: Driver, study: Study, account: Account) -> None:
     checked.check("login")
     drive.write("#email", account.email)
     drive.write("#password", account.password)
-    drive.press("form[action='/console/login'] button[type=submit]")
-    page.wait_for_load_state("load")
+    drive.go("form[action='/console/login'] button[type=submit]")
     assert "/console/login/totp" in page.url, page.inner_text("main")
     checked.check("authenticator code")
     drive.write("#code", study.totp_now(account))
-    drive.press("form[action='/console/login/totp'] button[type=submit]")
-    page.wait_for_url(f"{study.url}/console/")
+    drive.go("form[action='/console/login/totp'] button[type=submit]")
+    assert page.url == f"{study.url}/console/"
     study.fresh_totp_step()
     checked.check("home")
     assert account.email in page.inner_text("header")
 
 
 def open_nav(drive: Driver, label: str, path: str) -> None:
-    drive.press(f"header nav a[href='{path}']")
-    drive.page.wait_for_url(f"**{path}")
+    drive.go(f"header nav a[href='{path}']")
+    assert drive.page.url.endswith(path)
     drive.checked.check(label)
 
 
@@ -56,17 +55,17 @@ def revoke(drive: Driver, label: str, reason: str) -> None:
     row = f"tbody tr:has(bdi:text-is('{label}'))"
     assert drive.page.locator(row).count() == 1, f"{label} is not listed once"
     drive.write(f"{row} input[name=reason]", reason)
-    drive.press(f"{row} button[type=submit]")
-    drive.page.wait_for_load_state("load")
+    drive.go(f"{row} button[type=submit]")
     drive.checked.check("kiosk revoked")
     state = drive.page.inner_text(f"{row} td:nth-of-type(2)")
     assert "revoked" in state, state
 
 
 def log_out(drive: Driver, study: Study) -> None:
-    drive.press("header form[action='/console/logout'] button")
-    drive.page.wait_for_url("**/console/login**")
+    drive.go("header form[action='/console/logout'] button")
+    assert drive.page.url.endswith("/console/logout")
     drive.checked.check("logged out")
+    assert "You are logged out" in drive.page.inner_text("main")
     drive.page.goto(f"{study.url}/console/kiosks")
     assert "/console/login" in drive.page.url, "the session is over after logging out"
     drive.checked.check("after logout")

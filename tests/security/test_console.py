@@ -258,7 +258,7 @@ def test_security_headers_on_console_pages_docs_and_api(console: Console) -> Non
         assert reply.headers["content-security-policy"] == CSP, name
         assert reply.headers["x-content-type-options"] == "nosniff"
         assert reply.headers["x-frame-options"] == "DENY"
-        assert reply.headers["referrer-policy"] == "no-referrer"
+        assert reply.headers["referrer-policy"] == "same-origin"
     assert CSP.startswith("default-src 'none';")  # so no script of any origin runs
     assert "script-src" not in CSP
     assert "'unsafe-inline'" not in CSP

@@ -20,7 +20,10 @@ HEADERS: Final[dict[bytes, bytes]] = {
     b"content-security-policy": CSP.encode(),
     b"x-content-type-options": b"nosniff",
     b"x-frame-options": b"DENY",
-    b"referrer-policy": b"no-referrer",
+    # Not "no-referrer": under it a browser sends "Origin: null" with every form it posts,
+    # and the CSRF check (which wants this console's own origin) would refuse them all.
+    # Same-origin keeps console URLs (study codes in them) from ever reaching another site.
+    b"referrer-policy": b"same-origin",
     b"cross-origin-opener-policy": b"same-origin",
     b"cross-origin-resource-policy": b"same-origin",
     b"permissions-policy": b"camera=(), microphone=(), geolocation=(), payment=()",
