@@ -9,11 +9,15 @@ outside the machine can reach it. Its files sit next to the demo database, named
   ``demo.db.study-key.json``, kept there so ``epro export`` can be tried on the demo's bundle);
 - ``demo.db.server.log``: the server's warnings (the terminal belongs to the kiosk).
 
-Made-up site and accounts only; a real study server is ``epro-sync serve`` behind TLS.
+The demo console accounts (:data:`DEMO_ACCOUNTS`, one per role) are made ready to log in,
+with a known password and, for the roles that need one, a fixed authenticator key: made-up
+site and accounts only, on loopback. A real study server is ``epro-sync serve`` behind TLS,
+its accounts made with ``epro-sync user add``.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +29,102 @@ from sqlmodel import Session
 from epro_sync import storage
 from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
+from epro_sync.console import accounts, totp
+from epro_sync.console.access import TOTP_ROLES
 from epro_sync.db import make_engine
 from epro_sync.migrations import migrate
 from epro_sync.testing import LiveServer
 
 #: The label the demo kiosk enrols with (the console's kiosk list shows it).
 DEMO_LABEL = "Demo kiosk"
+#: The demo kiosk's site (as in ``epro.demo``; not imported, so the server needs no kiosk).
+DEMO_SITE = "DEMO"
+#: Every demo console account's password; shown on the demo kiosk's lock screen.
+DEMO_CONSOLE_PASSWORD = "demo-password"
+#: The demo's authenticator key (RFC 6238, base32) for the roles that need a second factor:
+#: fixed, so it can be typed into an authenticator app once; ``epro demo --totp`` prints the
+#: code it gives now.
+DEMO_TOTP_SECRET = base64.b32encode(b"epro demo totp key!!").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    email: str
+    role: str
+    #: None: every site.
+    site: str | None
+
+    @property
+    def needs_totp(self) -> bool:
+        return self.role in TOTP_ROLES
+
+
+#: The made-up people of the demo console, one per role.
+DEMO_ACCOUNTS = (
+    DemoAccount("coordinator@demo.example", "coordinator", DEMO_SITE),
+    DemoAccount("datamanager@demo.example", "data-manager", None),
+    DemoAccount("admin@demo.example", "admin", None),
+)
+
+
+def demo_totp_now(now: datetime | None = None) -> str:
+    """The code an authenticator holding :data:`DEMO_TOTP_SECRET` shows now."""
+    return totp.code_at(DEMO_TOTP_SECRET, now or datetime.now(UTC))
+
+
+def lock_screen_text(console_url: str) -> str:
+    """What the demo kiosk's lock screen says about the console, in three lines of its box
+    (made-up accounts only; the authenticator key is printed in the terminal)."""
+    names = [a.email.partition("@")[0] + "@" for a in DEMO_ACCOUNTS]
+    domain = DEMO_ACCOUNTS[0].email.partition("@")[2]
+    who = f"{', '.join(names[:-1])} or {names[-1]}{domain}"
+    return (
+        f"Console {console_url}: {who}, password '{DEMO_CONSOLE_PASSWORD}' "
+        "(codes: epro demo --totp)."
+    )
+
+
+def terminal_text(console_url: str) -> str:
+    """The same for the terminal, with the authenticator key for an app."""
+    return "\n".join(
+        [
+            f"demo console: {console_url}",
+            *(
+                f"  {a.email} ({a.role}{'' if a.site is None else ', site ' + a.site}) "
+                f"password '{DEMO_CONSOLE_PASSWORD}'"
+                for a in DEMO_ACCOUNTS
+            ),
+            f"  authenticator key (data manager, admin): {totp.grouped(DEMO_TOTP_SECRET)}; "
+            "or `epro demo --totp` prints the code of now",
+        ]
+    )
+
+
+def ensure_demo_accounts(settings: ServerSettings) -> None:
+    """Make the demo console accounts, ready to log in, unless they exist already."""
+    engine = make_engine(settings.database_url)
+    now = datetime.now(UTC)
+    try:
+        with Session(engine) as db:
+            for account in DEMO_ACCOUNTS:
+                if accounts.by_email(db, account.email) is not None:
+                    continue
+                sites = [] if account.site is None else [account.site]
+                user, _code = accounts.add(
+                    db, account.email, account.role, sites, now, reset_hours=1
+                )
+                # What activating with the one-time code would do, with the demo's password.
+                user.reset_sha256 = None
+                user.reset_expires_at = None
+                user.password_hash = accounts.hash_password(
+                    DEMO_CONSOLE_PASSWORD, settings.console_password_memory_kib
+                )
+                if account.needs_totp:
+                    user.totp_secret = DEMO_TOTP_SECRET
+                db.add(user)
+            db.commit()
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +173,14 @@ class DemoServer:
     def console_url(self) -> str:
         return f"{self.url}/console/"
 
+    @property
+    def lock_screen_text(self) -> str:
+        return lock_screen_text(self.console_url)
+
+    @property
+    def terminal_text(self) -> str:
+        return terminal_text(self.console_url)
+
     def enrol_code(self, site: str) -> str:
         """A one-time enrolment code, as `epro-sync enrol-code --site SITE` makes."""
         engine = make_engine(self.settings.database_url)
@@ -106,5 +208,6 @@ def demo_server(db: Path, study_public_key_json: str) -> Iterator[DemoServer]:
         migrate(engine)
     finally:
         engine.dispose()
+    ensure_demo_accounts(settings)
     with LiveServer(create_app(settings), log_file=files.log) as live:
         yield DemoServer(url=live.url, files=files, settings=settings, fresh=fresh)

@@ -37,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--db", type=Path, help="database file (default: epro's data folder)")
     parser.add_argument(
+        "--totp",
+        action="store_true",
+        help="print the demo console's authenticator code of now, and nothing else",
+    )
+    parser.add_argument(
         "--offline",
         action="store_true",
         help="run the kiosk without the demo study server beside it (nothing syncs)",
@@ -53,6 +58,13 @@ def default_demo_path() -> Path:
 def run_demo(args: argparse.Namespace) -> int:
     from epro.demo import DEMO_NURSE, DEMO_PASSPHRASE, DEMO_PIN, build_demo
 
+    if args.totp:
+        try:
+            from epro_sync.demo import demo_totp_now
+        except ImportError:
+            raise EproError("the study server is not installed here, so no demo console") from None
+        print(demo_totp_now())
+        return 0
     passphrase = os.environ.get("EPRO_PASSPHRASE") or DEMO_PASSPHRASE
     db: Path = args.db if args.db is not None else default_demo_path()
     if args.no_ui or not db.exists():
@@ -89,7 +101,7 @@ def _demo_server(db: Path, passphrase: str) -> Iterator[str | None]:
         print("the study server is not installed here: the demo kiosk runs offline")
         yield None
         return
-    from epro.demo import DEMO_SITE, connect_demo_kiosk, study_public_key_json
+    from epro.demo import DEMO_SITE, connect_demo_kiosk, study_key_path, study_public_key_json
     from epro.store import open_store
 
     with ExitStack() as running:
@@ -103,9 +115,18 @@ def _demo_server(db: Path, passphrase: str) -> Iterator[str | None]:
                 enrol_again=server.fresh,
             )
         print(f"demo study server: {server.url} (it stops when the kiosk closes)")
-        print(f"console: {server.console_url}")
+        print(server.terminal_text)
         print(f"server database: {server.files.database}")
-        yield f"Demo study server: {server.console_url}"
+        print("after the kiosk closes, the demo's sealed bundle and its export:")
+        print(
+            f"  EPRO_SYNC_DATABASE_URL={server.files.database_url} "
+            "epro-sync bundle --out demo.bundle"
+        )
+        print(
+            f"  EPRO_STUDY_KEY_PASSPHRASE={passphrase} epro export demo.bundle "
+            f"--study-key {study_key_path(db)} --out demo-export/"
+        )
+        yield server.lock_screen_text
 
 
 def _run_kiosk(db: Path, console: str | None) -> int:
