@@ -62,6 +62,7 @@ class SeededKiosk:
     label: str
     site: str
     device_id: str
+    patients: list[str]
     response_ids: list[str]
 
 
@@ -80,6 +81,8 @@ class Study:
     clock: Clock
     work: Path
     kiosks: list[SeededKiosk] = field(default_factory=list)
+    #: Response ids marked entered in error so far.
+    marked: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ the CLI, for real
 
@@ -172,7 +175,7 @@ class Study:
             assert report.remaining == 0
         finally:
             store.close()
-        kiosk = SeededKiosk(label, site, enrolment.device_id, ids)
+        kiosk = SeededKiosk(label, site, enrolment.device_id, patients, ids)
         self.kiosks.append(kiosk)
         return kiosk
 

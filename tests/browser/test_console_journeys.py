@@ -9,14 +9,25 @@ their nurses' sessions submitted.
 
 from __future__ import annotations
 
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from browser_seed import Account, Study
 from browser_tools import CheckedPage
 from console_driver import DRIVERS, Driver
 
+from epro.crypto import FAST_KDF, StudyPrivateKey
+
 SITE_A, SITE_B = "SITE-A", "SITE-B"
-#: One kiosk per journey to revoke, so the two journeys do not see each other's changes.
+#: One kiosk per journey to revoke and one patient to mark, so the two journeys do not see
+#: each other's changes.
 TO_REVOKE = {"mouse": "Ward kiosk", "keyboard": "Day-care kiosk"}
+TO_MARK = {"mouse": "DEMO-101", "keyboard": "DEMO-103"}
+KEY_PASSPHRASE = "study key passphrase"
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +80,102 @@ def log_out(drive: Driver, study: Study) -> None:
     drive.page.goto(f"{study.url}/console/kiosks")
     assert "/console/login" in drive.page.url, "the session is over after logging out"
     drive.checked.check("after logout")
+
+
+def export_bundle(bundle: Path, key: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """The data manager's offline step: the real `epro export` on the downloaded bundle."""
+    code = "import sys; from epro.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["export", str(bundle), "--study-key", str(key), "--out", str(out)]
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=os.environ | {"EPRO_STUDY_KEY_PASSPHRASE": KEY_PASSPHRASE},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def study_private_key_file(
+    study_key: tuple[StudyPrivateKey, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    path = tmp_path_factory.mktemp("offline") / "study-private-key.json"
+    path.write_text(study_key[0].to_encrypted_json(KEY_PASSPHRASE, FAST_KDF), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("how", ["mouse", "keyboard"])
+def test_a_data_manager_reads_the_grid_marks_a_response_and_downloads_the_bundle(
+    seeded: Study,
+    checked_page: CheckedPage,
+    study_private_key_file: Path,
+    tmp_path: Path,
+    how: str,
+) -> None:
+    manager = seeded.add_account(f"dm-{how}@example.org", "data-manager")
+    drive = DRIVERS[how](checked_page)
+    page = drive.page
+    log_in(drive, seeded, manager)
+
+    # The grid of every site, then filtered to one site and one form: the filters stay in the
+    # URL, so the filtered grid can be bookmarked and shared.
+    open_nav(drive, "completion grid", "/console/grid")
+    everyone = page.inner_text("table.grid")
+    for code in ("DEMO-101", "DEMO-102", "DEMO-103", "DEMO-201"):
+        assert code in everyone
+    assert "received" in everyone  # the status in words, beside its symbol
+    drive.choose("#f-site", SITE_A)
+    drive.choose("#f-form", "vas_pain")
+    drive.go("form.filters button[type=submit]")
+    drive.checked.check("grid filtered")
+    assert "site=SITE-A" in page.url
+    assert "form=vas_pain" in page.url
+    filtered = page.inner_text("table.grid")
+    assert "DEMO-101" in filtered
+    assert "DEMO-201" not in filtered
+    headers = page.inner_text("table.grid thead")
+    assert "VAS-P" in headers, headers
+    assert "VAS-W" not in headers, headers
+
+    # The patient's page: calendar and what arrived from which kiosk.
+    patient = TO_MARK[how]
+    drive.go(f"table.grid a[href='/console/patients/{patient}'] >> nth=0")
+    drive.checked.check("patient")
+    assert page.url.endswith(f"/console/patients/{patient}")
+    arrivals = page.inner_text("table.arrivals")
+    kiosk = next(k for k in seeded.kiosks if patient in k.patients)
+    assert kiosk.label in arrivals
+
+    # Mark the first response entered in error, with a reason.
+    drive.go("table.arrivals a[href$='/entered-in-error'] >> nth=0")
+    drive.checked.check("mark entered in error")
+    response_id = page.url.split("/responses/")[1].split("/")[0]
+    reason = f"session opened for the wrong patient ({how})"
+    drive.write("#reason", reason)
+    drive.go("form[action$='/entered-in-error'] button[type=submit]")
+    drive.checked.check("marked")
+    assert "entered in error" in page.inner_text("main")
+
+    # The data page lists the mark; the bundle downloads and opens offline.
+    open_nav(drive, "data", "/console/data")
+    assert reason in page.inner_text("main")
+    with page.expect_download() as download:
+        drive.press("form[action='/console/bundle'] button[type=submit]")
+    bundle = tmp_path / "study.bundle"
+    download.value.save_as(bundle)
+    assert download.value.failure() is None
+    done = export_bundle(bundle, study_private_key_file, tmp_path / "export")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with (tmp_path / "export" / "long.csv").open(encoding="utf-8", newline="") as rows:
+        standing = {row["response_id"]: row["status"] for row in csv.DictReader(rows)}
+    seeded.marked.append(response_id)
+    marked = {r for r, status in standing.items() if status == "entered_in_error"}
+    assert response_id in marked
+    assert marked <= set(seeded.marked), "only the marked responses are entered in error"
+    sent = {r for k in seeded.kiosks for r in k.response_ids}
+    assert set(standing) == sent, "every response the kiosks sent is in the export"
+
+    log_out(drive, seeded)
 
 
 @pytest.mark.parametrize("how", ["mouse", "keyboard"])
