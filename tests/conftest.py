@@ -22,6 +22,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     folder = Path(os.environ.get("EPRO_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
     if not folder.is_dir():
         return
-    shots = [p for p in folder.glob("*.png") if p.stat().st_mtime >= _STARTED]
+    shots = [p for p in folder.glob("*/*.png") if p.stat().st_mtime >= _STARTED]
     if shots:
         terminalreporter.write_line(f"browser screenshots: {len(shots)} in {folder}")

@@ -104,8 +104,8 @@ def describe(violations: list[dict[str, Any]]) -> str:
     )
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "page"
+def _slug(text: str, length: int = 60) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:length] or "page"
 
 
 @dataclass
@@ -123,6 +123,11 @@ class CheckedPage:
     outside: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # One folder per test, emptied first: the pictures of this run only.
+        self.folder = self.folder / _slug(self.name, 150)
+        if self.folder.is_dir():
+            for old in self.folder.glob("*.png"):
+                old.unlink()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.page.on("load", lambda _page: self.loaded.append(self.page.url))
         self.page.on("console", self._console)
@@ -134,7 +139,7 @@ class CheckedPage:
     def check(self, label: str) -> Path:
         """Screenshot the page as it is now and run axe in it; serious or critical fails."""
         self.page.wait_for_load_state("load")
-        shot = self.folder / f"{_slug(self.name)}-{len(self.shots) + 1:02d}-{_slug(label)}.png"
+        shot = self.folder / f"{len(self.shots) + 1:02d}-{_slug(label)}.png"
         self.page.screenshot(path=str(shot), full_page=True)
         self.shots.append(shot)
         self.checked.update(range(len(self.loaded)))

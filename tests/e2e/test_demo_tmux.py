@@ -136,6 +136,12 @@ def test_make_demo_syncs_a_new_response_to_the_console_it_starts(
     kiosks = coordinator.get("/console/kiosks")
     assert kiosks.status_code == 200
     assert DEMO_LABEL in kiosks.text
+    patient = coordinator.get("/console/patients/DEMO-001")
+    assert patient.status_code == 200
+    arrived = re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", patient.text, re.S)
+    new_rows = [row for row in arrived if "<td>V2</td>" in row and "vas_pain" in row]
+    assert len(new_rows) == 1, patient.text  # the response answered above, as received
+    assert DEMO_LABEL in new_rows[0]
     manager = log_in(url, "datamanager@demo.example", code=demo_totp_now())
     page = manager.get("/console/kiosks")
     row = re.search(rf"<bdi>{DEMO_LABEL}</bdi>.*?</tr>", page.text, re.S)
