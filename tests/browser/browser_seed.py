@@ -119,13 +119,17 @@ class Study:
         """Move the server's clock to the next 30-second step: the last code is spent."""
         self.clock.offset += timedelta(seconds=30)
 
-    def add_account(self, email: str, role: str, *sites: str) -> Account:
-        """``epro-sync user add``, then the first login with its one-time code over HTTP."""
+    def new_account(self, email: str, role: str, *sites: str) -> tuple[Account, str]:
+        """``epro-sync user add``: the account and the one-time code it prints."""
         site_args = [arg for site in sites for arg in ("--site", site)]
         out = self.cli("user", "add", email, "--role", role, *site_args)
         found = re.search(r"one-time code for \S+: (\S+)", out)
         assert found, out
-        account = Account(email, role)
+        return Account(email, role), found.group(1)
+
+    def add_account(self, email: str, role: str, *sites: str) -> Account:
+        """``epro-sync user add``, then the first login with its one-time code over HTTP."""
+        account, one_time_code = self.new_account(email, role, *sites)
         with httpx.Client(base_url=self.url, timeout=30, follow_redirects=True) as client:
             form = client.get("/console/activate")
             reply = client.post(
@@ -133,7 +137,7 @@ class Study:
                 data={
                     "csrf": csrf_of(form),
                     "email": email,
-                    "code": found.group(1),
+                    "code": one_time_code,
                     "password": account.password,
                     "password2": account.password,
                 },

@@ -197,3 +197,67 @@ def test_an_admin_logs_in_with_totp_revokes_a_kiosk_and_logs_out(
     assert "revoke" in drive.page.inner_text("main").lower()
 
     log_out(drive, seeded)
+
+
+@pytest.mark.parametrize("how", ["mouse", "keyboard"])
+def test_a_first_login_sets_the_password_and_the_authenticator_in_the_browser(
+    seeded: Study, checked_page: CheckedPage, how: str
+) -> None:
+    account, one_time_code = seeded.new_account(f"new-dm-{how}@example.org", "data-manager")
+    drive = DRIVERS[how](checked_page)
+    page = drive.page
+    page.goto(f"{seeded.url}/console/login")
+    drive.checked.check("login")
+    drive.go("main a[href='/console/activate']")
+    drive.checked.check("activate")
+    drive.write("#email", account.email)
+    drive.write("#code", one_time_code)
+    drive.write("#password", account.password)
+    drive.write("#password2", account.password)
+    drive.go("form[action='/console/activate'] button[type=submit]")
+    drive.checked.check("authenticator set-up")
+    account.secret = page.inner_text("#totp-secret").replace(" ", "")
+    drive.write("#code", seeded.totp_now(account))
+    drive.go("form[action='/console/activate/totp'] button[type=submit]")
+    seeded.fresh_totp_step()
+    drive.checked.check("logged in")
+    assert page.url == f"{seeded.url}/console/"
+    assert account.email in page.inner_text("header")
+
+    open_nav(drive, "overview", "/console/overview")
+    overview = page.inner_text("main")
+    assert SITE_A in overview
+    assert SITE_B in overview
+    page.goto(f"{seeded.url}/console/patients/NO-SUCH-PATIENT")
+    drive.checked.check("unknown patient")
+    assert "Log out" in page.inner_text("header")  # a page of the console, not a bare error
+    log_out(drive, seeded)
+
+
+def test_a_coordinator_sees_only_their_own_site(seeded: Study, checked_page: CheckedPage) -> None:
+    coordinator = seeded.add_account("coordinator-b@example.org", "coordinator", SITE_B)
+    drive = DRIVERS["mouse"](checked_page)
+    page = drive.page
+    page.goto(f"{seeded.url}/console/login")
+    drive.checked.check("login")
+    drive.write("#email", coordinator.email)
+    drive.write("#password", coordinator.password)
+    drive.go("form[action='/console/login'] button[type=submit]")
+    drive.checked.check("home")  # no second step for a coordinator
+    assert page.url == f"{seeded.url}/console/"
+    open_nav(drive, "completion grid", "/console/grid")
+    grid = page.inner_text("table.grid")
+    assert "DEMO-201" in grid
+    assert "DEMO-101" not in grid
+    open_nav(drive, "kiosks", "/console/kiosks")
+    kiosks = page.inner_text("main")
+    assert "Outpatient kiosk" in kiosks
+    assert "Ward kiosk" not in kiosks
+    reply = page.goto(f"{seeded.url}/console/patients/DEMO-101")
+    assert reply is not None
+    assert reply.status == 404  # another site's patient does not exist for them
+    drive.checked.check("another site's patient")
+    shown = page.inner_text("main")
+    assert "does not exist or is not at one of your sites" in shown  # as for no patient at all
+    assert "Visit calendar" not in shown
+    log_out(drive, seeded)
