@@ -93,11 +93,12 @@ def _add_user_commands(sub: Any) -> None:
     add.add_argument("--role", required=True, choices=["coordinator", "data-manager", "admin"])
     add.add_argument(
         "--site",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="SITE",
-        help="a site the account may see (repeat for several; a coordinator needs one; "
-        "none: every site)",
+        help="sites the account may see (--site A B, or --site repeated; a coordinator needs "
+        "one; none: every site)",
     )
     add.set_defaults(func=cmd_user_add)
     users.add_parser("list", help="list the accounts").set_defaults(func=cmd_user_list)

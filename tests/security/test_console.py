@@ -200,6 +200,32 @@ def test_lockout_after_repeated_wrong_passwords(console: Console) -> None:
     assert console.password_step(console.browser(), account).status_code == 303
 
 
+def test_guessing_across_many_accounts_locks_the_address(console: Console) -> None:
+    """What: spraying one password over many accounts (no single account reaches its limit).
+    How: failed logins for different, mostly unknown, addresses from one client address.
+    Expected: after four times the account limit, that address is refused (429) even with
+    a right password, and the refusals are audited."""
+    account = console.add("nurse@example.org", "coordinator", "UMCU")
+    console.activate(account)
+    sprayed = console.settings.console_lockout_failures * 4
+    for number in range(sprayed):
+        guess = console.add(f"guess{number}@example.org", "coordinator", "UMCU")
+        assert console.password_step(console.browser(), guess, "Spring2026!!!").status_code == 401
+    refused = console.password_step(console.browser(), account)
+    assert refused.status_code == 429
+    assert "from this address" in refused.text
+    with console.engine.connect() as conn:
+        outcomes = (
+            conn.execute(
+                text("SELECT detail FROM audit WHERE event = 'console_login_failed' ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+    assert len(outcomes) == sprayed + 1
+    assert "address locked" in outcomes[-1]
+
+
 def test_wrong_totp_codes_lock_the_account(console: Console) -> None:
     """What: guessing the TOTP code after a stolen password. How: wrong codes at the second
     step. Expected: the account locks like for passwords; the pending session ends."""
@@ -385,6 +411,21 @@ def test_every_route_has_an_access_rule_and_a_call_in_this_test(console: Console
     assert console_routes == set(CALLS), (console_routes - set(CALLS), set(CALLS) - console_routes)
 
 
+def test_a_route_added_without_a_rule_is_noticed(server_settings: ServerSettings) -> None:
+    """What: the enumeration's own check. How: a route is added to an app without declaring
+    it. Expected: the app's route list no longer equals the declared rules."""
+    from epro_sync.app import create_app
+
+    app = create_app(server_settings)
+    assert app_routes(app) == set(RULES)
+
+    @app.get("/console/undeclared")
+    def undeclared() -> dict[str, str]:
+        return {"secret": "everyone sees this"}
+
+    assert app_routes(app) - set(RULES) == {("GET", "/console/undeclared")}
+
+
 def _expect_allowed(reply: httpx.Response, method: str, label: str) -> None:
     if method == "GET":
         assert reply.status_code == 200, label
@@ -426,8 +467,10 @@ def test_every_route_for_every_role_and_another_site(world: World) -> None:
                     assert reply.status_code == 404, who
                     continue
             _expect_allowed(reply, method, who)
-    # The kiosk API and the public routes, with a logged-in console session.
-    browser = world.browsers["admin"]
+    # The kiosk API and the public routes, with a logged-in console session (the admin above
+    # has logged out by now).
+    _account, browser = console.ready("second-admin@example.org", "admin")
+    assert browser.get("/console/").status_code == 200
     for (method, path), rule in sorted(RULES.items()):
         if rule.kind == "kiosk":
             reply = browser.request(method, path)
@@ -435,6 +478,15 @@ def test_every_route_for_every_role_and_another_site(world: World) -> None:
         elif rule.kind == "public" and method == "GET" and "{" not in path:
             target = path + "/console.css" if path == "/console/static" else path
             assert browser.get(target).status_code == 200, path
+        elif rule.kind == "login":
+            # The login steps: reachable by anyone, and no form of theirs works without its
+            # token, whoever posts it.
+            for client in (anonymous, browser):
+                if method == "GET":
+                    assert client.get(path).status_code in {200, 303}, path
+                else:
+                    refused = client.post(path, data={"email": "admin@example.org"})
+                    assert refused.status_code == 403, path
     assert RULES[("GET", "/console/")].roles <= EVERYONE
 
 

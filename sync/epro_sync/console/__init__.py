@@ -20,9 +20,9 @@ listed in ``mount.PAGE_MODULES``):
 ``templates``
     ``render(request, "name.html", viewer=viewer, title=..., **context)``; templates extend
     ``base.html`` (``{% block main %}``), get ``csrf``, ``viewer``, ``nav``; autoescaped, and
-    hidden characters are shown as ``\\uXXXX``. ``add_nav(path, label, roles)`` adds a link;
-    ``when`` is a filter for times. No inline ``<script>`` or ``style=``: put rules in
-    ``static/console.css``.
+    hidden characters are shown as ``\\uXXXX``. ``add_nav(path, label, roles, order=N)`` adds a
+    link (kiosks 60, codes 70, audit 80); ``when`` is a filter for times. No inline
+    ``<script>`` or ``style=``: put rules in ``static/console.css``.
 ``forms``
     ``FormDep``: the posted form after its CSRF token (``{% include "csrf.html" %}`` in every
     form) and Origin are checked; ``text_field(form, name, what)`` reads a field or answers 422.
@@ -32,4 +32,12 @@ listed in ``mount.PAGE_MODULES``):
 ``downloads``
     ``csv_response(header, rows, filename)``: a CSV download whose cells cannot run as
     spreadsheet formulas.
+``testing``
+    ``console_server(fast(settings))`` runs the app under uvicorn with a clock the test moves;
+    ``Console.ready(email, role, *sites)`` gives an activated, logged-in httpx browser,
+    ``csrf_of(page)`` the form token of a fetched page.
+
+The login steps (``login``) issue a new session id at each step; ``/console/`` is the landing
+page after a login. The CSP allows no script: a browser test that injects one (axe-core) must
+open its context with Playwright's ``bypass_csp=True``.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -25,12 +25,12 @@ from epro_sync.db import read_session
 from epro_sync.tables import AuditEvent
 
 router = APIRouter(prefix="/console")
-add_nav("/console/audit", "Audit log")
+add_nav("/console/audit", "Audit log", order=80)
 
 _AUDIT = AuditEvent.metadata.tables["audit"]
 #: Rows shown on the page (the CSV has every matching row).
 PAGE_ROWS = 500
-_TEXT = Query(default="", max_length=320)
+_Text = Annotated[str, Query(max_length=320)]
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,11 @@ def _kinds(request: Request, viewer: Viewer) -> list[str]:
 async def audit_page(
     request: Request,
     viewer: ViewerDep,
-    actor: str = _TEXT,
-    kind: str = _TEXT,
-    site: str = _TEXT,
-    since: str = Query(default="", alias="from", max_length=32),
-    until: str = Query(default="", alias="to", max_length=32),
+    actor: _Text = "",
+    kind: _Text = "",
+    site: _Text = "",
+    since: Annotated[str, Query(alias="from", max_length=32)] = "",
+    until: Annotated[str, Query(alias="to", max_length=32)] = "",
 ) -> Response:
     filters = _filters(actor, kind, site, since, until)
     rows = await run_in_threadpool(_rows, request, viewer, filters, PAGE_ROWS + 1)
@@ -134,11 +134,11 @@ async def audit_page(
 async def audit_csv(
     request: Request,
     viewer: ViewerDep,
-    actor: str = _TEXT,
-    kind: str = _TEXT,
-    site: str = _TEXT,
-    since: str = Query(default="", alias="from", max_length=32),
-    until: str = Query(default="", alias="to", max_length=32),
+    actor: _Text = "",
+    kind: _Text = "",
+    site: _Text = "",
+    since: Annotated[str, Query(alias="from", max_length=32)] = "",
+    until: Annotated[str, Query(alias="to", max_length=32)] = "",
 ) -> Response:
     filters = _filters(actor, kind, site, since, until)
     rows = await run_in_threadpool(_rows, request, viewer, filters, None)

@@ -25,7 +25,7 @@ from epro_sync.db import read_session, writer_lock
 from epro_sync.tables import EnrolCode, as_utc
 
 router = APIRouter(prefix="/console")
-add_nav("/console/codes", "Enrolment codes")
+add_nav("/console/codes", "Enrolment codes", order=70)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from epro_sync.db import read_session, writer_lock
 from epro_sync.tables import AuditEvent, AuditHeadRow, Device, StoredResponse
 
 router = APIRouter(prefix="/console")
-add_nav("/console/kiosks", "Kiosks")
+add_nav("/console/kiosks", "Kiosks", order=60)
 
 _DEVICES = Device.metadata.tables["devices"]
 _RESPONSES = StoredResponse.metadata.tables["responses"]

@@ -18,17 +18,21 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from fastapi import Request, Response
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from epro_sync.config import ServerSettings
 from epro_sync.console.access import ROLES, Role, Viewer
-from epro_sync.db import writer_lock
+from epro_sync.db import read_session, writer_lock
 from epro_sync.tables import ConsoleSession, ConsoleUser, as_utc
 
 #: Stages of a session: logged in, or a login step still to do.
 FULL = "full"
 TOTP = "totp"
 ENROL = "enrol"
+
+#: Unused this long, a session row is deleted at the next login of anyone (it has long ended:
+#: the idle timeout is at most a day).
+STALE = timedelta(days=1, minutes=1)
 
 #: How often an active session's last use is written (not on every request).
 TOUCH_EVERY = timedelta(seconds=30)
@@ -96,6 +100,8 @@ def start(
     if replacing:
         db.exec(delete(ConsoleSession).where(col(ConsoleSession.id_sha256) == _sha(replacing)))
     raw = secrets.token_urlsafe(32)
+    # Sessions nobody ended (a closed browser) go when anyone logs in again after a day.
+    db.exec(delete(ConsoleSession).where(col(ConsoleSession.last_seen_at) < now - STALE))
     db.add(
         ConsoleSession(
             id_sha256=_sha(raw),
@@ -139,28 +145,33 @@ def current(request: Request, stage: str) -> tuple[ConsoleSession, ConsoleUser] 
         return None
     engine = request.app.state.engine
     now = now_of(request)
-    with Session(engine, expire_on_commit=False) as db:
+    with read_session(engine) as db:  # most requests only read: no write lock taken
         found = db.exec(
             select(ConsoleSession, ConsoleUser)
             .join(ConsoleUser, col(ConsoleUser.id) == col(ConsoleSession.user_id))
             .where(col(ConsoleSession.id_sha256) == _sha(raw))
         ).first()
-        if found is None:
-            return None
-        row, user = found
-        if row.stage != stage or user.disabled_at is not None or user.role not in ROLES:
-            return None
-        if not _alive(request, row, now):
-            with writer_lock(engine):
-                end(db, raw)
-                db.commit()
-            return None
-        if now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
-            with writer_lock(engine):
-                row.last_seen_at = now
-                db.add(row)
-                db.commit()
         db.expunge_all()
+    if found is None:
+        return None
+    row, user = found
+    if row.stage != stage or user.disabled_at is not None or user.role not in ROLES:
+        return None
+    alive = _alive(request, row, now)
+    if not alive or now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
+        with writer_lock(engine), Session(engine) as db:
+            if alive:
+                db.exec(
+                    update(ConsoleSession)
+                    .where(col(ConsoleSession.id_sha256) == row.id_sha256)
+                    .values(last_seen_at=now)
+                )
+            else:
+                end(db, raw)
+            db.commit()
+        if not alive:
+            return None
+        row.last_seen_at = now
     return row, user
 
 
@@ -205,7 +216,7 @@ def expected_csrf(request: Request) -> str | None:
     be right (no session and no pre-login cookie)."""
     raw = raw_cookie(request)
     if raw:
-        with Session(request.app.state.engine) as db:
+        with read_session(request.app.state.engine) as db:
             row = db.get(ConsoleSession, _sha(raw))
             if row is not None:
                 return row.csrf_token

@@ -63,20 +63,24 @@ def environment() -> Environment:
     return env
 
 
-#: The console's navigation: (path, label, roles or None for everyone). Pages of other modules
-#: add themselves with :func:`add_nav`.
-NAV: list[tuple[str, str, frozenset[str] | None]] = []
+#: The console's navigation: (order, path, label, roles or None for everyone). Page modules
+#: add themselves with :func:`add_nav`; links are shown by ``order``.
+NAV: list[tuple[int, str, str, frozenset[str] | None]] = []
 
 
-def add_nav(path: str, label: str, roles: frozenset[str] | None = None) -> None:
-    if all(entry[0] != path for entry in NAV):
-        NAV.append((path, label, roles))
+def add_nav(path: str, label: str, roles: frozenset[str] | None = None, *, order: int = 50) -> None:
+    """Add a navigation link to ``path`` for ``roles`` (None: everyone); lower ``order`` first."""
+    if all(entry[1] != path for entry in NAV):
+        NAV.append((order, path, label, roles))
+        NAV.sort(key=lambda entry: (entry[0], entry[2]))
 
 
 def nav_for(viewer: Viewer | None) -> list[tuple[str, str]]:
     if viewer is None:
         return []
-    return [(path, label) for path, label, roles in NAV if roles is None or viewer.role in roles]
+    return [
+        (path, label) for _o, path, label, roles in NAV if roles is None or viewer.role in roles
+    ]
 
 
 def render(

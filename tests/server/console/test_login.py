@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from epro_sync.console.testing import Console, csrf_of
+from epro_sync.config import ServerSettings
+from epro_sync.console.testing import Console, console_server, csrf_of, fast
 
 
 def _events(console: Console, kind: str) -> list[str]:
@@ -138,3 +139,121 @@ def test_a_disabled_account_cannot_log_in_and_its_sessions_end(console: Console)
         db.commit()
     assert client.get("/console/").status_code == 303
     assert console.password_step(console.browser(), account).status_code == 401
+
+
+def _cookie_value(header: str) -> str:
+    return header.split(";", 1)[0].split("=", 1)[1]
+
+
+def test_behind_tls_the_cookie_is_secure_and_host_only(settings: ServerSettings) -> None:
+    # Secure cookies are not sent back over the plain-HTTP loopback, so this test sends them
+    # itself, as a browser does over HTTPS.
+    with console_server(fast(settings, console_cookie_secure=True)) as console:
+        account = console.add("nurse@example.org", "coordinator", "UMCU")
+        client = console.browser()
+        form = client.get("/console/activate")
+        pre = form.headers["set-cookie"]
+        assert pre.startswith("__Host-epro_console_pre=")
+        assert "Secure" in pre
+        reply = client.post(
+            "/console/activate",
+            data={
+                "csrf": csrf_of(form),
+                "email": account.email,
+                "code": account.code,
+                "password": account.password,
+                "password2": account.password,
+            },
+            headers={"Cookie": f"__Host-epro_console_pre={_cookie_value(pre)}"},
+        )
+        assert reply.status_code == 303, reply.text
+        cookie = reply.headers["set-cookie"]
+        assert cookie.startswith("__Host-epro_console=")
+        assert "Secure" in cookie
+        assert "Path=/" in cookie
+        assert "Domain" not in cookie
+        home = httpx.get(
+            f"{console.url}/console/",
+            headers={"Cookie": f"__Host-epro_console={_cookie_value(cookie)}"},
+        )
+        assert home.status_code == 200
+
+
+def test_after_the_login_only_console_paths_are_followed(console: Console) -> None:
+    account = console.add("nurse@example.org", "coordinator", "UMCU")
+    console.activate(account)
+    for target, expected in [
+        ("/console/kiosks", "/console/kiosks"),
+        ("//evil.example/console/", "/console/"),
+        ("https://evil.example/", "/console/"),
+        ("/console//evil.example", "/console/"),
+    ]:
+        client = console.browser()
+        form = client.get("/console/login", params={"next": target})
+        reply = client.post(
+            "/console/login",
+            data={
+                "csrf": csrf_of(form),
+                "email": account.email,
+                "password": account.password,
+                "next": target,
+            },
+        )
+        assert reply.headers["location"] == expected, target
+
+
+def test_a_reset_clears_the_authenticator_and_a_new_one_is_enrolled(console: Console) -> None:
+    from sqlmodel import Session
+
+    from epro_sync.console import accounts
+
+    account = console.add("dm@example.org", "data-manager")
+    client = console.activate(account)
+    old_secret = account.secret
+    with Session(console.engine) as db:
+        _user, account.code = accounts.reset(db, account.email, console.clock(), reset_hours=1)
+        db.commit()
+    assert client.get("/console/").status_code == 303  # the session ended with the reset
+    assert console.password_step(console.browser(), account).status_code == 401
+    console.activate(account)
+    assert account.secret != old_secret
+    console.login(account)
+    console.clock.advance(hours=2)
+    late = console.add("late@example.org", "coordinator", "UMCU")
+    console.clock.advance(hours=73)
+    browser = console.browser()
+    form = browser.get("/console/activate")
+    expired = browser.post(
+        "/console/activate",
+        data={
+            "csrf": csrf_of(form),
+            "email": late.email,
+            "code": late.code,
+            "password": late.password,
+            "password2": late.password,
+        },
+    )
+    assert expired.status_code == 401
+
+
+def test_a_short_or_mistyped_new_password_is_refused_and_keeps_the_code(console: Console) -> None:
+    account = console.add("nurse@example.org", "coordinator", "UMCU")
+    client = console.browser()
+    form = client.get("/console/activate")
+    for password, again, message in [
+        ("short", "short", "shorter than 12 characters"),
+        ("a long enough password", "a long enough passw0rd", "the two passwords differ"),
+    ]:
+        reply = client.post(
+            "/console/activate",
+            data={
+                "csrf": csrf_of(form),
+                "email": account.email,
+                "code": account.code,
+                "password": password,
+                "password2": again,
+            },
+        )
+        assert reply.status_code == 422
+        assert message in reply.text
+    console.activate(account)  # the code still works

@@ -59,6 +59,7 @@ def test_a_coordinator_needs_a_site(
                 "UMCU",
                 "--site",
                 "WKZ",
+                "AMC",
             ]
         )
         == 0
@@ -66,7 +67,7 @@ def test_a_coordinator_needs_a_site(
     assert main(["user", "list"]) == 0
     listing = capsys.readouterr().out
     assert "nurse@example.org" in listing
-    assert "UMCU WKZ" in listing
+    assert "AMC UMCU WKZ" in listing
     assert "code sent" in listing
 
 
