@@ -347,3 +347,77 @@ def test_console_symbols_are_the_kiosk_grid_glyphs() -> None:
     for status, kiosk_status in symbols.KIOSK_STATUS.items():
         assert symbols.SYMBOLS[status] == GLYPHS[kiosk_status][0]
     assert set(symbols.SYMBOLS) == set(symbols.STATUSES) == set(symbols.MEANINGS)
+
+
+def test_the_fast_cells_equal_the_schedule_s_own_for_every_age_date_and_arrival(
+    study: Study,
+) -> None:
+    """The grid's fast path (protocol laid out once, respondents by age band) against the
+    reference built on ``epro.schedule.due_forms``: patients aged 4 to 18 (and one outside the
+    range), dates across their year, arrivals valid, marked in error, and unexpected."""
+    import random
+
+    from epro_sync.console.queries import Received, _Person, fast_patient_cells, patient_cells
+
+    chooser = random.Random(17)
+    protocol = [
+        (v.code, form_id, respondent)
+        for v in study.visits
+        for form_id in v.forms
+        for respondent in ("child", "parent", "staff")
+    ]
+    extras = [("V9", "chaq", "child"), ("V2", "chaq", "sibling")]
+    compared = 0
+    for number in range(240):
+        baseline = date(2026, 1, 1) + timedelta(days=chooser.randrange(0, 400))
+        years = 3 + number % 17  # 3 (too young) … 19
+        birth = baseline - timedelta(days=int(365.25 * years) + chooser.randrange(0, 360))
+        person = _Person(f"P-{number}", "UMCU", f"{birth.year:04d}-{birth.month:02d}", baseline)
+        received: dict[tuple[str, str, str, str], Received] = {}
+        for key in chooser.sample(protocol + extras, chooser.randrange(0, 25)):
+            count = chooser.choice([0, 1, 1, 2])
+            received[(person.code, *key)] = Received(
+                count, NOW if count else None, 1 - min(count, 1)
+            )
+        for _ in range(4):
+            today = baseline + timedelta(days=chooser.randrange(-120, 420))
+            assert fast_patient_cells(study, person, received, today) == patient_cells(
+                study, person, received, today
+            ), (person, today)
+            compared += 1
+    assert compared == 960
+
+
+def test_the_grid_rows_written_directly_equal_the_template_s(seeded: Engine, study: Study) -> None:
+    """The page's fast path (``grid_html``) against the reference template ``grid_rows.html``:
+    byte-equal on a real grid, and on rows whose codes carry markup, quotes and a bidi
+    override (shown as text, never as markup)."""
+    from epro_sync.console.grid_html import grid_rows_html
+    from epro_sync.console.queries import Grid, GridCell, GridRow
+    from epro_sync.console.templates import environment
+
+    with Session(seeded) as session:
+        real = queries.completion_grid(session, study, EVERY, TODAY)
+    hostile = '<i>X</i>"&\u202e'
+    cells = {
+        (form_id, respondent): GridCell(
+            hostile, "V1", form_id, respondent, status, None, None, None, 0, None, errors
+        )
+        for (form_id, respondent), status, errors in zip(
+            CELLS_AT_TEN, [*symbols.STATUSES, symbols.MISSED], [0, 1, 0, 2, 0, 1], strict=True
+        )
+    }
+    made = Grid(
+        real.columns,
+        (GridRow("UMCU", hostile, '"V1"<', None, cells), *real.rows[:3]),
+        GridFilters(),
+        {},
+    )
+    template = environment().get_template("grid_rows.html")
+    for grid in (real, made):
+        expected = template.render(grid=grid, symbols=symbols)
+        assert str(grid_rows_html(grid)) == expected
+    written = str(grid_rows_html(made))
+    assert "<i>" not in written
+    assert "\u202e" not in written
+    assert "&lt;i&gt;X&lt;/i&gt;" in written

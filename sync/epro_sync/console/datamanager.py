@@ -33,7 +33,7 @@ from epro_sync.study import StudyMaterial
 
 router = APIRouter(prefix="/console")
 DATA_MANAGER: Final[tuple[Role, ...]] = ("data-manager",)
-add_nav("/console/data", "Data", frozenset(DATA_MANAGER))
+add_nav("/console/data", "Data", frozenset(DATA_MANAGER), order=90)
 
 #: The bundle-site field's value for a bundle of every site.
 EVERY_SITE: Final = "*"

@@ -17,12 +17,13 @@ from epro.schedule import Study
 from epro_sync.console import data, queries, symbols
 from epro_sync.console.access import ConsoleError, Viewer, ViewerDep, page
 from epro_sync.console.downloads import csv_response
+from epro_sync.console.grid_html import grid_rows_html
 from epro_sync.console.queries import Grid, GridFilters
 from epro_sync.console.templates import add_nav, render
 from epro_sync.db import read_session
 
 router = APIRouter(prefix="/console")
-add_nav("/console/grid", "Completion")
+add_nav("/console/grid", "Completion", order=20)
 
 CSV_HEADER = (
     "site",
@@ -119,6 +120,7 @@ def grid_page(
         statuses=symbols.STATUSES,
         symbols=symbols,
         labels=labels,
+        rows_html=grid_rows_html(grid),
         query=query_of(filters),
         today=data.today_of(request),
     )

@@ -15,7 +15,7 @@ from epro_sync.console.templates import add_nav, render
 from epro_sync.db import read_session
 
 router = APIRouter(prefix="/console")
-add_nav("/console/overview", "Overview")
+add_nav("/console/overview", "Overview", order=10)
 
 
 @page(router, "GET", "/overview")

@@ -16,16 +16,25 @@ Visits without kiosk questionnaires (screening) appear only where something arri
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from epro.errors import ScheduleError
-from epro.schedule import DueStatus, Study, age_at_baseline, due_forms, visit_calendar
+from epro.schedule import (
+    DueStatus,
+    RespondentMode,
+    Study,
+    age_at_baseline,
+    due_forms,
+    parse_birth_month,
+    visit_calendar,
+)
 from epro_sync.annotations import ENTERED_IN_ERROR
 from epro_sync.console import symbols
 from epro_sync.console.kiosk_health import KioskHealth, kiosk_health
@@ -57,8 +66,7 @@ def known_sites(session: Session, scope: Scope) -> list[str]:
 # --------------------------------------------------------------------------------- received
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
     """What the server holds for one cell: valid responses, and those marked in error."""
 
     responses: int
@@ -80,7 +88,8 @@ def received_cells(
         sa.select(*key, sa.func.count(), sa.func.max(r.submitted_at)).where(*where).group_by(*key)
     )
     cells = {
-        (patient, visit, form_id, respondent): Received(count, as_utc(last))
+        # The time as the database returns it (naive UTC on SQLite): only the CSV prints it.
+        (patient, visit, form_id, respondent): Received(count, last)
         for patient, visit, form_id, respondent, count, last in rows
     }
     a = _ANNOTATIONS.c
@@ -115,9 +124,9 @@ def received_cells(
 # ------------------------------------------------------------------------------------- grid
 
 
-@dataclass(frozen=True, slots=True)
-class GridCell:
-    """One (patient, visit, form, respondent) with its status and what arrived."""
+class GridCell(NamedTuple):
+    """One (patient, visit, form, respondent) with its status and what arrived (a named
+    tuple: a large grid makes tens of thousands, and a tuple is the cheapest to make)."""
 
     patient: str
     visit: str
@@ -263,6 +272,185 @@ def patient_cells(
     return cells
 
 
+@dataclass(frozen=True, slots=True)
+class _FormPlan:
+    form_id: str
+    single: bool
+    #: Every respondent any rule names, in rule order.
+    respondents: tuple[str, ...]
+    #: The ages at which the set of respondents can change, sorted.
+    thresholds: tuple[float, ...]
+    #: The respondents for each age band between thresholds (bisect_right's index).
+    by_band: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _VisitPlan:
+    code: str
+    days: int
+    before: timedelta
+    after: timedelta
+    kiosk: bool
+    forms: tuple[_FormPlan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _StudyPlan:
+    """The protocol laid out once for :func:`fast_patient_cells`."""
+
+    visits: tuple[_VisitPlan, ...]
+    protocol: frozenset[tuple[str, str]]
+    allowed: Mapping[str, frozenset[str]]
+
+
+def _form_plan(study: Study, form_id: str) -> _FormPlan:
+    entry = study.form_respondents(form_id)
+    edges = sorted(
+        {rule.from_age for rule in entry.rules}
+        | {rule.below_age for rule in entry.rules if rule.below_age is not None}
+    )
+    # Band 0 holds the ages below the first edge (none when it is 0); band k the ages from
+    # edge k-1 up to edge k. A band's respondents are those at its lower edge.
+    first = entry.for_age(0.0) if edges[0] > 0 else ()
+    bands = (first, *(entry.for_age(edge) for edge in edges))
+    return _FormPlan(
+        form_id, entry.mode is RespondentMode.SINGLE, entry.respondents, tuple(edges), bands
+    )
+
+
+_PLANS: dict[int, tuple[Study, _StudyPlan]] = {}
+
+
+def _plan_of(study: Study) -> _StudyPlan:
+    cached = _PLANS.get(id(study))
+    if cached is not None and cached[0] is study:
+        return cached[1]
+    plan = _StudyPlan(
+        visits=tuple(
+            _VisitPlan(
+                visit.code,
+                7 * visit.week,
+                timedelta(days=visit.window_before_days),
+                timedelta(days=visit.window_after_days),
+                visit.kiosk,
+                tuple(_form_plan(study, form_id) for form_id in visit.forms),
+            )
+            for visit in study.visits
+        ),
+        protocol=frozenset((v.code, f) for v in study.visits for f in v.forms),
+        allowed={f: frozenset(study.form_respondents(f).respondents) for f in study.form_ids},
+    )
+    _PLANS[id(study)] = (study, plan)
+    return plan
+
+
+def _age(born: date, on: date) -> float:
+    """:func:`epro.schedule.age_at` for a birth date parsed once (the same arithmetic)."""
+    if on < born.replace(day=1):
+        raise ScheduleError(f"the date {on.isoformat()} is before the birth month")
+    if on < born:
+        return 0.0
+    years = on.year - born.year - (1 if (on.month, on.day) < (born.month, born.day) else 0)
+    last = born.replace(year=born.year + years)
+    following = born.replace(year=born.year + years + 1)
+    return years + (on - last).days / (following - last).days
+
+
+def fast_patient_cells(
+    study: Study, person: _Person, received: Mapping[Cell, Received], today: date
+) -> list[GridCell] | None:
+    """:func:`patient_cells`, computed without building the schedule's objects: the protocol
+    is laid out once (:class:`_StudyPlan`), and who answers a form at an age is looked up by
+    age band. A test holds the two equal over patients of every age, date and arrival."""
+    plan = _plan_of(study)
+    code = person.code
+    mine = {cell[1:]: got for cell, got in received.items() if cell[0] == code}
+    done = {
+        key
+        for key, got in mine.items()
+        if got.responses and key[:2] in plan.protocol and key[2] in plan.allowed.get(key[1], ())
+    }
+    baseline, birth_ym = person.baseline_date, person.birth_ym
+    visits_done = {key[0] for key in done}
+    try:
+        age_at_baseline(study, baseline, birth_ym)
+        born = parse_birth_month(birth_ym)
+        cells: list[GridCell] = []
+        seen: set[tuple[str, str, str]] = set()
+        for visit in plan.visits:
+            target = baseline + timedelta(days=visit.days)
+            start, end = target - visit.before, target + visit.after
+            open_now = start <= today <= end
+            age = _age(born, today if open_now else target)
+            if today < start:
+                timed = symbols.UPCOMING
+            elif today <= target:
+                timed = symbols.DUE
+            elif today <= end:
+                timed = symbols.OVERDUE
+            else:
+                timed = symbols.MISSED
+            some_done = visit.code in visits_done
+            for form in visit.forms:
+                done_here = (
+                    [r for r in form.respondents if (visit.code, form.form_id, r) in done]
+                    if some_done
+                    else []
+                )
+                expected = form.by_band[bisect.bisect_right(form.thresholds, age)]
+                if form.single and done_here:
+                    expected = tuple(done_here)
+                for respondent in form.respondents:
+                    if respondent not in expected and respondent not in done_here:
+                        continue
+                    key = (visit.code, form.form_id, respondent)
+                    got = mine.get(key)
+                    if not visit.kiosk and got is None:
+                        continue
+                    seen.add(key)
+                    cells.append(
+                        GridCell(
+                            code,
+                            *key,
+                            symbols.RECEIVED if key in done else timed,
+                            target,
+                            start,
+                            end,
+                            got.responses if got else 0,
+                            got.last_submitted_at if got else None,
+                            got.entered_in_error if got else 0,
+                        )
+                    )
+    except ScheduleError:
+        return None
+    windows = {
+        v.code: (
+            baseline + timedelta(days=v.days),
+            baseline + timedelta(days=v.days) - v.before,
+            baseline + timedelta(days=v.days) + v.after,
+        )
+        for v in plan.visits
+    }
+    for key, got in sorted(mine.items()):
+        if key in seen or not got.responses:
+            continue
+        window = windows.get(key[0])
+        cells.append(
+            GridCell(
+                code,
+                *key,
+                symbols.RECEIVED,
+                window[0] if window else None,
+                window[1] if window else None,
+                window[2] if window else None,
+                got.responses,
+                got.last_submitted_at,
+                got.entered_in_error,
+            )
+        )
+    return cells
+
+
 _RESPONDENT_ORDER: Final = {"child": 0, "parent": 1, "staff": 2}
 
 
@@ -304,13 +492,24 @@ def completion_grid(
     pairs: set[tuple[str, str]] = set()
     counts = dict.fromkeys(symbols.STATUSES, 0)
     unplaced: list[str] = []
+    unfiltered = filters.form is None and filters.visit is None and filters.status is None
     for person in _people(session, narrowed):
-        cells = patient_cells(study, person, by_patient.get(person.code, {}), today)
+        cells = fast_patient_cells(study, person, by_patient.get(person.code, {}), today)
         if cells is None:
             unplaced.append(person.code)
             continue
         per_visit: dict[str, dict[tuple[str, str], GridCell]] = {}
         targets: dict[str, date | None] = {}
+        if unfiltered:  # the page as first opened: every cell, no test per cell
+            for item in cells:
+                column = (item.form_id, item.respondent)
+                pairs.add(column)
+                shown_cells = per_visit.get(item.visit)
+                if shown_cells is None:
+                    shown_cells = per_visit[item.visit] = {}
+                    targets[item.visit] = item.target
+                shown_cells[column] = item
+            cells = []
         for item in cells:
             if filters.form is not None and item.form_id != filters.form:
                 continue
@@ -378,7 +577,7 @@ def overview(
             person.site, {"patients": 0, "due_this_week": 0, "overdue": 0, "missed": 0}
         )
         tally["patients"] += 1
-        cells = patient_cells(study, person, by_patient.get(person.code, {}), today)
+        cells = fast_patient_cells(study, person, by_patient.get(person.code, {}), today)
         if cells is None:
             unplaced.setdefault(person.site, []).append(person.code)
             continue
