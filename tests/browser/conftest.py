@@ -68,10 +68,22 @@ def checked_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Check
     page.outside = outside
     try:
         yield page
+        report = getattr(request.node, "rep_call", None)
+        failed = report is not None and report.failed
+        if failed:  # the page as the failure left it, next to the others
+            page.page.screenshot(path=str(page.folder / "at-failure.png"), full_page=True)
     finally:
         context.close()
     left = page.unchecked()
-    assert not left, f"pages loaded without a screenshot and an axe run: {left}"
+    assert failed or not left, f"pages loaded without a screenshot and an axe run: {left}"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the test, so a fixture can tell that the test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="module")
