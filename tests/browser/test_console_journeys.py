@@ -193,6 +193,17 @@ def test_an_admin_logs_in_with_totp_revokes_a_kiosk_and_logs_out(
     revoke(drive, TO_REVOKE[how], f"lost on the ward ({how})")
 
     open_nav(drive, "enrolment codes", "/console/codes")
+    drive.write("#site", SITE_B)
+    drive.go("form[action='/console/codes'] button[type=submit]")
+    drive.checked.check("code made")
+    code = drive.page.inner_text("#new-code").strip()
+    assert len(code) >= 8, code
+    open_row = "tbody tr:has(form[action$='/expire'])"
+    assert drive.page.locator(open_row).count() == 1, "the new code is the one open code"
+    drive.go(f"{open_row} button[type=submit]")
+    drive.checked.check("code expired")
+    assert drive.page.locator(open_row).count() == 0
+    assert code not in drive.page.inner_text("main"), "a code is shown once, when made"
     open_nav(drive, "audit log", "/console/audit")
     assert "revoke" in drive.page.inner_text("main").lower()
 
