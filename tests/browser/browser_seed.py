@@ -26,9 +26,10 @@ from epro.forms import Form, load_forms
 from epro.schedule import Study as Protocol
 from epro.schedule import load_study
 from epro.session import SessionService
-from epro.store import Store, init_store
+from epro.store import Store, init_store, open_store
 from epro.store.domain import Patient
-from epro.sync_client import SyncClient, enrol_kiosk
+from epro.sync_client import SyncClient, SyncReport, enrol_kiosk
+from epro.sync_client.status import REVOKED
 from epro_sync.config import ServerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +62,22 @@ class Account:
 class SeededKiosk:
     label: str
     site: str
+    path: Path
     device_id: str
     patients: list[str]
     response_ids: list[str]
+
+
+def kiosk_sync(kiosk: SeededKiosk) -> tuple[SyncReport, bool]:
+    """One sync of the kiosk now: its report, and whether the kiosk now knows it is revoked."""
+    with open_store(kiosk.path, passphrase=KIOSK_PASSPHRASE) as store:
+        report = SyncClient(store).sync_once()
+        return report, _revoked(store)
+
+
+def _revoked(store: Store) -> bool:
+    with store.unit_of_work() as uow:
+        return uow.keys.get_setting(REVOKED) == "1"
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -179,7 +193,7 @@ class Study:
             assert report.remaining == 0
         finally:
             store.close()
-        kiosk = SeededKiosk(label, site, enrolment.device_id, patients, ids)
+        kiosk = SeededKiosk(label, site, path, enrolment.device_id, patients, ids)
         self.kiosks.append(kiosk)
         return kiosk
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_seed import Account, Study
+from browser_seed import Account, Study, kiosk_sync
 from browser_tools import CheckedPage
 from console_driver import DRIVERS, Driver
 
@@ -191,6 +191,11 @@ def test_an_admin_logs_in_with_totp_revokes_a_kiosk_and_logs_out(
     for kiosk in seeded.kiosks:
         assert kiosk.label in shown
     revoke(drive, TO_REVOKE[how], f"lost on the ward ({how})")
+    # The click took effect: the revoked kiosk's next sync is refused, and it knows why.
+    revoked = next(k for k in seeded.kiosks if k.label == TO_REVOKE[how])
+    report, knows = kiosk_sync(revoked)
+    assert report.error is not None
+    assert knows
 
     open_nav(drive, "enrolment codes", "/console/codes")
     drive.write("#site", SITE_B)
