@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from browser_tools import totp
 
 from epro.crypto import FAST_KDF
 from epro.forms import Form, load_forms
@@ -31,6 +30,7 @@ from epro.store.domain import Patient
 from epro.sync_client import SyncClient, SyncReport, enrol_kiosk
 from epro.sync_client.status import REVOKED
 from epro_sync.config import ServerSettings
+from tests.browser.browser_tools import totp
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long demo password 1"

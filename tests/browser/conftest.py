@@ -8,19 +8,19 @@ Playwright or axe-core every test here skips, saying which is missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from browser_seed import Clock, Study
-from browser_tools import ARTIFACTS, CheckedPage, launch_options, missing_tool
 
 from epro.crypto import StudyPrivateKey, generate_study_keypair
 from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
 from epro_sync.testing import LiveServer, RunningServer, running_server
+from tests.browser.browser_seed import Clock, Study
+from tests.browser.browser_tools import ARTIFACTS, CheckedPage, launch_options, missing_tool
 
 MISSING = missing_tool()
 
@@ -80,9 +80,11 @@ def checked_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Check
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the test, so a fixture can tell that the test failed."""
-    report: pytest.TestReport = yield
+    report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
 

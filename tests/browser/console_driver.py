@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_tools import CheckedPage
+from tests.browser.browser_tools import CheckedPage
 
 #: More Tab presses than any console page has stops: a control not reached by then is not
 #: reachable.

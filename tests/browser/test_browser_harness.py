@@ -7,9 +7,9 @@ a request to a CDN), so a harness that silently checks nothing would be caught.
 from __future__ import annotations
 
 import pytest
-from browser_tools import AccessibilityProblem, CheckedPage, totp
 
 from epro_sync.testing import RunningServer
+from tests.browser.browser_tools import AccessibilityProblem, CheckedPage, totp
 
 
 def test_healthz_is_served_to_the_browser_and_checked(

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_seed import Account, Study, kiosk_sync
-from browser_tools import CheckedPage
-from console_driver import DRIVERS, Driver
 
 from epro.crypto import FAST_KDF, StudyPrivateKey
+from tests.browser.browser_seed import Account, Study, kiosk_sync
+from tests.browser.browser_tools import CheckedPage
+from tests.browser.console_driver import DRIVERS, Driver
 
 SITE_A, SITE_B = "SITE-A", "SITE-B"
 #: One kiosk per journey to revoke and one patient to mark, so the two journeys do not see

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_kiosk_tmux import Terminal
 
 from epro.store import ResponseStatus, open_store
 from epro_sync.demo import (
@@ -26,6 +25,7 @@ from epro_sync.demo import (
     DEMO_SITE,
     demo_totp_now,
 )
+from tests.e2e.test_kiosk_tmux import Terminal
 
 pytestmark = [pytest.mark.e2e]
 
