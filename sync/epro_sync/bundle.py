@@ -137,7 +137,7 @@ def stream_bundle(
     now: datetime,
     actor: str,
     study_key_fingerprint: str | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     """The bundle of ``site`` as chunks of bytes, for a download: the same records, order and
     manifest as :func:`write_bundle`, read from one snapshot a batch of rows at a time, so
     memory stays flat however large the study.

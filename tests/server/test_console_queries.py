@@ -12,12 +12,10 @@ the child answers CHAQ and the VAS forms, parent and child JAMAR, staff the clin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from console_seed import add_device, add_event, add_head, add_patient, add_response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -30,6 +28,7 @@ from epro_sync.console.queries import GridFilters
 from epro_sync.console.scope import Scope
 from epro_sync.migrations import migrate
 from epro_sync.storage import Refusal
+from tests.helpers.console_seed import add_device, add_event, add_head, add_patient, add_response
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 25, 10, 0, tzinfo=UTC)
@@ -53,7 +52,7 @@ def study() -> Study:
 
 
 @pytest.fixture
-def seeded(engine: Engine) -> Iterator[Engine]:
+def seeded(engine: Engine) -> Engine:
     migrate(engine)
     with engine.begin() as conn:
         add_device(conn, "kiosk-a", "UMCU", "outpatient clinic", last_seen_at=NOW)

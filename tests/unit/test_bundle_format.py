@@ -172,7 +172,14 @@ def test_a_line_after_the_manifest_is_reported(bundle_file: Path) -> None:
 def _rehashed(lines: list[bytes]) -> bytes:
     """``lines`` (header and records) with a manifest that matches them."""
     body = b"".join(lines)
-    sections = ("device", "patient", "audit", "quarantine", "annotation", "response")
+    sections: tuple[str, ...] = (
+        "device",
+        "patient",
+        "audit",
+        "quarantine",
+        "annotation",
+        "response",
+    )
     if b'"epro-bundle/1"' in lines[0]:
         sections = tuple(kind for kind in sections if kind != "annotation")
     counts = dict.fromkeys(sections, 0)

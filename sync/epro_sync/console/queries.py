@@ -376,6 +376,7 @@ def fast_patient_cells(
         age_at_baseline(study, baseline, birth_ym)
         born = parse_birth_month(birth_ym)
         cells: list[GridCell] = []
+        append = cells.append
         seen: set[tuple[str, str, str]] = set()
         for visit in plan.visits:
             target = baseline + timedelta(days=visit.days)
@@ -391,11 +392,11 @@ def fast_patient_cells(
             else:
                 timed = symbols.MISSED
             some_done = visit.code in visits_done
+            vcode, kiosk = visit.code, visit.kiosk
             for form in visit.forms:
+                fid = form.form_id
                 done_here = (
-                    [r for r in form.respondents if (visit.code, form.form_id, r) in done]
-                    if some_done
-                    else []
+                    [r for r in form.respondents if (vcode, fid, r) in done] if some_done else []
                 )
                 expected = form.by_band[bisect.bisect_right(form.thresholds, age)]
                 if form.single and done_here:
@@ -403,22 +404,28 @@ def fast_patient_cells(
                 for respondent in form.respondents:
                     if respondent not in expected and respondent not in done_here:
                         continue
-                    key = (visit.code, form.form_id, respondent)
-                    got = mine.get(key)
-                    if not visit.kiosk and got is None:
+                    key = (vcode, fid, respondent)
+                    got = mine.get(key) if mine else None
+                    if got is None:
+                        if kiosk:  # nothing arrived: the cell has its time status
+                            append(
+                                GridCell(code, vcode, fid, respondent, timed, target, start, end, 0)
+                            )
                         continue
                     seen.add(key)
-                    cells.append(
+                    append(
                         GridCell(
                             code,
-                            *key,
+                            vcode,
+                            fid,
+                            respondent,
                             symbols.RECEIVED if key in done else timed,
                             target,
                             start,
                             end,
-                            got.responses if got else 0,
-                            got.last_submitted_at if got else None,
-                            got.entered_in_error if got else 0,
+                            got.responses,
+                            got.last_submitted_at,
+                            got.entered_in_error,
                         )
                     )
     except ScheduleError:

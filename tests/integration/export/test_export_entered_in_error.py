@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from export_support import Built, RecordsWriter, read_problems, read_records
 from sqlmodel import Session
 
 from epro.bundle import open_bundle
@@ -25,6 +24,7 @@ from epro.export.pipeline import ExportOptions, ExportReport, run_export
 from epro.schedule import load_study
 from epro_sync.annotations import mark_entered_in_error
 from epro_sync.db import make_engine
+from tests.helpers.export_support import Built, RecordsWriter, read_problems, read_records
 
 WELLBEING_REASON = "session opened for the wrong patient"
 PAIN_REASON = "answered by the sibling, not the parent"
@@ -85,6 +85,7 @@ def _long_rows(folder: Path) -> list[dict[str, str]]:
 
 
 def _visit(record: dict[str, Any], code: str) -> dict[str, Any]:
+    visit: dict[str, Any]
     (visit,) = [v for v in record["visits"] if v["visit"] == code]
     return visit
 
