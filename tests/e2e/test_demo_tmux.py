@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,15 @@ def demo(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
 def log_in(url: str, email: str, *, code: str | None = None) -> httpx.Client:
     """Log in as a browser does: the form's CSRF token and cookie, then the second step."""
     client = httpx.Client(base_url=url, follow_redirects=True, timeout=30)
+    try:
+        _log_in(client, url, email, code)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _log_in(client: httpx.Client, url: str, email: str, code: str | None) -> None:
     form = client.get("/console/login")
     token = CSRF.search(form.text)
     assert token, form.text
@@ -76,7 +86,6 @@ def log_in(url: str, email: str, *, code: str | None = None) -> httpx.Client:
         reply = client.post("/console/login/totp", data={"csrf": token.group(1), "code": code})
     assert reply.status_code == 200, reply.text
     assert str(reply.url) == f"{url}/console/", reply.text
-    return client
 
 
 def test_make_demo_syncs_a_new_response_to_the_console_it_starts(
@@ -132,18 +141,18 @@ def test_make_demo_syncs_a_new_response_to_the_console_it_starts(
     term.wait_for("Waiting to send: 0", timeout=60)
 
     # The coordinator (password only) and the data manager (with the demo's authenticator).
-    coordinator = log_in(url, "coordinator@demo.example")
-    kiosks = coordinator.get("/console/kiosks")
+    with closing(log_in(url, "coordinator@demo.example")) as coordinator:
+        kiosks = coordinator.get("/console/kiosks")
+        patient = coordinator.get("/console/patients/DEMO-001")
     assert kiosks.status_code == 200
     assert DEMO_LABEL in kiosks.text
-    patient = coordinator.get("/console/patients/DEMO-001")
     assert patient.status_code == 200
     arrived = re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", patient.text, re.S)
     new_rows = [row for row in arrived if "<td>V2</td>" in row and "vas_pain" in row]
     assert len(new_rows) == 1, patient.text  # the response answered above, as received
     assert DEMO_LABEL in new_rows[0]
-    manager = log_in(url, "datamanager@demo.example", code=demo_totp_now())
-    page = manager.get("/console/kiosks")
+    with closing(log_in(url, "datamanager@demo.example", code=demo_totp_now())) as manager:
+        page = manager.get("/console/kiosks")
     row = re.search(rf"<bdi>{DEMO_LABEL}</bdi>.*?</tr>", page.text, re.S)
     assert row, page.text
     cells = re.findall(r"<td>(.*?)</td>", row.group(0), re.S)
