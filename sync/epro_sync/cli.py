@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list enrolled kiosks").set_defaults(func=cmd_devices)
 
+    sub.add_parser(
+        "signing-key",
+        help="make the receipt-signing key if there is none, and show its public half",
+        description="Kiosks pin this key at enrolment and purge only on receipts it signed. "
+        "It is made on the server's first start too; run this once before starting several "
+        "instances, and give each the same file (EPRO_SYNC_SIGNING_KEY_FILE).",
+    ).set_defaults(func=cmd_signing_key)
+
     revoke = sub.add_parser("revoke", help="revoke a kiosk: it can no longer upload")
     revoke.add_argument("device", metavar="DEVICE", help="device id from `epro-sync devices`")
     revoke.set_defaults(func=cmd_revoke)
@@ -192,14 +200,28 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
     if not site or not all(ch.isalnum() or ch in "-_." for ch in site):
         raise EproError(f"site {args.site!r}: use letters, digits, '-', '_' or '.' only")
     settings = _settings()
+    from epro_sync.signing import code_with_fingerprint
+
     with _database(settings) as engine, Session(engine) as session:
         code, expires_at = storage.create_enrol_code(
             session, site, _now(), timedelta(minutes=settings.code_expiry_minutes)
         )
+        code = code_with_fingerprint(code, settings)  # before the commit: no unusable code
         session.commit()
     print(f"enrolment code for site {site}: {code}")
     print(f"valid once, until {expires_at:%Y-%m-%d %H:%M} UTC")
     print("on the kiosk: epro init --server URL --code " + code)
+    print("(after the +: the fingerprint of the study key and of this server's signing key)")
+    return 0
+
+
+def cmd_signing_key(_args: argparse.Namespace) -> int:
+    from epro_sync.signing import load_or_create
+
+    settings = _settings()
+    key, created = load_or_create(settings.signing_key_path())
+    print(f"{'made' if created else 'using'} the receipt-signing key {key.path} (mode 0600)")
+    print(f"public key: {key.public_key_b64}")
     return 0
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from epro.errors import EproError
 from epro.protocol import (
+    ENROLMENT_CODE_SEPARATOR,
     ROSTER_PAGE_MAX,
     AuditHead,
     CompletionEntry,
@@ -57,8 +58,10 @@ def sha256_hex(text: str) -> str:
 
 
 def normalise_code(code: str) -> str:
-    """Codes are compared without dashes, spaces or case, as people type them."""
-    return "".join(code.split()).replace("-", "").upper()
+    """Codes are compared without dashes, spaces or case, as people type them, and without
+    the fingerprint an enrolment code carries for the kiosk (after ``+``)."""
+    secret = code.partition(ENROLMENT_CODE_SEPARATOR)[0]
+    return "".join(secret.split()).replace("-", "").upper()
 
 
 class Sender(Protocol):

@@ -47,6 +47,7 @@ from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
 from epro_sync.migrations import migrate
+from epro_sync.signing import code_with_fingerprint
 
 
 class LiveServer(ClosedOnExit):
@@ -138,7 +139,7 @@ def make_enrol_code(
             session.commit()
     finally:
         engine.dispose()
-    return code
+    return code_with_fingerprint(code, settings)
 
 
 class ScriptedKiosk:

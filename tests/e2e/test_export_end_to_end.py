@@ -136,6 +136,7 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             database_url=url,
             study_public_key_file=public_file,
             study_file=ROOT / "forms" / "study.toml",
+            signing_key_file=folder / "signing-key.pem",
         )
         with running_server(settings) as server:
             trial = run_trial(server, folder, forms, study)

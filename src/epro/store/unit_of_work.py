@@ -38,6 +38,8 @@ class StoreContext:
     device_id: str
     clock: Callable[[], datetime]
     kdf: KdfParams
+    #: Authenticates the security settings (``epro.store.trust``); derived from the data key.
+    settings_key: bytes
 
 
 class UnitOfWork:
@@ -119,7 +121,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.audit = AuditRepository(session, context.device_id, context.clock)
         self.staff = self._make_staff(session, notes)
-        self.keys = KeyRepository(session, context.cipher)
+        self.keys = KeyRepository(session, context.cipher, context.settings_key)
 
     def _make_staff(self, session: Session, notes: list[PinNote]) -> StaffRepository:
         audit = AuditRepository(session, self._context.device_id, self._context.clock)

@@ -82,7 +82,12 @@ def test_enrolling_against_no_server_says_it_cannot_be_reached(tmp_path: Path) -
     store = new_store(tmp_path / "k.db")
     try:
         with pytest.raises(SyncFailure, match="cannot be reached"):
-            enrol_kiosk(store, server_url=f"http://127.0.0.1:{free_port()}", code="ABCD", label="x")
+            enrol_kiosk(
+                store,
+                server_url=f"http://127.0.0.1:{free_port()}",
+                code="ABCD-EFGH-JKMN+" + "0" * 32,
+                label="x",
+            )
     finally:
         store.close()
 

@@ -64,7 +64,7 @@ def test_a_code_made_in_the_console_is_shown_once_and_enrols_a_kiosk(console: Co
     token = csrf_of(browser.get("/console/codes"))
     made = browser.post("/console/codes", data={"csrf": token, "site": "UMCU"})
     assert made.status_code == 200
-    code = re.search(r'id="new-code">([A-Z0-9-]+)<', made.text)
+    code = re.search(r'id="new-code">([A-Z0-9-]+\+[0-9a-f-]{39})<', made.text)
     assert code
     listing = browser.get("/console/codes")
     assert code.group(1) not in listing.text
@@ -78,7 +78,7 @@ def test_an_expired_code_no_longer_enrols(console: Console) -> None:
     _dm, browser = console.ready("dm@example.org", "data-manager")
     token = csrf_of(browser.get("/console/codes"))
     made = browser.post("/console/codes", data={"csrf": token, "site": "UMCU"})
-    code = re.search(r'id="new-code">([A-Z0-9-]+)<', made.text)
+    code = re.search(r'id="new-code">([A-Z0-9-]+\+[0-9a-f-]{39})<', made.text)
     assert code
     handle = re.search(r'action="/console/codes/([0-9a-f]{64})/expire"', made.text)
     assert handle
