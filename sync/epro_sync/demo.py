@@ -7,6 +7,7 @@ outside the machine can reach it. Its files sit next to the demo database, named
 - ``demo.db.server.sqlite3``: the server database (devices, envelopes, roster, audit);
 - ``demo.db.study-public.json``: the demo study public key (the private half is the demo's
   ``demo.db.study-key.json``, kept there so ``epro export`` can be tried on the demo's bundle);
+- ``demo.db.server-signing-key.pem``: the key the server signs its receipts with;
 - ``demo.db.server.log``: the server's warnings (the terminal belongs to the kiosk).
 
 The demo console accounts (:data:`DEMO_ACCOUNTS`, one per role) are made ready to log in,
@@ -21,19 +22,18 @@ import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session
 
-from epro_sync import storage
 from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
 from epro_sync.console import accounts, totp
 from epro_sync.console.access import TOTP_ROLES
 from epro_sync.db import make_engine
 from epro_sync.migrations import migrate
-from epro_sync.testing import LiveServer
+from epro_sync.testing import LiveServer, make_enrol_code
 
 #: The label the demo kiosk enrols with (the console's kiosk list shows it).
 DEMO_LABEL = "Demo kiosk"
@@ -142,6 +142,10 @@ class DemoFiles:
         return self.db.with_name(self.db.name + ".study-public.json")
 
     @property
+    def signing_key(self) -> Path:
+        return self.db.with_name(self.db.name + ".server-signing-key.pem")
+
+    @property
     def log(self) -> Path:
         return self.db.with_name(self.db.name + ".server.log")
 
@@ -155,6 +159,7 @@ def demo_settings(files: DemoFiles) -> ServerSettings:
     return ServerSettings(
         database_url=files.database_url,
         study_public_key_file=files.study_public_key,
+        signing_key_file=files.signing_key,
         host="127.0.0.1",
     )
 
@@ -182,17 +187,9 @@ class DemoServer:
         return terminal_text(self.console_url)
 
     def enrol_code(self, site: str) -> str:
-        """A one-time enrolment code, as `epro-sync enrol-code --site SITE` makes."""
-        engine = make_engine(self.settings.database_url)
-        try:
-            with Session(engine) as session:
-                code, _expires = storage.create_enrol_code(
-                    session, site, datetime.now(UTC), timedelta(minutes=15)
-                )
-                session.commit()
-        finally:
-            engine.dispose()
-        return code
+        """A one-time enrolment code, as `epro-sync enrol-code --site SITE` makes (with the
+        study key's and the signing key's fingerprint after the +)."""
+        return make_enrol_code(self.settings, site)
 
 
 @contextmanager
