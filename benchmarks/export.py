@@ -345,6 +345,12 @@ def run(responses: int, workers: int | None) -> dict[str, Any]:
         "quarter_responses": built["counts"]["quarter"],
         "peak_rss_mb_quarter": round(small["peak_kib"] / 1024, 1),
         "rss_growth": round(export["peak_kib"] / small["peak_kib"], 3),
+        "worker_peak_rss_mb_quarter": round(small["workers_peak_kib"] / 1024, 1),
+        "memory_measured_as": (
+            "peak resident set size (VmHWM from /proc/self/status, else ru_maxrss) of the "
+            "export process, read at its end; workers: the largest ru_maxrss of its children; "
+            "rss_growth = peak at N / peak at N/4 on the first quarter of the patients"
+        ),
         "manifest_sha256": digest[:16],
     }
 

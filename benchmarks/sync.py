@@ -124,7 +124,7 @@ def server_process(database_url: str, key_file: Path) -> Iterator[str]:
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     args = [sys.executable, __file__, "--serve", str(port), database_url, str(key_file)]
-    process = subprocess.Popen(args, env=_env())
+    process = subprocess.Popen(args, env=_env() | _signing_env(key_file))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -141,11 +141,20 @@ def server_process(database_url: str, key_file: Path) -> Iterator[str]:
         process.wait(20)
 
 
+def _signing_env(key_file: Path) -> dict[str, str]:
+    """The server's receipt-signing key beside the study key (not in the user's data dir)."""
+    return {"EPRO_SYNC_SIGNING_KEY_FILE": str(key_file.with_name("signing-key.pem"))}
+
+
 def enrol_code(database_url: str, key_file: Path) -> str:
-    env = _env() | {
-        "EPRO_SYNC_DATABASE_URL": database_url,
-        "EPRO_SYNC_STUDY_PUBLIC_KEY_FILE": str(key_file),
-    }
+    env = (
+        _env()
+        | _signing_env(key_file)
+        | {
+            "EPRO_SYNC_DATABASE_URL": database_url,
+            "EPRO_SYNC_STUDY_PUBLIC_KEY_FILE": str(key_file),
+        }
+    )
     code = "import sys; from epro_sync.cli import main; sys.exit(main(sys.argv[1:]))"
     out = subprocess.run(
         [sys.executable, "-c", code, "enrol-code", "--site", SITE],

@@ -103,6 +103,28 @@ def unwrap_key(kek: bytes, wrapped: bytes, *, context: bytes) -> bytes:
         ) from None
 
 
+def derive_subkey(key: bytes, purpose: bytes) -> bytes:
+    """A 32-byte key for ``purpose`` only, derived from ``key`` (HKDF-SHA256): one data key
+    serves several jobs without any of them revealing the key or each other."""
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=b"epro subkey v1\x00" + purpose,
+    )
+    return hkdf.derive(key)
+
+
+def mac(key: bytes, data: bytes) -> str:
+    """Hex HMAC-SHA256 of ``data`` under ``key``."""
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def mac_matches(key: bytes, data: bytes, expected: str) -> bool:
+    """True when ``expected`` is the HMAC of ``data`` (compared in constant time)."""
+    return hmac.compare_digest(mac(key, data), expected)
+
+
 def record_aad(*parts: str | int) -> bytes:
     """Canonical associated data: each part length-prefixed, so ('ab','c') != ('a','bc')."""
     out = bytearray()
@@ -208,7 +230,12 @@ class StudyPublicKey:
 
     def fingerprint(self) -> str:
         """A short hex id of the key, to compare by eye at enrolment."""
-        return hashlib.sha256(self.suite.value.encode() + self.raw).hexdigest()[:16]
+        return self.full_fingerprint()[:16]
+
+    def full_fingerprint(self) -> str:
+        """The whole SHA-256 (hex) of which :meth:`fingerprint` is the start: what a study
+        file's ``study_key_fingerprint`` gives (at least its first 32 digits)."""
+        return hashlib.sha256(self.suite.value.encode() + self.raw).hexdigest()
 
     def _hpke_key(self) -> x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey:
         try:

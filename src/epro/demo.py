@@ -318,6 +318,39 @@ def demo_answer(item: Item, rng: random.Random, severity: float) -> AnswerValue:
     return "none"
 
 
+def connect_demo_kiosk(
+    store: Store,
+    server_url: str,
+    make_code: Callable[[], str],
+    *,
+    label: str,
+    enrol_again: bool = False,
+) -> None:
+    """Point the demo kiosk at the demo server at ``server_url``: enrol it with a fresh code
+    the first time (or when the server's database is new), else only note the server's new
+    address (the demo server takes a free port at each start)."""
+    from epro.sync_client import enrol_kiosk
+    from epro.sync_client.status import DEVICE_TOKEN, SERVER_URL
+
+    with store.unit_of_work() as uow:
+        enrolled = uow.keys.get_setting(DEVICE_TOKEN) is not None
+    if enrol_again or not enrolled:
+        enrol_kiosk(store, server_url=server_url, code=make_code(), label=label)
+        return
+    with store.unit_of_work() as uow:
+        uow.keys.set_setting(SERVER_URL, server_url)
+        uow.commit()
+
+
+def study_public_key_json(store: Store) -> str:
+    """The study public key the demo kiosk seals to, as the server hands it out."""
+    with store.unit_of_work() as uow:
+        key = uow.keys.study_public_key()
+    if key is None:
+        raise StoreError(f"the demo database {store.path} has no study key; delete it and rerun")
+    return key.to_json()
+
+
 def _valid(item: Item, value: object, fallback: object) -> AnswerValue:
     try:
         return validate_answer(item, value)

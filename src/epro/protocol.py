@@ -25,6 +25,9 @@ Upload semantics (``POST /v1/responses:batch``)
     kiosk or site, or its ``sha256`` does not match its content; ``message`` says which. A kiosk
     may mark an envelope as sent on ``stored`` and ``duplicate`` (and keep ``conflict``/
     ``rejected`` ones for staff to look at); a retry of the same batch is always safe.
+    The reply carries an ``Epro-Receipt-Signature`` header: the server's Ed25519 signature of
+    :func:`receipts_signing_bytes` (kiosk, request body, reply body). A kiosk acts on the
+    receipts only when it verifies with the server key it pinned at enrolment.
 
 Two signatures, two jobs
     The request signature proves, at upload, that the registered kiosk sent these bytes. Each
@@ -349,6 +352,12 @@ def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
 #: The header carrying the kiosk's Ed25519 signature of a request (every kiosk route).
 REQUEST_SIGNATURE_HEADER = "Epro-Signature"
 
+#: Headers a kiosk adds to every request so the console can show what runs where: its app
+#: version, and its own clock when it sent the request (ISO 8601 with offset). Informational:
+#: the server stores them on the kiosk's row and never trusts them for anything else.
+APP_VERSION_HEADER = "X-Epro-App-Version"
+KIOSK_TIME_HEADER = "X-Epro-Kiosk-Time"
+
 
 def request_signing_bytes(method: str, path: str, body: bytes) -> bytes:
     """What a kiosk signs for one request: method, path and the SHA-256 of the exact body.
@@ -380,6 +389,65 @@ def request_signature_valid(
     except (InvalidSignature, ValueError, binascii.Error):
         return False
     return True
+
+
+# ---------------------------------------------------------------------- signed receipts
+
+#: The header carrying the server's Ed25519 signature of an upload's receipts.
+RECEIPT_SIGNATURE_HEADER = "Epro-Receipt-Signature"
+
+
+def receipts_signing_bytes(device_id: str, request_body: bytes, reply_body: bytes) -> bytes:
+    """What the server signs for one upload: the kiosk it answers, the SHA-256 of the exact
+    request body and of the exact reply body (the receipts, ``BatchReply``).
+
+    One signature per reply covers every receipt in it. Bound to the request, a reply cannot
+    be presented as the answer to another upload; bound to the kiosk, not to another kiosk.
+    A kiosk marks an envelope sent, and purges its copy, only from a reply whose signature
+    verifies with the server key it pinned at enrolment.
+    """
+    request = hashlib.sha256(request_body).hexdigest()
+    reply = hashlib.sha256(reply_body).hexdigest()
+    return f"epro receipts v{PROTOCOL_VERSION}\n{device_id}\n{request}\n{reply}".encode()
+
+
+def receipts_signature_valid(
+    server_public_key: bytes, header: str, device_id: str, request_body: bytes, reply_body: bytes
+) -> bool:
+    """True when ``header`` is the server key's signature of this reply to this request."""
+    try:
+        signature = base64.b64decode(header, validate=True)
+        key = Ed25519PublicKey.from_public_bytes(server_public_key)
+        key.verify(signature, receipts_signing_bytes(device_id, request_body, reply_body))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
+
+
+#: Hex digits of the enrolment fingerprint an enrolment code carries (128 bits).
+ENROLMENT_FINGERPRINT_DIGITS = 32
+#: Between the one-time code and the fingerprint in an enrolment code as handed out.
+ENROLMENT_CODE_SEPARATOR = "+"
+
+
+def enrolment_fingerprint(study_key_fingerprint: str, server_public_key: str) -> str:
+    """The fingerprint an enrolment code carries: of the study key (its full fingerprint,
+    ``StudyPublicKey.full_fingerprint``) and the server's signing key (base64) together,
+    32 hex digits in groups of four. The kiosk compares it with what the server hands out,
+    so neither key is taken on trust from whoever answers the enrolment."""
+    digest = hashlib.sha256(
+        f"epro enrolment v{PROTOCOL_VERSION}\n{study_key_fingerprint}\n{server_public_key}".encode()
+    ).hexdigest()[:ENROLMENT_FINGERPRINT_DIGITS]
+    return "-".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def split_enrolment_code(code: str) -> tuple[str, str | None]:
+    """(the one-time code, the fingerprint it carries or None), as people type them: the
+    fingerprint's dashes, spaces and case do not matter."""
+    secret, separator, fingerprint = code.strip().partition(ENROLMENT_CODE_SEPARATOR)
+    if not separator:
+        return secret.strip(), None
+    return secret.strip(), "".join(fingerprint.split()).replace("-", "").lower()
 
 
 class BatchRequest(_Model):
@@ -437,6 +505,18 @@ class EnrolReply(_Model):
     site: str
     study_public_key: str = Field(description='JSON text {"suite": ..., "public_key": base64}')
     protocol: StudyProtocol
+    server_public_key: PublicKeyB64 | None = Field(
+        default=None,
+        description="the server's Ed25519 receipt-signing key (raw, base64); the kiosk pins it "
+        "and purges only on receipts it signed (absent from servers that do not sign)",
+    )
+
+
+class ServerKey(_Model):
+    """``GET /v1/server-key``: the server's receipt-signing key, for a kiosk enrolled before
+    receipts were signed to pin at its next sync."""
+
+    public_key: PublicKeyB64 = Field(description="raw 32-byte Ed25519 public key, base64")
 
 
 # ---------------------------------------------------------------------- roster and completion

@@ -31,6 +31,7 @@ from epro_sync.enrol_guard import EnrolGuard
 from epro_sync.limits import RequestLimits
 from epro_sync.migrations import migrate
 from epro_sync.routes import router
+from epro_sync.signing import load_or_create
 from epro_sync.storage import Refusal
 from epro_sync.study import load_study_material
 
@@ -42,6 +43,7 @@ def utc_now() -> datetime:
 def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     """Build the study server; the database is opened (and migrated) when the app starts."""
     material = load_study_material(settings)
+    signing_key, _created = load_or_create(settings.signing_key_path())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +67,7 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
     )
     app.state.settings = settings
     app.state.material = material
+    app.state.signing_key = signing_key
     app.state.clock = clock
     app.state.enrol_guard = EnrolGuard(
         settings.enrol_failure_delay_s, settings.enrol_lockout_failures

@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list enrolled kiosks").set_defaults(func=cmd_devices)
 
+    sub.add_parser(
+        "signing-key",
+        help="make the receipt-signing key if there is none, and show its public half",
+        description="Kiosks pin this key at enrolment and purge only on receipts it signed. "
+        "It is made on the server's first start too; run this once before starting several "
+        "instances, and give each the same file (EPRO_SYNC_SIGNING_KEY_FILE).",
+    ).set_defaults(func=cmd_signing_key)
+
     revoke = sub.add_parser("revoke", help="revoke a kiosk: it can no longer upload")
     revoke.add_argument("device", metavar="DEVICE", help="device id from `epro-sync devices`")
     revoke.set_defaults(func=cmd_revoke)
@@ -202,14 +210,28 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
     if not site or not all(ch.isalnum() or ch in "-_." for ch in site):
         raise EproError(f"site {args.site!r}: use letters, digits, '-', '_' or '.' only")
     settings = _settings()
+    from epro_sync.signing import code_with_fingerprint
+
     with _database(settings) as engine, Session(engine) as session:
         code, expires_at = storage.create_enrol_code(
             session, site, _now(), timedelta(minutes=settings.code_expiry_minutes)
         )
+        code = code_with_fingerprint(code, settings)  # before the commit: no unusable code
         session.commit()
     print(f"enrolment code for site {site}: {code}")
     print(f"valid once, until {expires_at:%Y-%m-%d %H:%M} UTC")
     print("on the kiosk: epro init --server URL --code " + code)
+    print("(after the +: the fingerprint of the study key and of this server's signing key)")
+    return 0
+
+
+def cmd_signing_key(_args: argparse.Namespace) -> int:
+    from epro_sync.signing import load_or_create
+
+    settings = _settings()
+    key, created = load_or_create(settings.signing_key_path())
+    print(f"{'made' if created else 'using'} the receipt-signing key {key.path} (mode 0600)")
+    print(f"public key: {key.public_key_b64}")
     return 0
 
 
@@ -301,12 +323,14 @@ def _visit_order(item: tuple[tuple[str, str], Any]) -> tuple[int, str, str]:
 
 
 def cmd_verify(_args: argparse.Namespace) -> int:
-    """Exit 0 when every stored response checks out, 1 (listing them) when some do not."""
+    """Exit 0 when every stored response and every mark checks out, 1 (listing what does not)
+    otherwise."""
     from epro_sync.verify import verify_responses
 
     with _database(_settings()) as engine, Session(engine) as session:
         report = verify_responses(session, _now())
         session.commit()
+        marks_ok = _verify_annotations(session)
     for finding in report.findings:
         print(f"response {finding.response_id} from kiosk {finding.device_id}: {finding.problem}")
     for problem in report.problems:
@@ -317,7 +341,6 @@ def cmd_verify(_args: argparse.Namespace) -> int:
             f"fields, counts against the kiosks' heads); the server audit chain of "
             f"{report.audit_rows} rows is whole"
         )
-        return 0
     if report.findings:
         print(
             f"{len(report.findings)} of {report.checked} stored responses failed; keep them out "
@@ -328,7 +351,27 @@ def cmd_verify(_args: argparse.Namespace) -> int:
             f"{len(report.problems)} problem(s) with the server's own records: the database was "
             "changed outside epro-sync; restore it from a backup and tell the data manager"
         )
-    return 1
+    return 0 if report.ok and marks_ok else 1
+
+
+def _verify_annotations(session: Session) -> bool:
+    """Check the entered-in-error marks (``epro_sync.verify_annotations``); print the outcome."""
+    from epro_sync.verify_annotations import verify_annotations
+
+    marks = verify_annotations(session)
+    for problem in marks.problems:
+        print(problem)
+    if marks.ok:
+        print(
+            f"all {marks.marks} entered-in-error marks check out (stored response, audit log, "
+            "append-only guard)"
+        )
+    else:
+        print(
+            f"{len(marks.problems)} problem(s) with the entered-in-error marks; the export "
+            "honours the marks as stored, so settle these before the analysis"
+        )
+    return marks.ok
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:

@@ -69,6 +69,13 @@ class ServerSettings(BaseSettings):
     """After this many failed enrolments from one address within 15 minutes, that address is
     refused enrolment (429) until 15 minutes after its last failure."""
 
+    signing_key_file: Path | None = None
+    """The server's Ed25519 receipt-signing key (PEM, mode 0600), made on first start or by
+    ``epro-sync signing-key``. Default: ``epro-sync-signing-key.pem`` beside the SQLite
+    database, or in the user data directory for PostgreSQL. Kiosks pin its public half at
+    enrolment: every server instance of a study must use the same file, and a new key means
+    re-enrolling the kiosks."""
+
     console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     """A console session unused for this many minutes ends; the next request asks for a login."""
 
@@ -99,6 +106,22 @@ class ServerSettings(BaseSettings):
     """Key that signs the login forms' CSRF tokens before anyone is logged in. Unset: a random
     key per server process, which is right for one process; set the same value (32 or more
     random characters) on every instance behind one load balancer."""
+
+    console_kiosk_quiet_days: int = Field(default=7, ge=1, le=365)
+    """The console's overview flags a kiosk not seen by the server for this many days."""
+
+    console_clock_skew_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    """The console flags a kiosk whose clock runs ahead of the server's by more than this."""
+
+    def signing_key_path(self) -> Path:
+        """Where the receipt-signing key is (see ``signing_key_file``)."""
+        if self.signing_key_file is not None:
+            return self.signing_key_file
+        name = "epro-sync-signing-key.pem"
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and self.database_url != prefix + ":memory:":
+            return Path(self.database_url[len(prefix) :].split("?", 1)[0]).with_name(name)
+        return Path(platformdirs.user_data_dir("epro-sync")) / name
 
     def ensure_database_dir(self) -> None:
         """Prepare a SQLite database file (only when actually used): its folder is made

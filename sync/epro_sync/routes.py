@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from epro.protocol import (
     PROTOCOL_VERSION,
+    RECEIPT_SIGNATURE_HEADER,
     REQUEST_SIGNATURE_HEADER,
     AuditHead,
     AuditHeadReply,
@@ -27,6 +28,7 @@ from epro.protocol import (
     Roster,
     RosterPush,
     RosterPushReply,
+    ServerKey,
     StudyProtocol,
     request_signature_valid,
 )
@@ -34,6 +36,8 @@ from epro_sync import kiosk_heads, limits, storage, upload
 from epro_sync.config import ServerSettings
 from epro_sync.db import read_session, writer_lock
 from epro_sync.enrol_guard import EnrolGuard
+from epro_sync.kiosk_report import read_report
+from epro_sync.signing import SigningKey
 from epro_sync.storage import Refusal
 from epro_sync.study import StudyMaterial
 from epro_sync.tables import Device
@@ -140,7 +144,20 @@ async def enrol(body: EnrolRequest, request: Request) -> EnrolReply:
         site=device.site,
         study_public_key=material.public_key_json,
         protocol=StudyProtocol(study_sha256=material.study_sha256, study_toml=material.study_toml),
+        server_public_key=_signing_key(request).public_key_b64,
     )
+
+
+def _signing_key(request: Request) -> SigningKey:
+    key: SigningKey = request.app.state.signing_key
+    return key
+
+
+@router.get("/v1/server-key", tags=["kiosks"])
+def server_key(request: Request) -> ServerKey:
+    """The server's receipt-signing key (public). Kiosks get it at enrolment; one enrolled
+    before receipts were signed pins it from here at its next sync."""
+    return ServerKey(public_key=_signing_key(request).public_key_b64)
 
 
 def _enrol(request: Request, body: EnrolRequest, now: datetime) -> tuple[Device, str]:
@@ -217,6 +234,7 @@ def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -
 
     The request must carry the kiosk's `Epro-Signature` over method, path and body. Envelopes
     are checked one by one, so a malformed one is `rejected` without holding back the others.
+    The reply carries the server's `Epro-Receipt-Signature` over the kiosk, request and reply.
     """
     # One worker-thread call for the whole upload. Everything that needs no lock comes first:
     # who sends (a read), their signature, and each envelope's checks and row. Only storing
@@ -234,13 +252,21 @@ def upload_batch(request: Request, body: BodyDep, credentials: CredentialsDep) -
     parsed = upload.parse_batch(body, settings.batch_max)
     batch = upload.check_batch(parsed, kiosk.device_id, kiosk.site, engine.dialect, now)
     with writer_lock(engine), Session(engine) as session:
-        if not storage.touch_device(session, kiosk.device_id, now):  # revoked a moment ago
+        report = read_report(request.headers, now)
+        if not storage.touch_device(session, kiosk.device_id, now, report):  # revoked just now
             raise HTTPException(403, REVOKED_MESSAGE)
         receipts = upload.store_batch(session, kiosk, batch, now)
         session.commit()
     # Serialised here, once, from plain values: a validated model per receipt, or FastAPI's
-    # response-model encoding, would cost more than storing the batch.
-    return Response(content=upload.reply_json(receipts), media_type="application/json")
+    # response-model encoding, would cost more than storing the batch. Signed as sent: the
+    # kiosk acts on these receipts only when the signature verifies.
+    content = upload.reply_json(receipts)
+    signature = _signing_key(request).sign_receipts(kiosk.device_id, body, content)
+    return Response(
+        content=content,
+        media_type="application/json",
+        headers={RECEIPT_SIGNATURE_HEADER: signature},
+    )
 
 
 @router.post("/v1/roster", tags=["roster"], responses=_problems(*_AUTH, 409))
@@ -284,7 +310,12 @@ def post_audit_head(
 ) -> AuditHeadReply:
     """Record the head of the kiosk's keyed, hash-chained audit log once it **extends** the
     head held for the kiosk (`epro_sync.kiosk_heads`); a rolled-back or forked log flags the
-    kiosk until a person resolves it (`epro-sync resolve-chain`)."""
-    reply = kiosk_heads.record_head(session, device, body, _now(request))
+    kiosk until a person resolves it (`epro-sync resolve-chain`).
+
+    Every sync ends with this call, so it also records the kiosk as seen, with the app
+    version and clock it reported (`X-Epro-App-Version`, `X-Epro-Kiosk-Time`)."""
+    now = _now(request)
+    storage.touch_device(session, device.device_id, now, read_report(request.headers, now))
+    reply = kiosk_heads.record_head(session, device, body, now)
     session.commit()
     return reply

@@ -89,7 +89,7 @@ def append(
 
 
 def _rows(connection: Connection) -> Iterator[Any]:
-    # The columns by name (not the whole model), so migration 5 reads the same on any later
+    # The columns by name (not the whole model), so migration 7 reads the same on any later
     # schema.
     columns = [
         _AUDIT.c[name]
@@ -135,7 +135,7 @@ def chain_problem(connection: Connection) -> tuple[int, str | None]:
 
 
 def chain_existing(connection: Connection) -> None:
-    """Give rows written before the chain existed their links, in id order (migration 5)."""
+    """Give rows written before the chain existed their links, in id order (migration 7)."""
     prev_hash = GENESIS
     updates = []
     for row in _rows(connection):

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from epro.errors import EproError
 from epro.protocol import (
+    ENROLMENT_CODE_SEPARATOR,
     ROSTER_PAGE_MAX,
     CompletionEntry,
     RosterPatient,
@@ -30,7 +31,10 @@ from epro.protocol import (
     RosterStatus,
 )
 from epro_sync import server_audit
+from epro_sync.kiosk_report import KioskReport
 from epro_sync.tables import (
+    ENTERED_IN_ERROR,
+    Annotation,
     Device,
     EnrolCode,
     Patient,
@@ -55,8 +59,10 @@ def sha256_hex(text: str) -> str:
 
 
 def normalise_code(code: str) -> str:
-    """Codes are compared without dashes, spaces or case, as people type them."""
-    return "".join(code.split()).replace("-", "").upper()
+    """Codes are compared without dashes, spaces or case, as people type them, and without
+    the fingerprint an enrolment code carries for the kiosk (after ``+``)."""
+    secret = code.partition(ENROLMENT_CODE_SEPARATOR)[0]
+    return "".join(secret.split()).replace("-", "").upper()
 
 
 class Sender(Protocol):
@@ -173,13 +179,21 @@ def enrol(
     return device, token
 
 
-def touch_device(session: Session, device_id: str, now: datetime) -> bool:
-    """Record that the kiosk was seen now; False (and nothing changed) if it is revoked."""
+def touch_device(
+    session: Session, device_id: str, now: datetime, report: KioskReport | None = None
+) -> bool:
+    """Record that the kiosk was seen now, with what it reported of itself (a value it did not
+    send keeps the last one); False (and nothing changed) if it is revoked."""
     table = Device.metadata.tables["devices"]
+    values: dict[str, Any] = {"last_seen_at": now}
+    if report is not None and report.app_version is not None:
+        values["app_version"] = report.app_version
+    if report is not None and report.clock_skew_s is not None:
+        values["clock_skew_s"] = report.clock_skew_s
     result = session.connection().execute(
         update(table)
         .where(table.c.device_id == device_id, table.c.revoked_at.is_(None))
-        .values(last_seen_at=now)
+        .values(**values)
     )
     return cast(CursorResult[Any], result).rowcount == 1
 
@@ -329,17 +343,26 @@ def roster(
 
 
 def completion(session: Session, site: str) -> list[CompletionEntry]:
-    """The site's completion cells; the covering index ``ix_responses_completion`` answers it
-    without reading a stored envelope."""
+    """The site's completion cells, leaving out responses a data manager marked entered in
+    error (as the console's grid does: such a visit is still to be done).
+
+    The covering index ``ix_responses_completion`` answers it without reading a stored
+    envelope; only a site with marks pays for the anti-join against ``annotations``.
+    """
     cell = (
         col(StoredResponse.patient),
         col(StoredResponse.visit),
         col(StoredResponse.form_id),
         col(StoredResponse.respondent),
     )
+    where = [col(StoredResponse.site) == site]
+    marks = Annotation.metadata.tables["annotations"].c
+    marked = sa.select(marks.response_id).where(marks.site == site, marks.kind == ENTERED_IN_ERROR)
+    if session.execute(marked.limit(1)).first() is not None:
+        where.append(col(StoredResponse.response_id).not_in(marked))
     rows = session.execute(
         sa.select(*cell, func.count(), func.max(col(StoredResponse.submitted_at)))
-        .where(col(StoredResponse.site) == site)
+        .where(*where)
         .group_by(*cell)
         .order_by(*cell)
     )

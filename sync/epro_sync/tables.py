@@ -7,6 +7,7 @@ Times are stored timezone-aware; SQLite hands them back naive, so ``as_utc`` res
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Final
 
 from sqlalchemy import BigInteger, Column, DateTime, Index
 from sqlalchemy.orm import registry
@@ -38,7 +39,10 @@ class Device(ServerModel, table=True):
     enrolled_at: datetime = Field(sa_column=_when())
     revoked_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     last_seen_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
-    # Schema 5: a rolled-back or forked kiosk audit log, flagged until resolved (kiosk_heads).
+    #: What the kiosk last reported of itself (``epro_sync.kiosk_report``); None: never.
+    app_version: str | None = Field(default=None, max_length=64)
+    clock_skew_s: float | None = None
+    # Schema 7: a rolled-back or forked kiosk audit log, flagged until resolved (kiosk_heads).
     audit_state: str | None = Field(default=None, max_length=16)
     audit_problem: str | None = None
     audit_flagged_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
@@ -107,7 +111,7 @@ class AuditEvent(ServerModel, table=True):
     site: str | None = Field(default=None, max_length=64)
     detail: str
     actor: str | None = Field(default=None, max_length=320)
-    prev_hash: str | None = Field(default=None, max_length=64)  # schema 5: the chain
+    prev_hash: str | None = Field(default=None, max_length=64)  # schema 7: the chain
     hash: str | None = Field(default=None, max_length=64)
 
 
@@ -133,7 +137,7 @@ class AuditHeadRow(ServerModel, table=True):
     hash: str = Field(max_length=64)
     at: datetime = Field(sa_column=_when())
     received_at: datetime = Field(sa_column=_when())
-    # Schema 5: where the kiosk's keyed chain starts; responses it holds receipts for.
+    # Schema 7: where the kiosk's keyed chain starts; responses it holds receipts for.
     keyed_from: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     acknowledged: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
@@ -174,3 +178,21 @@ class ConsoleSession(ServerModel, table=True):
     pending_totp: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=_when())
     last_seen_at: datetime = Field(sa_column=_when())
+
+
+#: The kind of annotation that takes a response out of completion and analysis.
+ENTERED_IN_ERROR: Final = "entered_in_error"
+
+
+class Annotation(ServerModel, table=True):
+    """A data manager's mark on a stored response (append-only; see ``epro_sync.annotations``)."""
+
+    __tablename__ = "annotations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: str = Field(max_length=36, foreign_key="responses.response_id")
+    site: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    reason: str
+    actor: str = Field(max_length=200)
+    at: datetime = Field(sa_column=_when())

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlmodel import Session
+from uvicorn.config import LOGGING_CONFIG
 
 from epro.closing import ClosedOnExit
 from epro.protocol import (
@@ -45,12 +47,17 @@ from epro_sync.app import create_app
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
 from epro_sync.migrations import migrate
+from epro_sync.signing import code_with_fingerprint
 
 
 class LiveServer(ClosedOnExit):
     """Start with ``start()`` or a ``with`` block; ``url`` is ``http://127.0.0.1:<port>``."""
 
-    def __init__(self, app: FastAPI, *, startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self, app: FastAPI, *, startup_timeout: float = 20.0, log_file: Path | None = None
+    ) -> None:
+        """``log_file``: uvicorn's warnings go there instead of the terminal (the demo, whose
+        terminal belongs to the kiosk)."""
         self.app = app
         self.startup_timeout = startup_timeout
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -61,6 +68,7 @@ class LiveServer(ClosedOnExit):
         config = uvicorn.Config(
             app,
             log_level="warning",
+            log_config=LOGGING_CONFIG if log_file is None else _file_log(log_file),
             access_log=False,
             lifespan="on",
             ws="none",
@@ -98,6 +106,21 @@ class LiveServer(ClosedOnExit):
         return self.start()
 
 
+def _file_log(path: Path) -> dict[str, Any]:
+    """uvicorn's loggers and the server's own, appended to ``path`` and to nothing else."""
+    handler = {"class": "logging.FileHandler", "filename": str(path), "encoding": "utf-8"}
+    loggers = ("uvicorn", "uvicorn.error", "uvicorn.access", "epro_sync")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"file": {**handler, "formatter": "plain"}},
+        "loggers": {
+            name: {"handlers": ["file"], "level": "WARNING", "propagate": False} for name in loggers
+        },
+    }
+
+
 def make_enrol_code(
     settings: ServerSettings,
     site: str,
@@ -116,7 +139,7 @@ def make_enrol_code(
             session.commit()
     finally:
         engine.dispose()
-    return code
+    return code_with_fingerprint(code, settings)
 
 
 class ScriptedKiosk:

@@ -35,7 +35,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
-from synthetic_trial import GivenResponse, Trial, TrialPatient, run_trial
 
 from epro.cli import main as epro_main
 from epro.crypto import FAST_KDF, generate_study_keypair
@@ -46,6 +45,7 @@ from epro.schedule import Study, age_at, load_study
 from epro_sync.cli import main as epro_sync_main
 from epro_sync.config import ServerSettings
 from epro_sync.testing import running_server
+from tests.helpers.synthetic_trial import GivenResponse, Trial, TrialPatient, run_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ENV = "EPRO_TEST_POSTGRES_URL"
@@ -136,6 +136,7 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             database_url=url,
             study_public_key_file=public_file,
             study_file=ROOT / "forms" / "study.toml",
+            signing_key_file=folder / "signing-key.pem",
         )
         with running_server(settings) as server:
             trial = run_trial(server, folder, forms, study)

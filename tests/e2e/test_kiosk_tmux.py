@@ -1,4 +1,4 @@
-"""End to end in a real terminal: `epro demo` under tmux, driven by keystrokes.
+"""End to end in a real terminal: `epro demo --offline` under tmux, driven by keystrokes.
 
 A nurse unlocks, gives the PIN, starts a VAS pain questionnaire for a demo patient; the
 respondent places the marker, confirms, reviews and submits; then the store must hold it.
@@ -62,11 +62,11 @@ class Terminal:
 
 
 def demo_command(db: Path) -> str:
-    """``epro demo --db DB``; until ``demo`` is listed in the CLI, the same entry point directly."""
+    """``epro demo --offline --db DB``; until ``demo`` is in the CLI, the same entry point."""
     from epro.cli import build_parser
 
     if "demo" in build_parser().format_help():
-        return f"{sys.executable} -m epro.cli demo --db {db}"
+        return f"{sys.executable} -m epro.cli demo --offline --db {db}"
     code = (
         "from pathlib import Path; from epro.kiosk.app import run_demo_kiosk; "
         f"run_demo_kiosk(Path({str(db)!r}))"
@@ -183,7 +183,10 @@ def test_the_kiosk_closes_when_its_terminal_goes_away(tmp_path: Path, started: s
         term.wait_for("Site passphrase")
         time.sleep(2)  # the input's cursor blinks into the terminal meanwhile
         found = subprocess.run(
-            ["pgrep", "-n", "-f", f"demo --db {db}"], capture_output=True, text=True, check=True
+            ["pgrep", "-n", "-f", f"demo --offline --db {db}"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         pid = int(found.stdout)
     finally:

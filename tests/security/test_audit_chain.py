@@ -22,7 +22,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, _env
 
 from epro.cli import main as epro_main
 from epro.demo import demo_answer
@@ -32,6 +31,7 @@ from epro.store import open_store
 from epro.store.audit import GENESIS, canonical_event, chain_hash
 from epro.sync_client import SyncClient, sync_status
 from epro.sync_client.status import DEVICE_TOKEN
+from tests.helpers.sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, _env
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 
@@ -148,7 +148,7 @@ def _server_sql(db: ServerDb, *statements: str) -> None:
     with psycopg.connect(base) as conn:
         conn.execute(f'SET search_path TO "{schema}"')
         for statement in statements:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
 
 
 def _is_postgres(db: ServerDb) -> bool:

@@ -154,3 +154,24 @@ def test_each_failure_from_one_address_is_answered_later_than_the_one_before() -
     assert guard.locked_until("10.0.0.1", last + WINDOW + timedelta(seconds=1)) is None
     many = EnrolGuard(base_delay_s=1, lockout_failures=100)
     assert max(many.failed("x", now) for _ in range(20)) == MAX_DELAY_S
+
+
+def test_the_receipt_signing_key_is_private_and_kept(tmp_path: Path, key_file: Path) -> None:
+    """What: the server's receipt-signing key, which decides what kiosks purge.
+    How: start a server on a new folder and read the key file's mode; start it again; then
+    make the file readable by others (0644) and start it once more.
+    Expected: the key is made at first start with mode 0600 and kept (the same public key at
+    every start, as pinned kiosks need); a key others may read stops the server with a plain
+    message saying how to fix it, rather than being used."""
+    from epro.errors import EproError
+    from epro_sync.app import create_app
+
+    settings = _settings(tmp_path, key_file)
+    first = create_app(settings).state.signing_key
+    path = settings.signing_key_path()
+    assert path.parent == tmp_path / "private"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert create_app(settings).state.signing_key.public_key_b64 == first.public_key_b64
+    path.chmod(0o644)
+    with pytest.raises(EproError, match=r"may be read by other users.*chmod 600"):
+        create_app(settings)

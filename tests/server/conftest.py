@@ -69,6 +69,7 @@ def settings(database_url: str, study_public_key_file: Path) -> ServerSettings:
         study_public_key_file=study_public_key_file,
         study_file=ROOT / "forms" / "study.toml",
         batch_max=20,
+        signing_key_file=study_public_key_file.with_name("signing-key.pem"),
     )
 
 

@@ -28,6 +28,7 @@ def env(settings: ServerSettings, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         "EPRO_SYNC_DATABASE_URL": settings.database_url,
         "EPRO_SYNC_STUDY_FILE": str(settings.study_file),
         "EPRO_SYNC_STUDY_PUBLIC_KEY_FILE": str(settings.study_public_key_file),
+        "EPRO_SYNC_SIGNING_KEY_FILE": str(settings.signing_key_path()),
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -89,14 +89,14 @@ def test_response_id_uniqueness_is_a_database_constraint(engine: Engine) -> None
         )
 
 
-def test_version_five_chains_the_existing_server_audit_and_keeps_it_append_only(
+def test_version_seven_chains_the_existing_server_audit_and_keeps_it_append_only(
     engine: Engine,
 ) -> None:
     from sqlalchemy.exc import DatabaseError
 
     from epro_sync.server_audit import chain_problem
 
-    assert migrate(engine, target=4) == [1, 2, 3, 4]
+    assert migrate(engine, target=6) == [1, 2, 3, 4, 5, 6]
     with engine.begin() as conn:
         for number in range(3):
             conn.execute(
@@ -106,7 +106,7 @@ def test_version_five_chains_the_existing_server_audit_and_keeps_it_append_only(
                 ),
                 {"at": NOW, "detail": f'{{"n": {number}}}'},
             )
-    assert migrate(engine) == list(range(5, LATEST + 1))
+    assert migrate(engine) == list(range(7, LATEST + 1))
     with engine.connect() as conn:
         assert chain_problem(conn) == (3, None)
         hashes = conn.execute(text("SELECT hash FROM audit ORDER BY id")).scalars().all()

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
+from epro_sync.annotations import mark_entered_in_error
 from epro_sync.testing import ScriptedKiosk
 
 
@@ -114,3 +116,53 @@ def test_completion_counts_each_cell_of_the_site_across_kiosks(
             "last_submitted_at": "2026-03-02T09:30:00Z",
         },
     ]
+
+
+def test_completion_leaves_out_responses_marked_entered_in_error(
+    new_kiosk: Callable[..., ScriptedKiosk], engine: Engine
+) -> None:
+    """The kiosks' site grid and the console's grid agree: a response a data manager marked
+    entered in error no longer counts, and a cell whose only response is marked is missing
+    again (the visit is still to be done)."""
+    kiosk, elsewhere = new_kiosk("UMCU"), new_kiosk("EMC")
+    early = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    kept = kiosk.envelope(patient="DEMO-001", visit="V1", form_id="chaq", submitted_at=early)
+    wrong_later = kiosk.envelope(
+        patient="DEMO-001", visit="V1", form_id="chaq", submitted_at=early + timedelta(hours=2)
+    )
+    wrong_only = kiosk.envelope(patient="DEMO-002", visit="V2", form_id="jamar")
+    other_site = elsewhere.envelope(patient="DEMO-050", submitted_at=early)
+    assert kiosk.upload(kept, wrong_later, wrong_only).status_code == 200
+    assert elsewhere.upload(other_site).status_code == 200
+    before = kiosk.get("/v1/completion").json()["entries"]
+    assert [(e["patient"], e["responses"]) for e in before] == [("DEMO-001", 2), ("DEMO-002", 1)]
+
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        for envelope in (wrong_later, wrong_only, other_site):
+            mark_entered_in_error(
+                session,
+                str(envelope.response_id),
+                "session opened for the wrong patient",
+                actor="dm@example.org",
+                sites=None,
+                now=now,
+            )
+        session.commit()
+
+    after = kiosk.get("/v1/completion").json()["entries"]
+    assert after == [
+        {
+            "patient": "DEMO-001",
+            "visit": "V1",
+            "form_id": "chaq",
+            "respondent": "child",
+            "responses": 1,
+            "last_submitted_at": "2026-03-02T09:30:00Z",
+        }
+    ]
+    # The other site's only response was marked too: its grid is empty, not an error.
+    assert elsewhere.get("/v1/completion").json() == {
+        "site": "EMC",
+        "entries": [],
+    }

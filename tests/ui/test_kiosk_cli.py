@@ -151,5 +151,5 @@ def test_the_demo_kiosk_takes_the_same_inactivity_settings(
     monkeypatch.setattr("epro.kiosk.app.run_demo_kiosk", run_demo_kiosk)
     from epro.cli.demo_cmd import _run_kiosk
 
-    assert _run_kiosk(Path("demo.db")) == 0
-    assert captured == {"idle_warning_s": 20.0, "idle_lock_s": 35.0}
+    assert _run_kiosk(Path("demo.db"), None) == 0
+    assert captured == {"idle_warning_s": 20.0, "idle_lock_s": 35.0, "demo_console": None}

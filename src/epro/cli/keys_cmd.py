@@ -55,7 +55,12 @@ def _study_keypair(args: argparse.Namespace) -> int:
         public_path.write_text(private.public_key().to_json() + "\n", encoding="utf-8")
     except OSError as error:
         raise EproError(f"cannot write the key files in {directory}: {error.strerror}") from None
-    print(f"wrote {public_path} (fingerprint {private.public_key().fingerprint()})")
+    public = private.public_key()
+    print(f"wrote {public_path} (fingerprint {public.fingerprint()})")
+    print(
+        "for forms/study.toml, [study] section (kiosks then enrol only with this key):\n"
+        f'study_key_fingerprint = "{public.full_fingerprint()}"'
+    )
     print(
         f"wrote {private_path} — keep it offline; without it and its passphrase no response opens"
     )

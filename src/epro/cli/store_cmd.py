@@ -61,6 +61,10 @@ def run_init(args: argparse.Namespace) -> int:
         raise EproError(
             "give --study-key or --server, not both: the server hands out the study key"
         )
+    if args.server is not None:
+        from epro.sync_client.pinning import check_server_url
+
+        check_server_url(args.server)  # before anything is created
     study_key = _read_study_key(args.study_key) if args.study_key else None
     passphrase = secret("EPRO_PASSPHRASE", "Site passphrase", confirm=True)
     check_new_passphrase(passphrase)
@@ -91,7 +95,11 @@ def _enrol_or_discard(store: Store, args: argparse.Namespace) -> None:
 
     try:
         enrolment = enrol_kiosk(
-            store, server_url=args.server, code=args.code, label=args.label or socket.gethostname()
+            store,
+            server_url=args.server,
+            code=args.code,
+            label=args.label or socket.gethostname(),
+            study_key_fingerprint=_study_file_fingerprint(),
         )
     except EproError as error:
         store.close()
@@ -104,6 +112,13 @@ def _enrol_or_discard(store: Store, args: argparse.Namespace) -> None:
         f"enrolled with {args.server}: device {enrolment.device_id}, site {enrolment.site}, "
         f"study key fingerprint {enrolment.study_key_fingerprint}"
     )
+
+
+def _study_file_fingerprint() -> str | None:
+    """The study key fingerprint the kiosk's own study file names (None: it names none)."""
+    from epro.schedule import load_study
+
+    return load_study().study_key_fingerprint or None
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -451,6 +451,13 @@ def variables(context: ExportContext) -> list[Variable]:
     ]
 
 
+class _NothingPerPatient:
+    """The codebook's share of a patient: nothing (a PatientRenderer)."""
+
+    def render(self, patient: PatientRecord) -> None:
+        return None
+
+
 class CodebookWriter:
     """Writes ``codebook.csv`` and ``codebook.html``; needs the forms only, not the patients."""
 
@@ -464,6 +471,12 @@ class CodebookWriter:
 
     def add_patient(self, patient: PatientRecord) -> None:
         """Nothing to note: the codebook describes the columns, not the rows."""
+
+    def renderer(self) -> _NothingPerPatient:
+        return _NothingPerPatient()
+
+    def add_part(self, part: None) -> None:
+        """Nothing to note (see :meth:`add_patient`)."""
 
     def finish(self) -> list[WrittenFile]:
         if self._out is None or self._context is None:

@@ -110,24 +110,18 @@ def _plan(form: Form, deidentified: bool) -> tuple[_LongItem, ...]:
     return tuple(plan)
 
 
-class LongCsvWriter:
-    """Writes ``long.csv`` as patients arrive; holds nothing of a patient afterwards."""
+class LongRenderer:
+    """A patient's rows of ``long.csv`` as one text, in any process (a PatientRenderer)."""
 
-    def __init__(self) -> None:
-        self._file: cell.CsvFile | None = None
-        self._context: ExportContext | None = None
+    def __init__(self, context: ExportContext) -> None:
+        self._context = context
+        self._width = len(long_columns(context.deidentified))
         self._plans: dict[tuple[str, str], tuple[_LongItem, ...]] = {}
 
-    def begin(self, out: Path, context: ExportContext) -> None:
-        self._context = context
-        self._plans = {}
-        self._file = cell.CsvFile(out, FILE_NAME, long_columns(context.deidentified))
-
-    def add_patient(self, patient: PatientRecord) -> None:
-        if self._file is None or self._context is None:
-            raise RuntimeError("LongCsvWriter.begin must come before add_patient")
+    def render(self, patient: PatientRecord) -> tuple[str, int]:
+        """The patient's rows as CSV text, and how many there are."""
         context = self._context
-        width = self._file.width
+        width = self._width
         dates = {visit.visit: cell.day(visit.visit_date) for visit in patient.visits}
         parts: list[str] = []
         rows = 0
@@ -155,7 +149,41 @@ class LongCsvWriter:
             parts.append(head)
             parts.append(head.join(tails))
             rows += len(tails)
-        self._file.write_text("".join(parts), rows)
+        return "".join(parts), rows
+
+
+class LongCsvWriter:
+    """Writes ``long.csv`` as patients arrive; holds nothing of a patient afterwards.
+
+    A PartWriter: the rows are rendered by :class:`LongRenderer`, in a worker process when
+    the export has them, and only appended here.
+    """
+
+    def __init__(self) -> None:
+        self._file: cell.CsvFile | None = None
+        self._context: ExportContext | None = None
+        self._renderer: LongRenderer | None = None
+
+    def begin(self, out: Path, context: ExportContext) -> None:
+        self._context = context
+        self._renderer = LongRenderer(context)
+        self._file = cell.CsvFile(out, FILE_NAME, long_columns(context.deidentified))
+
+    def renderer(self) -> LongRenderer:
+        if self._context is None:
+            raise RuntimeError("LongCsvWriter.begin must come before renderer")
+        return LongRenderer(self._context)
+
+    def add_patient(self, patient: PatientRecord) -> None:
+        if self._renderer is None:
+            raise RuntimeError("LongCsvWriter.begin must come before add_patient")
+        self.add_part(self._renderer.render(patient))
+
+    def add_part(self, part: tuple[str, int]) -> None:
+        if self._file is None:
+            raise RuntimeError("LongCsvWriter.begin must come before add_part")
+        text, rows = part
+        self._file.write_text(text, rows)
 
     def finish(self) -> list[WrittenFile]:
         if self._file is None:

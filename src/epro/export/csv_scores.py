@@ -8,6 +8,8 @@ missing inputs).
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Final
 
@@ -38,31 +40,91 @@ def score_cell(value: object) -> str:
     raise TypeError(f"a score cannot be a {type(value).__name__}")
 
 
+class ScoresRenderer:
+    """A patient's rows of both files as CSV text, in any process (a PatientRenderer).
+
+    Rows go through the csv module as :class:`~epro.export.csv_cells.CsvFile` writes them,
+    into a buffer instead of the file.
+    """
+
+    def __init__(self, context: ExportContext) -> None:
+        self._names = score_names()
+        self._width = len(KEY_COLUMNS) + len(self._names)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+
+    def __getstate__(self) -> dict[str, object]:
+        # The buffer and its writer are made again where the renderer is unpickled.
+        return {"names": self._names}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        names = state["names"]
+        assert isinstance(names, list)
+        self._names = names
+        self._width = len(KEY_COLUMNS) + len(names)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
+
+    def _text(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+    def render(self, patient: PatientRecord) -> tuple[str, int, str, int]:
+        """The scores rows and their count, then the notes rows and theirs."""
+        notes: list[list[str]] = []
+        for visit in patient.visits:
+            cells = [score_cell(visit.scores.get(name)) for name in self._names]
+            row = [patient.site, patient.code, visit.visit, cell.day(visit.visit_date), *cells]
+            if len(row) != self._width:
+                raise ValueError(f"{SCORES_FILE}: a row of {len(row)} cells")
+            self._writer.writerow(row)
+            for name, text in zip(self._names, cells, strict=True):
+                if text == "":
+                    notes.append(
+                        [patient.code, visit.visit, name, visit.notes.get(name) or NOT_COMPUTED]
+                    )
+        scores = self._text()
+        self._writer.writerows(notes)
+        return scores, len(patient.visits), self._text(), len(notes)
+
+
 class ScoresCsvWriter:
-    """Writes ``scores.csv`` and ``score_notes.csv`` a visit at a time."""
+    """Writes ``scores.csv`` and ``score_notes.csv`` a visit at a time.
+
+    A PartWriter: the rows are rendered by :class:`ScoresRenderer`, in a worker process when
+    the export has them, and only appended here.
+    """
 
     def __init__(self) -> None:
         self._scores: cell.CsvFile | None = None
         self._notes: cell.CsvFile | None = None
-        self._names: list[str] = []
+        self._context: ExportContext | None = None
+        self._renderer: ScoresRenderer | None = None
 
     def begin(self, out: Path, context: ExportContext) -> None:
-        self._names = score_names()
-        self._scores = cell.CsvFile(out, SCORES_FILE, [*KEY_COLUMNS, *self._names])
+        self._context = context
+        self._renderer = ScoresRenderer(context)
+        self._scores = cell.CsvFile(out, SCORES_FILE, [*KEY_COLUMNS, *score_names()])
         self._notes = cell.CsvFile(out, NOTES_FILE, NOTES_COLUMNS)
 
+    def renderer(self) -> ScoresRenderer:
+        if self._context is None:
+            raise RuntimeError("ScoresCsvWriter.begin must come before renderer")
+        return ScoresRenderer(self._context)
+
     def add_patient(self, patient: PatientRecord) -> None:
-        if self._scores is None or self._notes is None:
+        if self._renderer is None:
             raise RuntimeError("ScoresCsvWriter.begin must come before add_patient")
-        for visit in patient.visits:
-            cells = [score_cell(visit.scores.get(name)) for name in self._names]
-            self._scores.write(
-                [patient.site, patient.code, visit.visit, cell.day(visit.visit_date), *cells]
-            )
-            for name, text in zip(self._names, cells, strict=True):
-                if text == "":
-                    note = visit.notes.get(name) or NOT_COMPUTED
-                    self._notes.write([patient.code, visit.visit, name, note])
+        self.add_part(self._renderer.render(patient))
+
+    def add_part(self, part: tuple[str, int, str, int]) -> None:
+        if self._scores is None or self._notes is None:
+            raise RuntimeError("ScoresCsvWriter.begin must come before add_part")
+        scores, score_rows, notes, note_rows = part
+        self._scores.write_text(scores, score_rows)
+        self._notes.write_text(notes, note_rows)
 
     def finish(self) -> list[WrittenFile]:
         if self._scores is None or self._notes is None:

@@ -163,40 +163,28 @@ def _present_cell(column: AnswerColumn) -> Callable[[Item, AnswerValue], str]:
 _Column = ItemCells | str
 
 
-class WideCsvWriter:
-    """Writes ``wide.csv`` a visit row at a time; holds nothing of a patient afterwards."""
+class WideRenderer:
+    """A patient's visit rows of ``wide.csv`` as one text, in any process (a PatientRenderer)."""
 
-    def __init__(self) -> None:
-        self._file: cell.CsvFile | None = None
-        self._context: ExportContext | None = None
-        self._blocks: list[FormBlock] = []
-        self._keys: set[tuple[str, str]] = set()
-        #: Per block the text of its cells when the form was not collected.
-        self._not_collected: list[str] = []
-        self._plans: dict[tuple[int, str, str], tuple[_Column, ...]] = {}
-
-    def begin(self, out: Path, context: ExportContext) -> None:
+    def __init__(self, context: ExportContext) -> None:
         self._context = context
         self._blocks = wide_blocks(context)
         self._keys = {(block.form_id, block.respondent) for block in self._blocks}
+        #: Per block the text of its cells when the form was not collected.
         self._not_collected = [
             ",".join([quoted(NOT_COLLECTED), "", "", *(quoted(NOT_COLLECTED) for _ in b.answers)])
             for b in self._blocks
         ]
-        self._plans = {}
-        self._file = cell.CsvFile(out, FILE_NAME, wide_columns(self._blocks))
+        self._plans: dict[tuple[int, str, str], tuple[_Column, ...]] = {}
 
-    def add_patient(self, patient: PatientRecord) -> None:
-        if self._file is None or self._context is None:
-            raise RuntimeError("WideCsvWriter.begin must come before add_patient")
+    @property
+    def blocks(self) -> list[FormBlock]:
+        return self._blocks
+
+    def render(self, patient: PatientRecord) -> tuple[str, int]:
+        """The patient's rows as CSV text, and how many there are."""
         rows = [self._row(self._context, patient, visit) for visit in patient.visits]
-        self._file.write_text("".join(rows), len(rows))
-
-    def finish(self) -> list[WrittenFile]:
-        if self._file is None:
-            raise RuntimeError("WideCsvWriter.begin must come before finish")
-        self._file.close()
-        return [WrittenFile(Path(FILE_NAME), self._file.rows)]
+        return "".join(rows), len(rows)
 
     def _plan(self, index: int, block: FormBlock, form: Form) -> tuple[_Column, ...]:
         key = (index, form.id, form.version)
@@ -234,6 +222,46 @@ class WideCsvWriter:
                 else:
                     parts.append(column.render(value))
         return ",".join(parts) + "\n"
+
+
+class WideCsvWriter:
+    """Writes ``wide.csv`` a visit row at a time; holds nothing of a patient afterwards.
+
+    A PartWriter: the rows are rendered by :class:`WideRenderer`, in a worker process when
+    the export has them, and only appended here.
+    """
+
+    def __init__(self) -> None:
+        self._file: cell.CsvFile | None = None
+        self._context: ExportContext | None = None
+        self._renderer: WideRenderer | None = None
+
+    def begin(self, out: Path, context: ExportContext) -> None:
+        self._context = context
+        self._renderer = WideRenderer(context)
+        self._file = cell.CsvFile(out, FILE_NAME, wide_columns(self._renderer.blocks))
+
+    def renderer(self) -> WideRenderer:
+        if self._context is None:
+            raise RuntimeError("WideCsvWriter.begin must come before renderer")
+        return WideRenderer(self._context)
+
+    def add_patient(self, patient: PatientRecord) -> None:
+        if self._renderer is None:
+            raise RuntimeError("WideCsvWriter.begin must come before add_patient")
+        self.add_part(self._renderer.render(patient))
+
+    def add_part(self, part: tuple[str, int]) -> None:
+        if self._file is None:
+            raise RuntimeError("WideCsvWriter.begin must come before add_part")
+        text, rows = part
+        self._file.write_text(text, rows)
+
+    def finish(self) -> list[WrittenFile]:
+        if self._file is None:
+            raise RuntimeError("WideCsvWriter.begin must come before finish")
+        self._file.close()
+        return [WrittenFile(Path(FILE_NAME), self._file.rows)]
 
 
 class ReferenceWideCsvWriter:

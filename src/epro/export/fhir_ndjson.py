@@ -98,56 +98,32 @@ def dumps(resource: Mapping[str, Any]) -> str:
     return json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-class FhirWriter:
-    """Writes the two NDJSON files: a FormatWriter (``begin``, ``add_patient``, ``finish``)."""
+class FhirRenderer:
+    """A patient's ``QuestionnaireResponse`` lines, in any process (a PatientRenderer)."""
 
-    def begin(self, out: Path, context: ExportContext) -> None:
+    def __init__(self, context: ExportContext) -> None:
         self._context = context
-        self._folder = folder = out / FOLDER
         include_text = not context.deidentified
         self._plans = {
             key: ResponsePlan.of(form, include_text=include_text)
             for key, form in context.forms.items()
         }
-        self._questionnaires = 0
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with (folder / QUESTIONNAIRES).open("w", encoding="utf-8", newline="\n") as target:
-                for found in form_versions(context.forms).values():
-                    for form in found:
-                        resource = to_questionnaire(form)
-                        resource["id"] = questionnaire_id(form)
-                        target.write(dumps(resource))
-                        self._questionnaires += 1
-            self._responses: IO[str] = (folder / RESPONSES).open(
-                "w", encoding="utf-8", newline="\n", buffering=1 << 20
-            )
-        except OSError as error:
-            raise ExportError(
-                f"cannot write {folder}: {error.strerror}; choose another --out"
-            ) from None
-        self._written = 0
         self._devices: dict[str, str] = {}
 
-    def add_patient(self, patient: PatientRecord) -> None:
-        try:
-            refs = PatientText(patient.code)
-            lines = [self.line(r, refs) for r in patient.responses]
-            self._responses.writelines(lines)
-        except BaseException:
-            # A half-written export must not look like a finished one.
-            self._responses.close()
-            for name in (QUESTIONNAIRES, RESPONSES):
-                (self._folder / name).unlink(missing_ok=True)
-            raise
-        self._written += len(lines)
+    def __getstate__(self) -> dict[str, object]:
+        # The plans are made again where the renderer is unpickled.
+        return {"context": self._context}
 
-    def finish(self) -> list[WrittenFile]:
-        self._responses.close()
-        return [
-            WrittenFile(Path(FOLDER) / QUESTIONNAIRES, rows=self._questionnaires),
-            WrittenFile(Path(FOLDER) / RESPONSES, rows=self._written),
-        ]
+    def __setstate__(self, state: dict[str, object]) -> None:
+        context = state["context"]
+        assert isinstance(context, ExportContext)
+        FhirRenderer.__init__(self, context)
+
+    def render(self, patient: PatientRecord) -> tuple[str, int]:
+        """The patient's lines as one text, and how many there are."""
+        refs = PatientText(patient.code)
+        lines = [self.line(r, refs) for r in patient.responses]
+        return "".join(lines), len(lines)
 
     def _plan(self, response: ExportResponse) -> ResponsePlan:
         if not _FHIR_ID.fullmatch(response.response_id):
@@ -265,6 +241,75 @@ class FhirWriter:
                 reference("Device", DEVICE_SYSTEM, device_id)
             )
         return found
+
+
+class FhirWriter:
+    """Writes the two NDJSON files: a FormatWriter (``begin``, ``add_patient``, ``finish``)
+    and a PartWriter, whose lines :class:`FhirRenderer` renders."""
+
+    def begin(self, out: Path, context: ExportContext) -> None:
+        self._context = context
+        self._folder = folder = out / FOLDER
+        self._renderer = FhirRenderer(context)
+        self._questionnaires = 0
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with (folder / QUESTIONNAIRES).open("w", encoding="utf-8", newline="\n") as target:
+                for found in form_versions(context.forms).values():
+                    for form in found:
+                        resource = to_questionnaire(form)
+                        resource["id"] = questionnaire_id(form)
+                        target.write(dumps(resource))
+                        self._questionnaires += 1
+            self._responses: IO[str] = (folder / RESPONSES).open(
+                "w", encoding="utf-8", newline="\n", buffering=1 << 20
+            )
+        except OSError as error:
+            raise ExportError(
+                f"cannot write {folder}: {error.strerror}; choose another --out"
+            ) from None
+        self._written = 0
+
+    def renderer(self) -> FhirRenderer:
+        return FhirRenderer(self._context)
+
+    def add_patient(self, patient: PatientRecord) -> None:
+        try:
+            part = self._renderer.render(patient)
+        except BaseException:
+            self._discard()
+            raise
+        self.add_part(part)
+
+    def add_part(self, part: tuple[str, int]) -> None:
+        text, lines = part
+        try:
+            self._responses.write(text)
+        except BaseException:
+            self._discard()
+            raise
+        self._written += lines
+
+    def _discard(self) -> None:
+        """A half-written export must not look like a finished one."""
+        self._responses.close()
+        for name in (QUESTIONNAIRES, RESPONSES):
+            (self._folder / name).unlink(missing_ok=True)
+
+    def finish(self) -> list[WrittenFile]:
+        self._responses.close()
+        return [
+            WrittenFile(Path(FOLDER) / QUESTIONNAIRES, rows=self._questionnaires),
+            WrittenFile(Path(FOLDER) / RESPONSES, rows=self._written),
+        ]
+
+    def resource(self, response: ExportResponse, patient: str) -> dict[str, Any]:
+        """:meth:`FhirRenderer.resource`: the dict reference of one line."""
+        return self._renderer.resource(response, patient)
+
+    def line(self, response: ExportResponse, patient: PatientText) -> str:
+        """:meth:`FhirRenderer.line`: one line as the file holds it."""
+        return self._renderer.line(response, patient)
 
 
 def _misfit_error(response: ExportResponse, misfit: _Misfit) -> ExportError:

@@ -17,6 +17,7 @@ the metadata when the export finishes. This is the only module that imports odml
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO, Final
@@ -92,6 +93,67 @@ def odm_writer(study: Study | None = None) -> OdmWriter:
     return OdmWriter(study)
 
 
+@dataclass(frozen=True, slots=True)
+class OdmPart:
+    """One patient's share of ``study.xml``, rendered ahead (see :class:`OdmRenderer`)."""
+
+    subject: str
+    audit_records: str
+    forms: int
+    #: Every (kiosk, site) pair the patient's responses came from.
+    kiosks: tuple[tuple[str, str], ...]
+    #: Each site's earliest day among the patient's responses and the bundle's day.
+    first_days: tuple[tuple[str, date], ...]
+
+
+class OdmRenderer:
+    """A patient's ``SubjectData``, audit records and admin facts, in any process (a
+    PatientRenderer); the item plans are made on first use, where it renders."""
+
+    def __init__(self, context: ExportContext, visits: tuple[str, ...]) -> None:
+        self._context = context
+        self._visits = visits
+        self._plans: dict[tuple[str, str, str], data.FormPlan] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # The plans hold closures: they are made again where the renderer runs.
+        return {"context": self._context, "visits": self._visits}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        context, visits = state["context"], state["visits"]
+        assert isinstance(context, ExportContext)
+        assert isinstance(visits, tuple)
+        self._context, self._visits, self._plans = context, visits, None
+
+    def render(self, patient: PatientRecord) -> OdmPart:
+        context = self._context
+        if self._plans is None:
+            self._plans = data.plans_for(
+                context.forms.values(), include_text=not context.deidentified
+            )
+        found = data.subject_data(
+            patient,
+            self._plans,
+            self._visits,
+            deidentified=context.deidentified,
+            status_time=context.created_at,
+        )
+        kiosks: dict[tuple[str, str], None] = {}
+        days: dict[str, date] = {}
+        for response in patient.responses:
+            kiosks[(response.device_id, response.site)] = None
+            _earliest(days, response.site, response.submitted_at.date())
+        _earliest(days, patient.site, context.created_at.date())
+        return OdmPart(
+            found.subject, found.audit_records, found.forms, tuple(kiosks), tuple(days.items())
+        )
+
+
+def _earliest(days: dict[str, date], site: str, day: date) -> None:
+    if site not in days or day < days[site]:
+        days[site] = day
+
+
 class OdmWriter:
     """Writes ``odm/study.xml``: a FormatWriter (``begin``, ``add_patient``, ``finish``)."""
 
@@ -111,33 +173,38 @@ class OdmWriter:
         include_text = not context.deidentified
         self._metadata = _study_element(study, context, include_text)
         _check_oids(odm.ODM(**_root_attributes(context), Study=[self._metadata]))
-        self._plans = data.plans_for(context.forms.values(), include_text=include_text)
         self._kiosks: dict[str, set[str]] = {}
         self._sites: dict[str, date] = {}
         self._folder = out / FOLDER
         self._subjects = _open(self._folder / f".{FILE_NAME}.subjects.part")
         self._audit = _open(self._folder / f".{FILE_NAME}.audit.part")
+        self._renderer = self.renderer()
+
+    def renderer(self) -> OdmRenderer:
+        return OdmRenderer(self._context, tuple(self._visits))
 
     def add_patient(self, patient: PatientRecord) -> None:
         try:
-            found = data.subject_data(
-                patient,
-                self._plans,
-                self._visits,
-                deidentified=self._context.deidentified,
-                status_time=self._context.created_at,
-            )
-            self._subjects.write(found.subject)
-            self._audit.write(found.audit_records)
+            part = self._renderer.render(patient)
         except BaseException:
             # A half-written export must not look like a finished one.
             self._discard()
             raise
-        self._forms += found.forms
-        for response in patient.responses:
-            self._kiosks.setdefault(response.device_id, set()).add(response.site)
-            self._first_day(response.site, response.submitted_at.date())
-        self._first_day(patient.site, self._context.created_at.date())
+        self.add_part(part)
+
+    def add_part(self, part: OdmPart) -> None:
+        try:
+            self._subjects.write(part.subject)
+            self._audit.write(part.audit_records)
+        except BaseException:
+            # A half-written export must not look like a finished one.
+            self._discard()
+            raise
+        self._forms += part.forms
+        for device, site in part.kiosks:
+            self._kiosks.setdefault(device, set()).add(site)
+        for site, day in part.first_days:
+            self._first_day(site, day)
 
     def _discard(self) -> None:
         for part in (self._subjects, self._audit):

@@ -2,9 +2,12 @@
 
 Almost all of an export's work is per patient and needs no other patient
 (:class:`epro.export.patients.PatientExporter`): per response an Ed25519 verification, an
-HPKE open, JSON and answer validation, then the scores of every visit. Worker processes do
-it, each reading its patients' responses from the bundle itself (the main process sends only
-byte spans), and hand back finished records, which the main process gives to the writers.
+HPKE open, JSON and answer validation, then the scores of every visit, and then each
+format's share of the patient (:class:`~epro.export.records.PatientRenderer`: CSV rows, ODM
+``SubjectData``, FHIR lines, SPSS rows split into numbers and strings, the analysis values).
+Worker processes do it, each reading its patients' responses from the bundle itself (the main
+process sends only byte spans), and hand back those parts, which the main process only appends
+to the files in patient order.
 
 At most a few tasks are in flight at any time, so memory stays flat however large the
 bundle, and results come back in the order the tasks were given: the export is the same
@@ -16,17 +19,15 @@ to disk.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any
 
 from epro.bundle import DeviceRecord
 from epro.closing import ClosedOnExit
@@ -35,6 +36,7 @@ from epro.errors import ExportError
 from epro.export.catalogue import Catalogue
 from epro.export.deidentify import Deidentifier
 from epro.export.patients import PatientExporter, PatientResult, PatientTask
+from epro.export.records import PatientRenderer
 from epro.export.verify import Verifier
 from epro.scoring.params import ScoringParams
 
@@ -55,6 +57,8 @@ class _Parts:
     max_shift_days: int | None
     key_json: str
     key_passphrase: str
+    #: The format writers' renderers: each worker renders its patients' shares of the files.
+    renderers: tuple[PatientRenderer, ...] = ()
 
 
 def _exporter(parts: _Parts, key: StudyPrivateKey) -> PatientExporter:
@@ -64,23 +68,19 @@ def _exporter(parts: _Parts, key: StudyPrivateKey) -> PatientExporter:
         if parts.max_shift_days is None
         else Deidentifier.from_study_key(key, parts.max_shift_days)
     )
-    return PatientExporter(parts.bundle, verifier, parts.catalogue, parts.params, deidentifier)
+    return PatientExporter(
+        parts.bundle, verifier, parts.catalogue, parts.params, deidentifier, parts.renderers
+    )
 
 
 _WORKER: PatientExporter | None = None
 
 
-#: How much lower the workers' scheduling priority is than the main process's. The main
-#: process writes every file, one patient after the other: it is the export's critical path,
-#: and the workers need only stay ahead of it (they wait once a few tasks are done). Without
-#: this, on two cores three busy processes share the time evenly and the writing waits.
-WORKER_NICENESS: Final = 5
-
-
 def _start_worker(parts: _Parts) -> None:
+    # The workers run at the main process's priority: they do nearly all the work (the main
+    # process only appends what they rendered), and on a machine shared with other work a
+    # lower priority would leave them the time no one else wants.
     global _WORKER
-    with contextlib.suppress(OSError, AttributeError):  # not on every platform
-        os.nice(WORKER_NICENESS)
     key = StudyPrivateKey.from_encrypted_json(parts.key_json, parts.key_passphrase)
     _WORKER = _exporter(parts, key)
 
@@ -107,6 +107,7 @@ class PatientPool(ClosedOnExit):
         max_shift_days: int | None,
         study_key: StudyPrivateKey,
         workers: int,
+        renderers: Sequence[PatientRenderer] = (),
     ) -> None:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
@@ -119,6 +120,7 @@ class PatientPool(ClosedOnExit):
             max_shift_days=max_shift_days,
             key_json="" if workers == 0 else study_key.to_encrypted_json(passphrase, FAST_KDF),
             key_passphrase=passphrase,
+            renderers=tuple(renderers),
         )
         self._inline = _exporter(parts, study_key)
         if workers > 0:
@@ -147,8 +149,29 @@ class PatientPool(ClosedOnExit):
             for future in window:
                 future.cancel()
 
+    def map(self, job: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``job`` on every item in the workers (inline without them), results in order; a
+        :data:`~epro.export.records.JobRunner` for the writers' finishing work."""
+        if self._pool is None:
+            yield from (job(item) for item in items)
+            return
+        window: deque[Future[Any]] = deque()
+        # Jobs (a figure page, a chunk of SPSS rows) are larger than a patient task: fewer
+        # in flight keep the memory they take small.
+        limit = self._workers + 1
+        try:
+            for item in items:
+                window.append(self._pool.submit(job, item))
+                if len(window) >= limit:
+                    yield self._next(window)
+            while window:
+                yield self._next(window)
+        finally:
+            for future in window:
+                future.cancel()
+
     @staticmethod
-    def _next(window: deque[Future[list[PatientResult]]]) -> list[PatientResult]:
+    def _next(window: deque[Future[Any]]) -> Any:
         try:
             return window.popleft().result()
         except BrokenProcessPool:

@@ -3,22 +3,25 @@
 For one patient: read its responses from the bundle, check and open each envelope
 (:class:`~epro.export.verify.Verifier`), turn the rejected ones into ``problems.csv`` rows,
 keep the first copy of a response id the bundle holds twice, assemble and score the record
-(:func:`~epro.export.assemble.assemble_patient`) and, when asked, de-identify it. Everything
-here is per patient and needs no other patient, so it runs in worker processes
-(:mod:`epro.export.parallel`) as well as inline, with the same result.
+(:func:`~epro.export.assemble.assemble_patient`), when asked de-identify it, and with the
+writers' renderers render each format's share of it. Everything here is per patient and needs
+no other patient, so it runs in worker processes (:mod:`epro.export.parallel`) as well as
+inline, with the same result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from epro.bundle import RosterRecord, Span, read_span
 from epro.export.assemble import assemble_patient
 from epro.export.catalogue import Catalogue
 from epro.export.deidentify import Deidentifier
 from epro.export.problems import Kind, Problem
-from epro.export.records import ExportResponse, PatientRecord
+from epro.export.records import ExportResponse, PatientRecord, PatientRenderer, ResponseStatus
 from epro.export.verify import Check, Rejected, Verifier
 from epro.scoring.params import ScoringParams
 
@@ -33,16 +36,25 @@ class PatientTask:
     roster: RosterRecord | None
     spans: tuple[Span, ...]
     count: int
+    #: (response id, reason) of each of the patient's responses marked entered in error.
+    entered_in_error: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class PatientResult:
-    """The record the writers get, the rows for ``problems.csv``, and what was counted."""
+    """The record the writers get (or what each writer's renderer made of it), the rows for
+    ``problems.csv``, and what was counted."""
 
-    record: PatientRecord
+    #: None when the renderers made ``parts``: the writers need only those.
+    record: PatientRecord | None
     problems: tuple[Problem, ...]
     rejected: int
     superseded: int
+    #: Responses exported.
+    exported: int
+    entered_in_error: int = 0
+    #: One part per renderer, in the writers' order (none without renderers).
+    parts: tuple[Any, ...] = ()
 
 
 class PatientExporter:
@@ -55,7 +67,9 @@ class PatientExporter:
         catalogue: Catalogue,
         params: ScoringParams,
         deidentifier: Deidentifier | None,
+        renderers: Sequence[PatientRenderer] = (),
     ) -> None:
+        self._renderers = tuple(renderers)
         self._bundle = bundle
         self._verifier = verifier
         self._catalogue = catalogue
@@ -85,6 +99,7 @@ class PatientExporter:
                 else:
                     seen.add(outcome.response_id)
                     verified.append(outcome)
+        marks = dict(task.entered_in_error)
         record, found = assemble_patient(
             task.code,
             task.site,
@@ -92,13 +107,35 @@ class PatientExporter:
             verified,
             study=self._catalogue.study,
             params=self._params,
+            entered_in_error=marks,
         )
         problems.extend(found)
+        for response_id in sorted(marks.keys() - seen):
+            problems.append(
+                Problem(
+                    Kind.ANNOTATION,
+                    response_id,
+                    "",
+                    task.code,
+                    "annotation",
+                    "marked entered in error on the server, but the bundle holds no verified "
+                    "response with this id for this patient; the mark changes nothing",
+                )
+            )
         superseded = sum(problem.kind is Kind.SUPERSEDED for problem in found)
+        wrong = sum(r.status is ResponseStatus.ENTERED_IN_ERROR for r in record.responses)
         if self._deidentifier is not None:
             record = self._deidentifier.patient(record, self._catalogue.forms)
             problems = [self._deidentifier.problem(problem) for problem in problems]
-        return PatientResult(record, tuple(problems), rejected, superseded)
+        exported = len(record.responses)
+        if self._renderers:
+            # The writers' per-patient work, done here (a worker process, when there are
+            # any): what goes back is text and packed numbers, not the record.
+            parts = tuple(renderer.render(record) for renderer in self._renderers)
+            return PatientResult(
+                None, tuple(problems), rejected, superseded, exported, wrong, parts
+            )
+        return PatientResult(record, tuple(problems), rejected, superseded, exported, wrong)
 
 
 def _rejected(response: Rejected | ExportResponse, check: Check, reason: str) -> Problem:

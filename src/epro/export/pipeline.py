@@ -4,9 +4,11 @@
 patients in the order of their exported codes. Each patient is exported on its own, in worker
 processes (:mod:`epro.export.parallel`): its envelopes checked and opened, its verified
 responses made one :class:`~epro.export.records.PatientRecord`, scored and, when asked,
-de-identified (:mod:`epro.export.patients`). This process hands every record to each format
-writer in turn and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
-envelope never stops the export, and everything good is exported.
+de-identified (:mod:`epro.export.patients`), and rendered by each format writer's renderer
+(:class:`~epro.export.records.PartWriter`). This process appends each part to its writer in
+patient order and writes the rows of ``problems.csv`` (:mod:`epro.export.problems`): one bad
+envelope never stops the export, and everything good is exported. Writers without a renderer
+(passed in by a caller) are given the records instead.
 
 Everything is written into a temporary folder beside ``out`` and renamed to ``out`` only at
 the very end, after ``MANIFEST.json``: an export is there whole or not at all. The same
@@ -25,10 +27,17 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from epro import __version__
-from epro.bundle import Bundle, DeviceRecord, Span, open_bundle
+from epro.bundle import (
+    ENTERED_IN_ERROR,
+    AnnotationRecord,
+    Bundle,
+    DeviceRecord,
+    Span,
+    open_bundle,
+)
 from epro.crypto import StudyPrivateKey
 from epro.errors import ExportError
 from epro.export.catalogue import INFUSION_VISITS, Catalogue, load_catalogue
@@ -38,7 +47,14 @@ from epro.export.parallel import PatientPool
 from epro.export.patients import PatientResult, PatientTask
 from epro.export.problems import FILE_NAME as PROBLEMS_FILE
 from epro.export.problems import Kind, Problem, ProblemsFile
-from epro.export.records import ExportContext, FormatWriter, WrittenFile
+from epro.export.records import (
+    ExportContext,
+    FinishesInParallel,
+    FormatWriter,
+    PartWriter,
+    PatientRenderer,
+    WrittenFile,
+)
 from epro.export.verify import Verifier
 from epro.protocol import utc_timestamp
 from epro.scoring.params import DEFAULT_PARAMS, ScoringParams
@@ -90,6 +106,8 @@ class ExportReport:
     conflicts: int
     problems: int
     files: tuple[WrittenFile, ...]
+    #: Responses a data manager marked entered in error: exported, never scored.
+    entered_in_error: int = 0
 
     @property
     def exit_status(self) -> int:
@@ -124,7 +142,7 @@ def run_export(
         else None
     )
     kiosks = list(bundle.devices())
-    plan = _plan(bundle, deidentifier)
+    plan, stray_marks = _plan(bundle, deidentifier)
     total = bundle.counts["response"]
     workers = options.workers
     if workers is None:
@@ -139,6 +157,7 @@ def run_export(
         ) from None
     try:
         export = _Export(bundle, catalogue, options, writers, deidentifier, staging)
+        renderers = export.begin()
         with PatientPool(
             bundle.path,
             kiosks=kiosks,
@@ -147,8 +166,9 @@ def run_export(
             max_shift_days=options.max_shift_days if options.deidentify else None,
             study_key=study_key,
             workers=workers,
+            renderers=renderers,
         ) as pool:
-            report = export.run(plan, pool, kiosks, study_key, progress)
+            report = export.run(plan, pool, kiosks, study_key, progress, stray_marks)
         _publish(staging, out)
     except OSError as error:
         # A full disk or a folder that went away: nothing half-written is kept.
@@ -196,9 +216,16 @@ def _publish(staging: Path, out: Path) -> None:
     staging.rename(out)
 
 
-def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask]:
-    """Every patient of the roster or the responses, in the order of their written codes."""
+def _plan(
+    bundle: Bundle, deidentifier: Deidentifier | None
+) -> tuple[list[PatientTask], list[AnnotationRecord]]:
+    """Every patient of the roster or the responses, in the order of their written codes,
+    each with the marks on its responses; and the marks of patients the bundle has not."""
     roster = {entry.code: entry for entry in bundle.patients()}
+    marks: dict[str, list[AnnotationRecord]] = {}
+    for mark in bundle.annotations():
+        if mark.kind == ENTERED_IN_ERROR:
+            marks.setdefault(mark.patient, []).append(mark)
     spans: dict[str, list[Span]] = {}
     sites: dict[str, str] = {}
     for group in bundle.groups:
@@ -224,9 +251,13 @@ def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask
                 roster=entry,
                 spans=found,
                 count=sum(span.count for span in found),
+                entered_in_error=tuple(
+                    (mark.response_id, mark.reason) for mark in marks.pop(code, ())
+                ),
             )
         )
-    return sorted(planned, key=lambda p: p.written_code)
+    stray = [mark for patient in sorted(marks) for mark in marks[patient]]
+    return sorted(planned, key=lambda p: p.written_code), stray
 
 
 def _batches(plan: Sequence[PatientTask]) -> Iterator[list[PatientTask]]:
@@ -264,15 +295,11 @@ class _Export:
         self.exported = 0
         self.rejected = 0
         self.superseded = 0
+        self.entered_in_error = 0
 
-    def run(
-        self,
-        plan: list[PatientTask],
-        pool: PatientPool,
-        kiosks: list[DeviceRecord],
-        study_key: StudyPrivateKey,
-        progress: Progress | None,
-    ) -> ExportReport:
+    def begin(self) -> tuple[PatientRenderer, ...]:
+        """Begin every writer; their renderers when every writer has one (else none, and the
+        writers are given the records)."""
         study = self.catalogue.study
         context = ExportContext(
             forms=self.catalogue.forms,
@@ -286,6 +313,19 @@ class _Export:
         )
         for writer in self.writers:
             writer.begin(self.staging, context)
+        if not all(isinstance(writer, PartWriter) for writer in self.writers):
+            return ()
+        return tuple(cast(PartWriter, writer).renderer() for writer in self.writers)
+
+    def run(
+        self,
+        plan: list[PatientTask],
+        pool: PatientPool,
+        kiosks: list[DeviceRecord],
+        study_key: StudyPrivateKey,
+        progress: Progress | None,
+        stray_marks: Sequence[AnnotationRecord] = (),
+    ) -> ExportReport:
         total = self.bundle.counts["response"]
         done = 0
         if progress is not None:
@@ -294,12 +334,27 @@ class _Export:
             for results in pool.run(_batches(plan)):
                 for result in results:
                     self._patient(result, problems)
-                    done += result.rejected + len(result.record.responses)
+                    done += result.rejected + result.exported
                 if progress is not None:
                     progress(done, total)
             conflicts = self._conflicts(problems, kiosks, study_key)
+            for mark in stray_marks:
+                problem = Problem(
+                    Kind.ANNOTATION,
+                    mark.response_id,
+                    "",
+                    mark.patient,
+                    "annotation",
+                    "marked entered in error on the server, but the bundle holds neither this "
+                    "patient nor the response; the mark changes nothing",
+                )
+                if self.deidentifier is not None:
+                    problem = self.deidentifier.problem(problem)
+                problems.add(problem)
         files = [WrittenFile(Path(PROBLEMS_FILE), problems.rows)]
         for writer in self.writers:
+            if isinstance(writer, FinishesInParallel):
+                writer.run_jobs_with(pool.map)
             files.extend(writer.finish())
         files.sort(key=lambda f: f.path.as_posix())
         self._write_manifest(files, plan, study_key, problems.rows, conflicts)
@@ -313,6 +368,7 @@ class _Export:
             conflicts=conflicts,
             problems=problems.rows,
             files=tuple(files),
+            entered_in_error=self.entered_in_error,
         )
 
     def _patient(self, result: PatientResult, problems: ProblemsFile) -> None:
@@ -320,9 +376,15 @@ class _Export:
             problems.add(problem)
         self.rejected += result.rejected
         self.superseded += result.superseded
-        self.exported += len(result.record.responses)
-        for writer in self.writers:
-            writer.add_patient(result.record)
+        self.entered_in_error += result.entered_in_error
+        self.exported += result.exported
+        if result.record is None:
+            # Rendered where the patient was exported: only appended here, in patient order.
+            for writer, part in zip(self.writers, result.parts, strict=True):
+                cast(PartWriter, writer).add_part(part)
+        else:
+            for writer in self.writers:
+                writer.add_patient(result.record)
 
     def _conflicts(
         self, problems: ProblemsFile, kiosks: list[DeviceRecord], study_key: StudyPrivateKey
@@ -394,6 +456,7 @@ class _Export:
                 "exported": self.exported,
                 "rejected": self.rejected,
                 "superseded": self.superseded,
+                "entered_in_error": self.entered_in_error,
                 "conflicts": conflicts,
                 "problems": problem_rows,
             },

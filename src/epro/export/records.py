@@ -16,12 +16,12 @@ need numbers use :data:`MISSING_CODES`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 from epro.forms.enablement import rule_holds
 from epro.forms.model import AnswerValue, Form, Item
@@ -183,3 +183,54 @@ class FormatWriter(Protocol):
     def add_patient(self, patient: PatientRecord) -> None: ...
 
     def finish(self) -> list[WrittenFile]: ...
+
+
+class PatientRenderer(Protocol):
+    """One format's share of one patient, rendered where the patient is exported.
+
+    A renderer is made in the main process, before any patient, and sent as it is to each
+    worker process: it holds the export's context and builds its caches on first use.
+    ``render`` is a pure function of the record (and the context), so a worker's part is
+    the same as the main process would make.
+    """
+
+    def render(self, patient: PatientRecord) -> Any: ...
+
+
+@runtime_checkable
+class PartWriter(Protocol):
+    """A :class:`FormatWriter` whose per-patient work can be done in a worker process.
+
+    ``renderer`` (after ``begin``) gives a fresh :class:`PatientRenderer`;
+    ``add_part`` takes what it rendered for one patient, in patient order, and only
+    appends it. ``add_patient(p)`` is ``add_part(renderer.render(p))``: the same bytes
+    wherever the rendering ran.
+    """
+
+    def begin(self, out: Path, context: ExportContext) -> None: ...
+
+    def add_patient(self, patient: PatientRecord) -> None: ...
+
+    def finish(self) -> list[WrittenFile]: ...
+
+    def renderer(self) -> PatientRenderer: ...
+
+    def add_part(self, part: Any) -> None: ...
+
+
+#: ``run(job, items)``: ``job`` applied to every item, results in the items' order — in the
+#: export's worker processes when it has them (``job`` and the items must then pickle).
+JobRunner = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
+
+
+def run_here(job: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """A :data:`JobRunner` that runs every job in this process."""
+    return (job(item) for item in items)
+
+
+@runtime_checkable
+class FinishesInParallel(Protocol):
+    """A writer whose ``finish`` has independent pieces of work (the analysis's figure pages):
+    the pipeline hands it a :data:`JobRunner` on its workers before calling ``finish``."""
+
+    def run_jobs_with(self, run: JobRunner) -> None: ...

@@ -6,17 +6,18 @@ format, measure, value labels, missing values — is decided in
 :mod:`epro.export.spss_dictionary` and :mod:`epro.export.spss_wide`; the syntax in
 :mod:`epro.export.spss_syntax`.
 
-pyreadstat writes a whole DataFrame, so rows are kept until :meth:`SpssWriter.finish`,
-column by column, strings in lists and numbers packed: most cells are small whole numbers
-(choice codes, 0/1 flags, 0-100 scales, the missing codes -9 … -5), so a numeric column is
-held in one byte a cell while every value fits a signed byte exactly, then in two, then in a
-4-byte float (quarters, NaN, -0.0, large whole numbers), and in 8-byte floats only from the
-first value that fits no narrower type bit for bit (a tenth). Rows come in as floats and are
-packed every :data:`_PACK_ROWS` rows, so what is held grows by a byte or so a cell, not eight.
-The DataFrame is built once, on top of those buffers (a string column's list is let go as its
-Series is made), and dropped as soon as its file is written. pyreadstat writes an ``int8`` or
-``int16`` column as the same SPSS numeric variable as its floats, and a ``float32`` one
-through the same doubles, so the file is byte for byte what plain floats give.
+pyreadstat writes a ``.sav`` only from a whole DataFrame. :class:`SpssWriter` does not hold
+the tables: :class:`SpssRenderer` (run in the export's worker processes) splits each
+patient's rows into numbers and strings, and the writer spools them to disk
+(:mod:`epro.export.spss_spool`), which writes the file through pyreadstat a chunk of rows at
+a time at the end, so memory does not grow with the number of patients.
+
+:class:`_Table` and :func:`_write_sav` are the reference: the whole table in memory (numbers
+packed per column into the narrowest type that gives every value back bit for bit: a signed
+byte, two bytes, a 4-byte float, 8 bytes) and one DataFrame; tests hold the spooled file equal
+to it byte for byte. pyreadstat writes an ``int8`` or ``int16`` column as the same SPSS
+numeric variable as its floats, and a ``float32`` one through the same doubles, so the file is
+what plain floats give.
 
 The same records give the same bytes. readstat stamps the wall clock into the file header
 (creation date and time) and pyreadstat has no parameter to set it, so after writing, those two
@@ -30,12 +31,13 @@ import contextlib
 import os
 from array import array
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from epro.errors import ExportError
-from epro.export.records import ExportContext, PatientRecord, WrittenFile
+from epro.export.records import ExportContext, JobRunner, PatientRecord, WrittenFile, run_here
 from epro.export.spss_dictionary import (
     AnalysisTable,
     Cell,
@@ -44,6 +46,7 @@ from epro.export.spss_dictionary import (
     check_names,
     clip,
 )
+from epro.export.spss_spool import SpooledTable
 from epro.export.spss_syntax import analysis_syntax
 from epro.export.spss_wide import WideTable
 
@@ -79,7 +82,7 @@ _DTYPES: Final = {"b": "int8", "h": "int16", "f": "float32", "d": "float64"}
 
 
 class _Table:
-    """One .sav file being collected: its variables and a buffer per column."""
+    """One .sav file being collected: its variables, numbers packed per column, strings."""
 
     def __init__(self, file_name: str, label: str, variables: Sequence[Variable]) -> None:
         check_names(file_name, variables)
@@ -87,49 +90,61 @@ class _Table:
         self.label = label
         self.variables = tuple(variables)
         self._numpy: Any = _libraries()[0]
-        # A numeric column's rows not yet packed, as floats; a string column's, as they are.
-        self._pending: list[array[float] | list[str]] = [
-            [] if v.is_string else array("d") for v in variables
-        ]
-        #: Per numeric column, its packed rows (typecode b, h, f or d); None for a string column.
-        self._packed: list[array[Any] | None] = [
-            None if v.is_string else array(_NARROWEST) for v in variables
-        ]
-        # Bound appends, one per column: the hot loop of the export. A cell's type was fixed
-        # by the dictionary (float for numbers, str for strings); a mismatch raises TypeError.
-        self._appends: list[Callable[[Any], None]] = [column.append for column in self._pending]
+        self.split = RowSplit(self.variables)
+        # Numbers not yet packed, row after row, as floats.
+        self._pending = array("d")
+        #: Per numeric column, its packed rows (typecode b, h, f or d).
+        self._packed: list[array[Any]] = [array(_NARROWEST) for _ in self.split.numeric]
+        #: Per string column, its rows.
+        self._strings: list[list[str]] = [[] for _ in self.split.strings]
         self.rows = 0
 
     def add(self, row: Sequence[Cell]) -> None:
-        if len(row) != len(self._appends):
+        """One row of cells (float for a number, str for a string, as the dictionary says)."""
+        numbers: array[float] = array("d")
+        strings: list[str] = []
+        self.split.into(row, numbers, strings, self.file_name)
+        self.add_rows(1, numbers, strings)
+
+    def add_rows(self, count: int, numbers: array[float], strings: Sequence[str]) -> None:
+        """``count`` rows split by :class:`RowSplit`: their numbers and their strings, each
+        row after row."""
+        width = len(self._strings)
+        if len(numbers) != count * len(self._packed) or len(strings) != count * width:
             raise ExportError(
-                f"{self.file_name}: a row has {len(row)} cells for {len(self._appends)} "
+                f"{self.file_name}: {count} rows do not fill {len(self.variables)} "
                 "variables; this is a fault of the export, please report it"
             )
-        for append, cell in zip(self._appends, row, strict=True):
-            append(cell)
-        self.rows += 1
-        if self.rows % _PACK_ROWS == 0:
+        self._pending.extend(numbers)
+        for index, column in enumerate(self._strings):
+            column.extend(strings[index::width])
+        before = self.rows // _PACK_ROWS
+        self.rows += count
+        if self.rows // _PACK_ROWS != before:
             self._pack()
 
     def columns(self) -> list[Any]:
         """Each column for the DataFrame: a numpy view on its packed buffer, or its strings."""
         self._pack()
         numpy = self._numpy
+        numbers = iter(self._packed)
+        strings = iter(self._strings)
         result: list[Any] = []
-        for pending, packed in zip(self._pending, self._packed, strict=True):
-            if packed is None:
-                result.append(pending)
+        for variable in self.variables:
+            if variable.is_string:
+                result.append(next(strings))
             else:
+                packed = next(numbers)
                 result.append(numpy.frombuffer(packed, dtype=_DTYPES[packed.typecode]))
         return result
 
     def _pack(self) -> None:
         numpy = self._numpy
-        for index, (pending, packed) in enumerate(zip(self._pending, self._packed, strict=True)):
-            if packed is None or not isinstance(pending, array) or not pending:
-                continue
-            values = numpy.frombuffer(pending, dtype=numpy.float64)
+        if not self._pending or not self._packed:
+            return
+        table = numpy.frombuffer(self._pending, dtype=numpy.float64).reshape(-1, len(self._packed))
+        for index, packed in enumerate(self._packed):
+            values = numpy.ascontiguousarray(table[:, index])
             code: str = packed.typecode
             while code != "d":
                 # Exact means the same 8 bytes back: NaN, -0.0 and anything out of range fail.
@@ -148,17 +163,84 @@ class _Table:
                 self._packed[index] = packed
             packed.frombytes(values.astype(_DTYPES[code]).tobytes())
             del values
-            # Emptied in place: the bound append of the hot loop stays this array's.
-            del pending[:]
+        del table
+        self._pending = array("d")
+
+
+class RowSplit:
+    """Splits a table's rows into their numbers and their strings, row after row: what a
+    worker process sends for one patient, and what :class:`_Table` appends."""
+
+    def __init__(self, variables: Sequence[Variable]) -> None:
+        self.numeric = tuple(i for i, v in enumerate(variables) if not v.is_string)
+        self.strings = tuple(i for i, v in enumerate(variables) if v.is_string)
+        self._width = len(variables)
+
+    def into(
+        self, row: Sequence[Cell], numbers: array[float], strings: list[str], file_name: str
+    ) -> None:
+        if len(row) != self._width:
+            raise ExportError(
+                f"{file_name}: a row has {len(row)} cells for {self._width} "
+                "variables; this is a fault of the export, please report it"
+            )
+        # A cell's type was fixed by the dictionary (float for numbers, str for strings);
+        # a string among the numbers raises TypeError.
+        numbers.extend([row[i] for i in self.numeric])  # type: ignore[misc]
+        strings.extend([row[i] for i in self.strings])  # type: ignore[misc]
+
+
+class SpssRenderer:
+    """A patient's rows of the three .sav files, split into numbers and strings, in any
+    process (a PatientRenderer); the tables' converters are made on first use."""
+
+    def __init__(self, context: ExportContext) -> None:
+        self._context = context
+        self._tables: list[tuple[WideTable | ScoresTable | AnalysisTable, RowSplit]] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # The tables hold closures: they are made again where the renderer runs.
+        return {"context": self._context}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        context = state["context"]
+        assert isinstance(context, ExportContext)
+        self._context, self._tables = context, None
+
+    def render(self, patient: PatientRecord) -> list[tuple[int, array[float], list[str]]]:
+        """Per table: how many rows, their numbers and their strings."""
+        if self._tables is None:
+            self._tables = [(t, RowSplit(t.variables)) for t in _tables(self._context)]
+        parts = []
+        for table, split in self._tables:
+            numbers: array[float] = array("d")
+            strings: list[str] = []
+            count = 0
+            for row in table.rows(patient):
+                split.into(row, numbers, strings, table.file_name)
+                count += 1
+            parts.append((count, numbers, strings))
+        return parts
+
+
+def _tables(context: ExportContext) -> tuple[WideTable, ScoresTable, AnalysisTable]:
+    return (WideTable(context), ScoresTable(context), AnalysisTable(context))
 
 
 class SpssWriter:
-    """Writes the SPSS files of one export (see the module docstring)."""
+    """Writes the SPSS files of one export (see the module docstring); a PartWriter, whose
+    rows :class:`SpssRenderer` renders."""
 
     def __init__(self) -> None:
         self._folder: Path | None = None
         self._context: ExportContext | None = None
-        self._tables: list[tuple[WideTable | ScoresTable | AnalysisTable, _Table]] = []
+        self._tables: list[tuple[WideTable | ScoresTable | AnalysisTable, SpooledTable]] = []
+        self._renderer: SpssRenderer | None = None
+        self._run: JobRunner = run_here
+
+    def run_jobs_with(self, run: JobRunner) -> None:
+        """Write the tables' chunks of rows with ``run`` (the export's workers)."""
+        self._run = run
 
     def begin(self, out: Path, context: ExportContext) -> None:
         self._folder = out / FOLDER
@@ -170,13 +252,29 @@ class SpssWriter:
                 f"cannot create the folder {FOLDER}/ in the output folder ({error.strerror}); "
                 "choose an output folder you may write to"
             ) from None
-        tables = (WideTable(context), ScoresTable(context), AnalysisTable(context))
-        self._tables = [(t, _Table(t.file_name, t.label, t.variables)) for t in tables]
+        self._tables = []
+        for table in _tables(context):
+            check_names(table.file_name, table.variables)
+            split = RowSplit(table.variables)
+            spool = self._folder / f".{table.file_name}.rows.part"
+            self._tables.append(
+                (table, SpooledTable(spool, len(split.numeric), len(split.strings)))
+            )
+        self._renderer = SpssRenderer(context)
+
+    def renderer(self) -> SpssRenderer:
+        if self._context is None:
+            raise ExportError("the SPSS writer was asked for a renderer before it began")
+        return SpssRenderer(self._context)
 
     def add_patient(self, patient: PatientRecord) -> None:
-        for table, store in self._tables:
-            for row in table.rows(patient):
-                store.add(row)
+        if self._renderer is None:
+            raise ExportError("the SPSS writer was given a patient before it began")
+        self.add_part(self._renderer.render(patient))
+
+    def add_part(self, part: Sequence[tuple[int, array[float], Sequence[str]]]) -> None:
+        for (_, spooled), (count, numbers, strings) in zip(self._tables, part, strict=True):
+            spooled.add_rows(count, numbers, strings)
 
     def finish(self) -> list[WrittenFile]:
         if self._folder is None or self._context is None:
@@ -185,9 +283,10 @@ class SpssWriter:
         written: list[WrittenFile] = []
         while self._tables:
             # Each table's buffers are dropped as soon as its file is written.
-            _, store = self._tables.pop(0)
-            _write_sav(folder / store.file_name, store, context)
-            written.append(WrittenFile(Path(FOLDER, store.file_name), store.rows))
+            table, spooled = self._tables.pop(0)
+            path = folder / table.file_name
+            _write_spooled(path, spooled, table.label, table.variables, context, self._run)
+            written.append(WrittenFile(Path(FOLDER, table.file_name), spooled.rows))
         syntax = folder / SYNTAX_FILE
         _replace(syntax, analysis_syntax(context).encode("utf-8"))
         written.append(WrittenFile(Path(FOLDER, SYNTAX_FILE)))
@@ -213,14 +312,67 @@ def _libraries() -> tuple[Any, Any, Any]:
 
 
 def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
-    """Write ``store`` to ``path``; its string buffers are used up on the way."""
-    numpy, pandas, pyreadstat = _libraries()
-    variables = store.variables
+    """Write ``store`` to ``path`` from one DataFrame of the whole table (the reference way:
+    :func:`_write_spooled` writes the same bytes); its string buffers are used up."""
+    frame, value_labels = _frame(store.variables, store.columns())
+
+    def write(partial: Path) -> None:
+        _pyreadstat_write(partial, frame, value_labels, store.variables, store.label, context)
+        stamp_header(partial, context.created_at)
+
+    _write_by_way_of_part(path, write)
+
+
+def _write_spooled(
+    path: Path,
+    spooled: SpooledTable,
+    file_label: str,
+    variables: Sequence[Variable],
+    context: ExportContext,
+    run: JobRunner = run_here,
+) -> None:
+    """Write a table whose rows were spooled to disk, a chunk of rows at a time
+    (:mod:`epro.export.spss_spool`), the chunks by ``run``."""
+    numpy = _libraries()[0]
+    write_chunk = _ChunkWriter(tuple(variables), file_label, context)
+
+    def write(partial: Path) -> None:
+        spooled.write(partial, write_chunk, numpy, run)
+        stamp_header(partial, context.created_at)
+
+    _write_by_way_of_part(path, write)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkWriter:
+    """Writes some rows of a table with its dictionary (a picklable ``WriteChunk``)."""
+
+    variables: tuple[Variable, ...]
+    file_label: str
+    context: ExportContext
+
+    def __call__(self, target: Path, numbers: Any, strings: list[list[str]]) -> None:
+        numeric = iter(range(numbers.shape[1]))
+        texts = iter(strings)
+        columns = [
+            next(texts) if v.is_string else numbers[:, next(numeric)] for v in self.variables
+        ]
+        frame, value_labels = _frame(self.variables, columns)
+        _pyreadstat_write(
+            target, frame, value_labels, self.variables, self.file_label, self.context
+        )
+
+
+def _frame(
+    variables: Sequence[Variable], columns: Sequence[Any]
+) -> tuple[Any, dict[str, dict[Any, str]]]:
+    """The DataFrame of ``columns`` (string lists, used up; numpy numbers) and its value labels."""
+    numpy, pandas, _ = _libraries()
     # Strings typed as such even when there are none (an export without patients), numbers
-    # as views on their packed buffers: nothing is copied until pyreadstat reads the rows.
+    # as views on their buffers: nothing is copied until pyreadstat reads the rows.
     data: dict[str, Any] = {}
     value_labels: dict[str, dict[Any, str]] = {}
-    for variable, column in zip(variables, store.columns(), strict=True):
+    for variable, column in zip(variables, columns, strict=True):
         labels: dict[Any, str] = dict(variable.value_labels)
         if isinstance(column, list):
             strings = column
@@ -238,24 +390,29 @@ def _write_sav(path: Path, store: _Table, context: ExportContext) -> None:
         data[variable.name] = column
         if labels:
             value_labels[variable.name] = labels
-    frame = pandas.DataFrame(data, copy=False)
-    del data
+    return pandas.DataFrame(data, copy=False), value_labels
 
-    def write(partial: Path) -> None:
-        pyreadstat.write_sav(
-            frame,
-            partial,
-            file_label=clip(f"{context.study_id}: {store.label}", _FILE_LABEL_LIMIT),
-            column_labels={v.name: v.label for v in variables},
-            variable_value_labels=value_labels,
-            missing_ranges=_missing_ranges(variables),
-            variable_measure={v.name: str(v.measure) for v in variables},
-            variable_format={v.name: v.format for v in variables if v.format is not None},
-            row_compress=True,
-        )
-        stamp_header(partial, context.created_at)
 
-    _write_by_way_of_part(path, write)
+def _pyreadstat_write(
+    target: Path,
+    frame: Any,
+    value_labels: dict[str, dict[Any, str]],
+    variables: Sequence[Variable],
+    file_label: str,
+    context: ExportContext,
+) -> None:
+    pyreadstat = _libraries()[2]
+    pyreadstat.write_sav(
+        frame,
+        target,
+        file_label=clip(f"{context.study_id}: {file_label}", _FILE_LABEL_LIMIT),
+        column_labels={v.name: v.label for v in variables},
+        variable_value_labels=value_labels,
+        missing_ranges=_missing_ranges(variables),
+        variable_measure={v.name: str(v.measure) for v in variables},
+        variable_format={v.name: v.format for v in variables if v.format is not None},
+        row_compress=True,
+    )
 
 
 def _missing_ranges(variables: Sequence[Variable]) -> dict[str, list[Any]]:

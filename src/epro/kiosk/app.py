@@ -68,6 +68,8 @@ class KioskSettings:
     db: Path
     #: Demo mode only: (passphrase, nurse, PIN) shown on the lock screen. Never in a clinic.
     demo: tuple[str, str, str] | None = None
+    #: Demo mode only: the demo study server's console and its made-up accounts.
+    demo_console: str | None = None
     language: str = "en"
     high_contrast: bool = False
     idle_warning_s: float = 90.0
@@ -408,6 +410,7 @@ def make_kiosk(
     db: Path,
     *,
     demo: tuple[str, str, str] | None = None,
+    demo_console: str | None = None,
     language: str = "en",
     high_contrast: bool = False,
     idle_warning_s: float = 90.0,
@@ -420,6 +423,7 @@ def make_kiosk(
     settings = KioskSettings(
         db=db,
         demo=demo,
+        demo_console=demo_console,
         language=language,
         high_contrast=high_contrast,
         idle_warning_s=idle_warning_s,
@@ -431,9 +435,12 @@ def make_kiosk(
     return KioskApp(settings)
 
 
-def run_demo_kiosk(db: Path, *, idle_warning_s: float, idle_lock_s: float) -> int:
+def run_demo_kiosk(
+    db: Path, *, idle_warning_s: float, idle_lock_s: float, demo_console: str | None = None
+) -> int:
     """``epro demo``: make the demo database if it is missing, then run the kiosk in demo mode
-    (with the inactivity times of the ``EPRO_INACTIVITY_*`` settings, as ``epro kiosk``)."""
+    (with the inactivity times of the ``EPRO_INACTIVITY_*`` settings, as ``epro kiosk``);
+    ``demo_console`` is the demo server's console and accounts, for the lock screen."""
     import os
 
     from epro.demo import DEMO_NURSE, DEMO_PASSPHRASE, DEMO_PIN, make_demo_database
@@ -444,5 +451,11 @@ def run_demo_kiosk(db: Path, *, idle_warning_s: float, idle_lock_s: float) -> in
         db.parent.mkdir(parents=True, exist_ok=True)
         make_demo_database(db, passphrase=passphrase)
     demo = (passphrase, DEMO_NURSE, DEMO_PIN)
-    make_kiosk(db, demo=demo, idle_warning_s=idle_warning_s, idle_lock_s=idle_lock_s).run()
+    make_kiosk(
+        db,
+        demo=demo,
+        demo_console=demo_console,
+        idle_warning_s=idle_warning_s,
+        idle_lock_s=idle_lock_s,
+    ).run()
     return 0

@@ -34,6 +34,7 @@ STUDY_CODES: dict[str, str] = {
     "S019": "the study age range is invalid",
     "S020": "a visit without kiosk lists a form answered by a child or parent",
     "S021": "respondent rules for a form that no visit uses (warning)",
+    "S022": "study_key_fingerprint is not a key fingerprint",
 }
 
 

@@ -90,6 +90,9 @@ class Study:
     warnings: tuple[Problem, ...] = ()
     #: The protocol version (amendments change it); empty when the file gives none.
     version: str = ""
+    #: The study public key's fingerprint (32–64 lower-case hex digits, normalised) that a
+    #: kiosk checks the enrolling server's study key against; empty when the file gives none.
+    study_key_fingerprint: str = ""
 
     def visit(self, code: str) -> Visit:
         for visit in self.visits:

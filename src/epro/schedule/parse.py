@@ -21,7 +21,15 @@ from epro.schedule.model import FormRespondents, Study, Visit
 from epro.schedule.parse_ages import parse_respondents
 
 _TOP_KEYS = ("study", "visits", "respondents")
-_STUDY_KEYS = ("id", "title", "version", "baseline_visit", "min_age_years", "max_age_years")
+_STUDY_KEYS = (
+    "id",
+    "title",
+    "version",
+    "baseline_visit",
+    "min_age_years",
+    "max_age_years",
+    "study_key_fingerprint",
+)
 _VISIT_KEYS = ("code", "name", "week", "window_before_days", "window_after_days", "kiosk", "forms")
 _PATIENTS = frozenset({Respondent.PARENT.value, Respondent.CHILD.value})
 
@@ -49,6 +57,7 @@ def parse_study(
     baseline_code = out.text(study_table, "baseline_visit", "[study]", required=True)
     out.unknown_keys(study_table, _STUDY_KEYS, "[study]")
     min_age, max_age = _age_range(out, study_table)
+    fingerprint = _fingerprint(out, study_table)
 
     respondents = parse_respondents(out, data)
     # Forms with a respondents table, valid or not: a broken table is reported once, by itself.
@@ -81,7 +90,34 @@ def parse_study(
         source=source,
         warnings=warnings,
         version=version,
+        study_key_fingerprint=fingerprint,
     )
+
+
+def normalise_fingerprint(text: str) -> str:
+    """A key fingerprint as people copy it: without spaces, dashes, colons or a ``sha256:``
+    prefix, in lower case."""
+    plain = "".join(text.split()).lower().removeprefix("sha256:")
+    return plain.replace("-", "").replace(":", "")
+
+
+def _fingerprint(out: Collector, table: Mapping[str, Any]) -> str:
+    """``study_key_fingerprint``: the study public key's SHA-256 fingerprint (at least its
+    first 32 hex digits), as ``epro keys study-keypair`` prints it. Kiosks refuse to enrol
+    with a server handing out any other study key."""
+    raw = out.text(table, "study_key_fingerprint", "[study]", required=False)
+    if not raw:
+        return ""
+    value = normalise_fingerprint(raw)
+    if not 32 <= len(value) <= 64 or any(ch not in "0123456789abcdef" for ch in value):
+        out.add(
+            "S022",
+            "[study]",
+            "study_key_fingerprint is not a key fingerprint (32 to 64 hex digits)",
+            "copy the full fingerprint `epro keys study-keypair` printed for the study key",
+        )
+        return ""
+    return value
 
 
 def default_study_path() -> Path:

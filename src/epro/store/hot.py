@@ -25,6 +25,7 @@ from typing import NamedTuple, NoReturn, cast
 from epro.crypto import DeviceKey, StudyPublicKey
 from epro.errors import CryptoError, StoreError
 from epro.forms.model import AnswerValue
+from epro.store import trust
 from epro.store._time import from_text, from_text_or_none, to_text, to_text_or_none
 from epro.store.answers import answer_aad, answers_digest, decrypt_answer
 from epro.store.audit import HEAD_SQL, INSERT_SQL, chained_rows
@@ -66,6 +67,8 @@ _OUTBOX_INSERT = (
     "acknowledged_at, receipt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _ENVELOPE_INSERT = "INSERT INTO envelopes (response_id, envelope_json) VALUES (?, ?)"
+#: What sealing a response relies on: the key it seals to and the identity it signs as.
+_SEALING_SETTINGS = ("study_public_key", "site", "device_id")
 
 
 class ResponseState(NamedTuple):
@@ -293,9 +296,15 @@ class Transaction:
         return self._hot._device_key
 
     def study_public_key(self) -> StudyPublicKey | None:
-        """Read every time (enrolment may set it meanwhile), parsed only when it changed."""
-        row = self._execute("SELECT study_public_key FROM device").fetchone()
-        text = None if row is None else row[0]
+        """Read every time (enrolment may set it meanwhile), parsed only when it changed.
+
+        The key, the site and the device id (which go into the envelope) must authenticate
+        (``epro.store.trust``): a key swapped in the file raises TrustError, nothing is sealed.
+        """
+        context = self._context
+        text = trust.check(self._execute, context.cipher, context.settings_key, _SEALING_SETTINGS)[
+            "study_public_key"
+        ]
         if text is None:
             return None
         cached = self._hot._study_key

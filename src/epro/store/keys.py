@@ -2,14 +2,19 @@
 
 The device's Ed25519 private key and secret settings (the device token) are AES-GCM records
 under the data key, bound to their name; the study public key and plain settings are public.
+The security settings (study key, server URL and key, device id, token, site) are also
+authenticated: reading one checks its MAC and writing one renews it (``epro.store.trust``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlmodel import Session, select
 
 from epro.crypto import DeviceKey, RecordCipher, StudyPublicKey, record_aad
 from epro.errors import CryptoError, StoreError
+from epro.store import trust
 from epro.store.tables import DeviceRow, SettingRow
 
 
@@ -22,9 +27,10 @@ def setting_aad(name: str, key_version: int) -> bytes:
 
 
 class KeyRepository:
-    def __init__(self, session: Session, cipher: RecordCipher) -> None:
+    def __init__(self, session: Session, cipher: RecordCipher, settings_key: bytes) -> None:
         self._session = session
         self._cipher = cipher
+        self._settings_key = settings_key
 
     def device_key(self) -> DeviceKey:
         """The kiosk's signing key (the only key material that leaves the store, for signing)."""
@@ -41,7 +47,9 @@ class KeyRepository:
         return DeviceKey.from_private_bytes(raw)
 
     def study_public_key(self) -> StudyPublicKey | None:
-        text = self._device().study_public_key
+        """The key answers are sealed to; TrustError when it does not authenticate."""
+        self._session.flush()
+        text = self.check_trusted("study_public_key")["study_public_key"]
         return None if text is None else StudyPublicKey.from_json(text)
 
     def set_study_public_key(self, key: StudyPublicKey) -> None:
@@ -49,8 +57,23 @@ class KeyRepository:
         row.study_public_key = key.to_json()
         self._session.add(row)
         self._session.flush()
+        trust.reseal(self._execute, self._settings_key, "study_public_key", row.study_public_key)
+
+    def check_trusted(self, *names: str) -> dict[str, str | None]:
+        """The protected settings ``names`` (all when none is named) once each authenticates;
+        :class:`epro.store.trust.TrustError` naming the first that does not."""
+        self._session.flush()
+        return trust.check(
+            self._execute, self._cipher, self._settings_key, names or trust.PROTECTED
+        )
+
+    def has_setting(self, name: str) -> bool:
+        """Whether ``name`` is set, without reading or checking it (for status displays)."""
+        return self._session.get(SettingRow, name) is not None
 
     def get_setting(self, name: str) -> str | None:
+        if name in trust.SETTING_ROWS:
+            return self.check_trusted(name)[name]
         row = self._session.get(SettingRow, name)
         if row is None:
             return None
@@ -77,6 +100,11 @@ class KeyRepository:
             row = SettingRow(name=name, value=value, ciphertext=None, secret=False)
         self._session.merge(row)
         self._session.flush()
+        if name in trust.SETTING_ROWS:
+            trust.reseal(self._execute, self._settings_key, name, value)
+
+    def _execute(self, sql: str, params: tuple[object, ...]) -> Any:
+        return self._session.connection().exec_driver_sql(sql, params)
 
     def _device(self) -> DeviceRow:
         row = self._session.exec(select(DeviceRow)).first()

@@ -3,6 +3,12 @@
 site passphrase → Argon2id KEK → unwraps the data key → :class:`RecordCipher` for every record.
 The wrapped data key, its salt and the Argon2id cost sit in the ``meta`` row; changing the
 passphrase re-wraps the data key and touches nothing else.
+
+The data key also gives the settings key that authenticates the security settings
+(``epro.store.trust``). Files made before that were wrapped under :func:`data_key_context`;
+files whose settings carry MACs are wrapped under :func:`sealed_key_context`. Unlocking an
+older file seals its settings and re-wraps its key in one transaction, so afterwards nobody
+without the passphrase can present the file as one whose settings need no MAC.
 """
 
 from __future__ import annotations
@@ -25,14 +31,15 @@ from epro.crypto import (
     RecordCipher,
     StudyPublicKey,
     derive_kek,
+    derive_subkey,
     new_data_key,
     new_salt,
     record_aad,
     unwrap_key,
     wrap_key,
 )
-from epro.errors import StoreError
-from epro.store import migrations
+from epro.errors import EproError, StoreError, WrongPassphraseError
+from epro.store import migrations, trust
 from epro.store._time import to_text, utc_now
 from epro.store.audit_keying import audit_key, seal_keying
 from epro.store.connection import APPLICATION_ID, Limits, make_engine, open_raw, translate
@@ -64,7 +71,17 @@ def _kek(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
 
 
 def data_key_context(device_id: str, key_version: int) -> bytes:
+    """How files made before the security settings were authenticated wrap their data key."""
     return record_aad("epro-data-key", device_id, key_version)
+
+
+def sealed_key_context(device_id: str, key_version: int) -> bytes:
+    """How a file whose security settings carry MACs wraps its data key (see the module)."""
+    return record_aad("epro-data-key", device_id, key_version, "settings-sealed")
+
+
+def settings_key(data_key: bytes) -> bytes:
+    return derive_subkey(data_key, trust.SETTINGS_KEY_PURPOSE)
 
 
 class Store:
@@ -100,7 +117,7 @@ class Store:
         with self.unit_of_work() as uow:
             session = uow._require_session()
             meta = _meta(session, self.path)
-            context = data_key_context(self.device_id, meta.key_version)
+            context = sealed_key_context(self.device_id, meta.key_version)
             current = KdfParams.from_dict(json.loads(meta.kdf_params))
             data_key = unwrap_key(
                 _kek(old, meta.kdf_salt, current), meta.wrapped_key, context=context
@@ -179,7 +196,9 @@ def init_store(
     data_key = new_data_key()
     cipher = RecordCipher(data_key, KEY_VERSION)
     chain_key = audit_key(data_key, device_id)
-    context = StoreContext(path, engine, cipher, device_id, clock, kdf, chain_key)
+    context = StoreContext(
+        path, engine, cipher, device_id, clock, kdf, settings_key(data_key), chain_key
+    )
     try:
         with UnitOfWork(context) as uow:
             session = uow._require_session()
@@ -191,7 +210,7 @@ def init_store(
             wrapped = wrap_key(
                 _kek(passphrase, salt, kdf),
                 data_key,
-                context=data_key_context(device_id, KEY_VERSION),
+                context=sealed_key_context(device_id, KEY_VERSION),
             )
             now = to_text(clock())
             session.add(
@@ -220,6 +239,7 @@ def init_store(
                 )
             )
             session.flush()
+            trust.seal_all(_execute(session), cipher, context.settings_key)
             uow.audit.append(AuditKind.STORE_INIT, nurse_name, detail=f"site {site}")
             uow.staff.add(nurse_name, nurse_pin)
             uow.commit()
@@ -247,22 +267,85 @@ def open_store(path: Path, *, passphrase: str, clock: Callable[[], datetime] = u
                 raise StoreError(f"{path} has no device record; it is incomplete or damaged")
             params = KdfParams.from_dict(json.loads(meta.kdf_params))
             kek = _kek(passphrase, meta.kdf_salt, params)
-            data_key = unwrap_key(
-                kek, meta.wrapped_key, context=data_key_context(device.id, meta.key_version)
-            )
+            sealed_context = sealed_key_context(device.id, meta.key_version)
+            try:
+                data_key = unwrap_key(kek, meta.wrapped_key, context=sealed_context)
+                sealed = True
+            except WrongPassphraseError:  # a file from before settings were authenticated?
+                data_key = unwrap_key(
+                    kek, meta.wrapped_key, context=data_key_context(device.id, meta.key_version)
+                )
+                sealed = False
             chain_key = audit_key(data_key, device.id)
             if version < migrations.CURRENT_VERSION:
                 migrations.apply(_sqlite(session), version, migrations.CURRENT_VERSION)
                 if version < 5:  # the keyed chain starts here: authenticate where
                     seal_keying(_sqlite(session), chain_key)
-                session.commit()
             site, device_id, key_version = device.site, device.id, meta.key_version
+            cipher = RecordCipher(data_key, key_version)
+            if not sealed:
+                _seal_older_file(
+                    session, meta, kek, data_key, cipher, sealed_context, clock, chain_key
+                )
+            session.commit()
     except BaseException:
         engine.dispose()
         raise
-    cipher = RecordCipher(data_key, key_version)
-    context = StoreContext(path, engine, cipher, device_id, clock, params, chain_key)
+    context = StoreContext(
+        path, engine, cipher, device_id, clock, params, settings_key(data_key), chain_key
+    )
     return Store(context, site, limits)
+
+
+def _seal_older_file(
+    session: Session,
+    meta: MetaRow,
+    kek: bytes,
+    data_key: bytes,
+    cipher: RecordCipher,
+    context: bytes,
+    clock: Callable[[], datetime],
+    chain_key: bytes,
+) -> None:
+    """First unlock of a file made before the security settings were authenticated: give
+    every one its MAC as it stands now, and re-wrap the data key under the sealed context.
+
+    Acceptable because the file was never safer than this: until now anyone who could write
+    it could change these settings unnoticed, and this step makes that stop as soon as the
+    site unlocks the upgraded kiosk (at once, in practice). What it blesses is written to the
+    audit log (study key fingerprint, server address) and ``epro verify`` shows it, so a
+    person can compare it with what the data manager handed out. The re-wrap means the file
+    cannot afterwards be passed off as an older one without its MACs by anyone lacking the
+    passphrase (only a copy kept from before the upgrade could be, which is a rollback).
+    """
+    execute = _execute(session)
+    trust.seal_all(execute, cipher, settings_key(data_key))
+    meta.wrapped_key = wrap_key(kek, data_key, context=context)
+    session.add(meta)
+    session.flush()
+    values = trust.current_values(execute, cipher)
+    study = values["study_public_key"]
+    try:
+        fingerprint = "none" if study is None else StudyPublicKey.from_json(study).fingerprint()
+    except EproError:
+        fingerprint = "unreadable"
+    from epro.store.audit import AuditRepository
+
+    AuditRepository(session, str(values["device_id"]), clock, chain_key).append(
+        AuditKind.STORE_INIT,
+        "system",
+        detail=(
+            f"security settings authenticated at upgrade: study key {fingerprint}, "
+            f"server {values['server_url'] or 'none'}"
+        ),
+    )
+
+
+def _execute(session: Session) -> trust.Execute:
+    def execute(sql: str, params: tuple[object, ...]) -> object:
+        return session.connection().exec_driver_sql(sql, params)
+
+    return execute
 
 
 def probe(path: Path) -> int:

@@ -38,6 +38,8 @@ class StoreContext:
     device_id: str
     clock: Callable[[], datetime]
     kdf: KdfParams
+    #: Authenticates the security settings (``epro.store.trust``); derived from the data key.
+    settings_key: bytes
     audit_key: bytes  # HMAC key of the audit chain (audit_keying.audit_key)
 
 
@@ -120,7 +122,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.audit = AuditRepository(session, context.device_id, context.clock, context.audit_key)
         self.staff = self._make_staff(session, notes)
-        self.keys = KeyRepository(session, context.cipher)
+        self.keys = KeyRepository(session, context.cipher, context.settings_key)
 
     def _make_staff(self, session: Session, notes: list[PinNote]) -> StaffRepository:
         context = self._context

@@ -2,9 +2,10 @@
 
 Each problem names its record precisely, in the order found: SQLite's own integrity check,
 foreign keys, the device key, every answer (by response and item), the stored answers hash of
-every submitted response that still has its answers, secret settings, then the audit chain up
-to its first break (after a break every later link differs, so one is enough) — keyed links
-checked under the audit key, those written before the chain was keyed by their plain hash.
+every submitted response that still has its answers, secret settings, the MAC of every
+security setting (``epro.store.trust``), then the audit chain up to its first break (after a
+break every later link differs, so one is enough) — keyed links checked under the audit key,
+those written before the chain was keyed by their plain hash.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from epro.errors import CryptoError
 from epro.forms.model import AnswerValue
+from epro.store import trust
 from epro.store.answers import answers_digest, decrypt_answer
 from epro.store.audit import check_chain
 from epro.store.audit_keying import keyed_from
@@ -103,6 +105,7 @@ def verify_store(context: StoreContext) -> VerifyReport:
                 )
             except CryptoError:
                 problems.append(f"setting {setting.name} does not authenticate")
+        problems += trust_problems(raw, context)
 
         audit_rows = list(session.exec(select(AuditRow).order_by(col(AuditRow.seq))))
         start, keying_problem = keyed_from(raw, context.audit_key)
@@ -119,6 +122,17 @@ def verify_store(context: StoreContext) -> VerifyReport:
         answers=len(answer_rows),
         audit_events=len(audit_rows),
     )
+
+
+def trust_problems(raw: sqlite3.Connection, context: StoreContext) -> list[str]:
+    """One line per security setting whose MAC fails, saying what to do about it."""
+    bad = trust.failing(raw.execute, context.cipher, context.settings_key)
+    return [
+        f"security setting {name} ({trust.DESCRIPTIONS[name]}) does not authenticate: it was "
+        "changed outside epro and is not used; restore the kiosk file from a backup, or set "
+        "the kiosk up again and re-enrol it"
+        for name in bad
+    ]
 
 
 def _hash_checks(

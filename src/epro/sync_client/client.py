@@ -8,11 +8,17 @@ facts: every envelope keeps the UUID it was born with; the server answers a repe
 bytes with ``duplicate`` and the original receipt; and the kiosk acknowledges (and purges its
 own copy of) an envelope only on a ``stored`` or ``duplicate`` receipt. A reply lost on the
 wire therefore costs one repeat upload, never a loss or a second copy.
+
+Receipts count only when the server key pinned at enrolment signed them, and the server's
+address, token and key are used only when their MACs hold and the address is https (or
+loopback): see ``epro.sync_client.pinning`` and ``epro.store.trust``. A failed check stops
+the sync before any request, or before any receipt is applied, and says so plainly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import threading
 import time
@@ -21,13 +27,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
-from epro.protocol import DEFAULT_BATCH_MAX, ReceiptStatus, UuidText
+from epro.errors import EproError
+from epro.protocol import DEFAULT_BATCH_MAX, ReceiptStatus, ServerKey, UuidText
 from epro.store.domain import AuditKind
 from epro.store.hot import Queued
 from epro.sync_client import status as keys_
@@ -42,6 +49,7 @@ from epro.sync_client.errors import (
     unexpected_failure,
 )
 from epro.sync_client.http import DeviceAuth, error_detail, server_time, tls_context
+from epro.sync_client.pinning import check_server_url, checked_server_key, verify_receipts
 from epro.sync_client.site import SiteData
 
 if TYPE_CHECKING:
@@ -52,6 +60,18 @@ if TYPE_CHECKING:
 CONFLICT_PREFIX = "conflict: "
 REJECTED_PREFIX = "rejected: "
 FLAGGED_PREFIXES = (CONFLICT_PREFIX, REJECTED_PREFIX)
+
+#: The security settings a sync relies on (``epro.store.trust``): who the kiosk is, where it
+#: sends, with which token, and whose receipts it believes. Not the study key: envelopes
+#: sealed before a swap still go out, while Submit refuses to seal another.
+_SYNC_SETTINGS = (
+    "device_id",
+    "site",
+    keys_.SERVER_URL,
+    keys_.SERVER_DEVICE_ID,
+    keys_.DEVICE_TOKEN,
+    keys_.SERVER_PUBLIC_KEY,
+)
 
 Progress = Callable[[int, int], None]
 Position = tuple[str, str]  # (created_at, response_id): a place in the outbox queue
@@ -140,6 +160,7 @@ class SyncClient:
         self.rng: Uniform = rng if rng is not None else random.Random()
         self._acknowledger = acknowledger
         self._hold = False  # this sync purges nothing (the server flagged the audit log)
+        self._server_key: bytes | None = None  # pinned receipt-signing key, read per sync
 
     # ------------------------------------------------------------------------ public API
 
@@ -151,6 +172,8 @@ class SyncClient:
                 self._client() as client,
                 ThreadPoolExecutor(1, thread_name_prefix="epro-site") as side,
             ):
+                if self._server_key is None:
+                    self._server_key = self._pin_server_key(client, report)
                 site = SiteData(self.store, client, lambda r: self._check(r, report))
                 heads = AuditHeads(self.store, client, lambda r: self._check(r, report))
                 # First: does this kiosk's audit log extend the head the server holds? If
@@ -207,20 +230,71 @@ class SyncClient:
     # ------------------------------------------------------------------------ internals
 
     def _client(self) -> httpx.Client:
+        """A client for the server the kiosk enrolled with, once every setting it relies on
+        authenticates and the address may be used: before any request, so a redirected
+        address or a swapped token never gets one."""
+        self._server_key = None
         with self.store.unit_of_work() as uow:
-            token = uow.keys.get_setting(keys_.DEVICE_TOKEN)
-            url = self.base_url or uow.keys.get_setting(keys_.SERVER_URL)
-            if not token or not url:
-                raise NotEnrolledError()
+            try:
+                trusted = uow.keys.check_trusted(*_SYNC_SETTINGS)
+                token = trusted[keys_.DEVICE_TOKEN]
+                url = self.base_url or trusted[keys_.SERVER_URL]
+                if not token or not url:
+                    raise NotEnrolledError()
+                url = check_server_url(url)
+            except NotEnrolledError:
+                raise
+            except EproError as error:  # a setting changed outside epro, or plain http
+                raise SyncFailure(str(error), retryable=False) from None
+            pinned = trusted[keys_.SERVER_PUBLIC_KEY]
+            if pinned is not None:
+                self._server_key = checked_server_key(pinned)
             sign = uow.keys.device_key().sign
         return httpx.Client(
             base_url=url,
             transport=self.transport,
             timeout=self.timeout,
-            auth=DeviceAuth(token, sign),
+            auth=DeviceAuth(token, sign, clock=self.clock),
             headers={"Content-Type": "application/json"},
             verify=tls_context(),
         )
+
+    def _pin_server_key(self, client: httpx.Client, report: SyncReport) -> bytes:
+        """For a kiosk enrolled before receipts were signed: take the server's key now, over
+        the address and token that authenticate, and keep it (authenticated) from then on.
+
+        No weaker than before the upgrade, when every receipt was believed; from this sync
+        on, only receipts this key signed are. A server that has no key (an older epro) gets
+        nothing purged: the sync stops here and says why.
+        """
+        response = client.get("/v1/server-key")
+        if response.status_code == 404:
+            raise SyncFailure(
+                "this study server does not sign its receipts (it runs an older epro): "
+                "nothing was sent, and every response stays on this kiosk until the server "
+                "is updated; tell the data manager",
+                retryable=False,
+            )
+        self._check(response, report)
+        try:
+            value = ServerKey.model_validate_json(response.content).public_key
+        except ValidationError:
+            raise SyncFailure(
+                "the study server's signing key was not understood: check that the kiosk and "
+                "the server run the same epro version",
+                retryable=False,
+            ) from None
+        raw = checked_server_key(value)
+        with self.store.unit_of_work() as uow:
+            uow.keys.set_setting(keys_.SERVER_PUBLIC_KEY, value)
+            uow.audit.append(
+                AuditKind.SYNC,
+                "system",
+                detail="pinned the study server's receipt-signing key (enrolled before "
+                "receipts were signed)",
+            )
+            uow.commit()
+        return raw
 
     def _acknowledge(self, receipts: list[tuple[str, str]], at: datetime) -> None:
         if not receipts:
@@ -280,22 +354,28 @@ class SyncClient:
         handled = 0
         if progress is not None:
             progress(0, total)
-        travelling: deque[tuple[list[Queued], Future[httpx.Response]]] = deque()
+        travelling: deque[tuple[list[Queued], Future[_Upload]]] = deque()
         depth = self.in_flight + self.read_ahead
         stop = threading.Event()  # set by the worker that sees an upload fail
+        assert self._server_key is not None  # pinned before the upload starts
+        # Checked on the worker, as soon as the reply is in: hashing the body and the reply
+        # and one Ed25519 verification then overlap this thread's bookkeeping.
+        verify = functools.partial(verify_receipts, self._server_key, self.store.device_id)
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix="epro-upload") as uploader:
             batch, position = self._next_batch(None)
             try:
                 while batch or travelling:
                     while batch and len(travelling) < depth:
-                        travelling.append((batch, self._send(uploader, client, batch, stop)))
+                        travelling.append((batch, _send(uploader, client, batch, stop, verify)))
                         batch, position = self._next_batch(position)  # read while it travels
                     sent, future = travelling.popleft()
-                    response = future.result()
+                    response, unsigned = future.result()
                     report.sent += len(sent)
                     self._check(response, report)
+                    if unsigned is not None:  # nothing of this reply is believed
+                        raise unsigned
                     if batch:  # keep the line full before the bookkeeping
-                        travelling.append((batch, self._send(uploader, client, batch, stop)))
+                        travelling.append((batch, _send(uploader, client, batch, stop, verify)))
                         batch, position = self._next_batch(position)
                     self._apply_receipts(sent, response, report)
                     handled += len(sent)
@@ -308,18 +388,6 @@ class SyncClient:
                         future.result()
         with self.store.unit_of_work() as uow:
             report.remaining = uow.outbox.count_pending()
-
-    @staticmethod
-    def _send(
-        uploader: ThreadPoolExecutor,
-        client: httpx.Client,
-        batch: list[Queued],
-        stop: threading.Event,
-    ) -> Future[httpx.Response]:
-        # The stored envelope JSON goes out byte for byte: no re-serialisation that could
-        # change what was signed.
-        body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
-        return uploader.submit(_post_batch, client, body, stop)
 
     def _apply_receipts(
         self, batch: list[Queued], response: httpx.Response, report: SyncReport
@@ -454,8 +522,34 @@ class _NotSent(Exception):
     earlier failure is taken first, as replies are taken in order)."""
 
 
-def _post_batch(client: httpx.Client, body: bytes, stop: threading.Event) -> httpx.Response:
-    """One upload on a worker thread, unless an earlier one failed; a failure stops the line."""
+Verify = Callable[[bytes, httpx.Response], None]
+
+
+class _Upload(NamedTuple):
+    """A reply to one upload, and why its receipts are not to be believed (None: signed)."""
+
+    response: httpx.Response
+    unsigned: SyncFailure | None
+
+
+def _send(
+    uploader: ThreadPoolExecutor,
+    client: httpx.Client,
+    batch: list[Queued],
+    stop: threading.Event,
+    verify: Verify,
+) -> Future[_Upload]:
+    # The stored envelope JSON goes out byte for byte: no re-serialisation that could change
+    # what was signed.
+    body = b'{"envelopes":[' + b",".join(e.envelope_json.encode() for e in batch) + b"]}"
+    return uploader.submit(_post_batch, client, body, stop, verify)
+
+
+def _post_batch(
+    client: httpx.Client, body: bytes, stop: threading.Event, verify: Verify
+) -> _Upload:
+    """One upload on a worker thread, unless an earlier one failed; a failure stops the line.
+    A reply whose receipts the pinned server key did not sign is a failure too."""
     if stop.is_set():
         raise _NotSent()
     try:
@@ -465,7 +559,13 @@ def _post_batch(client: httpx.Client, body: bytes, stop: threading.Event) -> htt
         raise
     if response.status_code >= 400:
         stop.set()
-    return response
+        return _Upload(response, None)
+    try:
+        verify(body, response)
+    except SyncFailure as failure:
+        stop.set()
+        return _Upload(response, failure)
+    return _Upload(response, None)
 
 
 def default_acknowledger(store: Store) -> Acknowledger:

@@ -2,7 +2,10 @@
 
 The kiosk registers its Ed25519 public key and keeps what the server hands back: its device
 id, a bearer token (stored as a secret setting), the study public key that responses are
-sealed to, and the study protocol text.
+sealed to, the server's receipt-signing key, and the study protocol text. The address must be
+https (or loopback), and the keys must match the fingerprint the enrolment code carries
+and/or the study file's ``study_key_fingerprint`` (``epro.sync_client.pinning``): nothing
+is taken on trust from whoever answers.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from pydantic import ValidationError
 
 from epro.crypto import StudyPublicKey
 from epro.errors import EproError
-from epro.protocol import EnrolReply, EnrolRequest
+from epro.protocol import EnrolReply, EnrolRequest, split_enrolment_code
 from epro.store.domain import AuditKind
 from epro.sync_client import status as keys_
 from epro.sync_client.errors import HTTPX_ERRORS, SyncFailure, map_http_error, status_error
 from epro.sync_client.http import error_detail
+from epro.sync_client.pinning import (
+    check_code_fingerprint,
+    check_enrolment_keys,
+    check_server_url,
+    checked_server_key,
+)
 
 if TYPE_CHECKING:
     from epro.store import Store
@@ -46,12 +55,28 @@ def enrol_kiosk(
     label: str,
     transport: httpx.BaseTransport | None = None,
     timeout: float = 15.0,
+    study_key_fingerprint: str | None = None,
 ) -> Enrolment:
-    """Register this kiosk's device key with the server and keep its identity and keys."""
+    """Register this kiosk's device key with the server and keep its identity and keys.
+
+    ``code`` is the enrolment code as handed out (``CODE+FINGERPRINT``);
+    ``study_key_fingerprint`` is the study file's, when it names one. At least one of the two
+    fingerprints must be there; the keys the server hands out must match every one given.
+    """
+    server_url = check_server_url(server_url)
+    secret, code_fingerprint = split_enrolment_code(code)
+    check_code_fingerprint(code_fingerprint)
+    if code_fingerprint is None and not study_key_fingerprint:
+        raise SyncFailure(
+            "this enrolment code carries no key fingerprint and the study file names none "
+            "(study_key_fingerprint), so the study key could not be checked: use the whole "
+            "code `epro-sync enrol-code` printed (with the part after the +)",
+            retryable=False,
+        )
     with store.unit_of_work() as uow:
         public_key = uow.keys.device_key().public_bytes()
     request = EnrolRequest(
-        code=code.strip(),
+        code=secret,
         device_id=uuid.UUID(store.device_id),
         public_key=base64.b64encode(public_key).decode("ascii"),
         label=label,
@@ -83,6 +108,14 @@ def enrol_kiosk(
             "the kiosk and the server run the same epro version",
             retryable=False,
         ) from None
+    checked_server_key(reply.server_public_key)
+    assert reply.server_public_key is not None
+    check_enrolment_keys(
+        study_key,
+        reply.server_public_key,
+        code_fingerprint=code_fingerprint,
+        study_file_fingerprint=study_key_fingerprint or None,
+    )
     toml_sha = hashlib.sha256(reply.protocol.study_toml.encode()).hexdigest()
     if toml_sha != reply.protocol.study_sha256:
         raise SyncFailure(
@@ -110,6 +143,7 @@ def enrol_kiosk(
         keys.set_setting(keys_.STUDY_TOML, reply.protocol.study_toml)
         keys.set_setting(keys_.STUDY_SHA256, reply.protocol.study_sha256)
         keys.set_setting(keys_.REVOKED, "0")
+        keys.set_setting(keys_.SERVER_PUBLIC_KEY, reply.server_public_key)
         keys.set_study_public_key(study_key)
         uow.audit.append(
             AuditKind.SYNC, "system", detail=f"enrolled with the study server as {reply.device_id}"

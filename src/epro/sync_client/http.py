@@ -11,7 +11,13 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from epro.protocol import REQUEST_SIGNATURE_HEADER, sign_request
+from epro import __version__
+from epro.protocol import (
+    APP_VERSION_HEADER,
+    KIOSK_TIME_HEADER,
+    REQUEST_SIGNATURE_HEADER,
+    sign_request,
+)
 
 
 @functools.cache
@@ -58,16 +64,29 @@ class DeviceAuth(httpx.Auth):
 
     The signature covers method, path with query and the SHA-256 of the exact body bytes
     (``epro.protocol.request_signing_bytes``), so a stolen token alone cannot upload.
+
+    With a ``clock``, each request also names the kiosk's app version and its clock at the
+    moment it is sent (``APP_VERSION_HEADER``, ``KIOSK_TIME_HEADER``), so the study console
+    can show which version runs where and how far each kiosk's clock is off.
     """
 
     requires_request_body = True
 
-    def __init__(self, token: str, sign: Callable[[bytes], bytes]) -> None:
+    def __init__(
+        self,
+        token: str,
+        sign: Callable[[bytes], bytes],
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._token = token
         self._sign = sign
+        self._clock = clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token}"
+        if self._clock is not None:
+            request.headers[APP_VERSION_HEADER] = __version__
+            request.headers[KIOSK_TIME_HEADER] = self._clock().isoformat()
         request.headers[REQUEST_SIGNATURE_HEADER] = sign_request(
             request.method, signed_target(request.url), request.content, self._sign
         )

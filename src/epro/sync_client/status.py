@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 SERVER_URL = "server_url"
 DEVICE_TOKEN = "device_token"  # kept as a secret (encrypted) setting
 SERVER_DEVICE_ID = "server_device_id"
+SERVER_PUBLIC_KEY = "server_public_key"  # the server's receipt-signing key, pinned
 STUDY_TOML = "study_toml"
 STUDY_SHA256 = "study_sha256"
 LAST_SUCCESS = "last_sync_success"
@@ -67,6 +68,6 @@ def sync_status(store: Store) -> SyncStatus:
             last_error=keys.get_setting(LAST_ERROR) or None,
             skew_seconds=float(skew) if skew else None,
             revoked=keys.get_setting(REVOKED) == "1",
-            enrolled=keys.get_setting(DEVICE_TOKEN) is not None,
+            enrolled=keys.has_setting(DEVICE_TOKEN),
             chain_problem=keys.get_setting(CHAIN_FLAG) or None,
         )

@@ -38,6 +38,6 @@ listed in ``mount.PAGE_MODULES``):
     ``csrf_of(page)`` the form token of a fetched page.
 
 The login steps (``login``) issue a new session id at each step; ``/console/`` is the landing
-page after a login. The CSP allows no script: a browser test that injects one (axe-core) must
-open its context with Playwright's ``bypass_csp=True``.
+page after a login: the per-site overview (``overview``). The CSP allows no script: a browser
+test that injects one (axe-core) must open its context with Playwright's ``bypass_csp=True``.
 """

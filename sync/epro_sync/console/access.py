@@ -127,6 +127,7 @@ LOGIN: Final = Rule("login")
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("POST", "/v1/enrol"): PUBLIC,  # a one-time enrolment code, guarded by enrol_guard
+    ("GET", "/v1/server-key"): PUBLIC,  # the receipt-signing key's public half
     ("POST", "/v1/responses:batch"): KIOSK,
     ("POST", "/v1/roster"): KIOSK,
     ("GET", "/v1/roster"): KIOSK,

@@ -22,6 +22,7 @@ from epro_sync.console.events import audit
 from epro_sync.console.forms import FormDep, text_field
 from epro_sync.console.templates import add_nav, render
 from epro_sync.db import read_session, writer_lock
+from epro_sync.signing import code_with_fingerprint
 from epro_sync.tables import EnrolCode, as_utc
 
 router = APIRouter(prefix="/console")
@@ -116,7 +117,9 @@ def _make(request: Request, viewer: Viewer, site: str) -> tuple[str, datetime]:
             expires_at=expires_at.isoformat(),
         )
         db.commit()
-    return code, expires_at
+    # As `epro-sync enrol-code` prints it: with the fingerprint of the study key and of this
+    # server's signing key, which the kiosk checks at enrolment.
+    return code_with_fingerprint(code, settings), expires_at
 
 
 @page(router, "POST", "/codes", roles=sorted(STAFF))

@@ -20,7 +20,9 @@ from epro_sync.migrations import (
     v002_roster,
     v003_completion_index,
     v004_console,
-    v005_chains,
+    v005_annotations,
+    v006_device_report,
+    v007_chains,
 )
 
 #: An arbitrary constant naming this server's migration lock on PostgreSQL.
@@ -41,8 +43,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "roster, audit heads, device last seen", v002_roster.upgrade),
     Migration(3, "covering index for completion", v003_completion_index.upgrade),
     Migration(4, "console accounts and sessions, audit actor", v004_console.upgrade),
+    Migration(5, "annotations of stored responses (entered in error)", v005_annotations.upgrade),
+    Migration(6, "kiosk's last reported app version and clock skew", v006_device_report.upgrade),
     Migration(
-        5, "hash-chained server audit, checked kiosk heads, no TRUNCATE", v005_chains.upgrade
+        7, "hash-chained server audit, checked kiosk heads, no TRUNCATE", v007_chains.upgrade
     ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -27,3 +27,4 @@ def test_the_export_benchmark_runs_and_reports_every_figure() -> None:
     for figure in ("export_ratio", "cpu_ratio", "peak_rss_mb", "peak_rss_mb_quarter"):
         assert result[figure] > 0, figure
     assert result["rss_growth"] > 0
+    assert "VmHWM" in result["memory_measured_as"]  # the benchmark says how it measured

@@ -57,7 +57,9 @@ def test_old_links_stay_plain_and_checked_new_ones_are_keyed(tmp_path: Path) -> 
     with sqlite3.connect(path) as raw:
         rows = raw.execute(f"{_ROW} FROM audit ORDER BY seq").fetchall()
     raw.close()
-    assert [_plain_link(row[:9]) == row[9] for row in rows] == [True, True, True, False]
+    # The upgrade's own event (security settings authenticated) is keyed like the new one.
+    assert [row[3] for row in rows[3:]] == [AuditKind.STORE_INIT.value, AuditKind.ENROL.value]
+    assert [_plain_link(row[:9]) == row[9] for row in rows] == [True, True, True, False, False]
 
     with sqlite3.connect(path) as raw:  # an edit in the old, unkeyed part is still found
         raw.execute("DROP TRIGGER audit_no_update")

@@ -73,11 +73,14 @@ def test_a_v1_database_upgrades_in_place_with_its_data_intact(v1_copy: Path) -> 
             }
             assert uow.answers.load(second) == {"vas_pain": 37}
             assert uow.outbox.count_pending() == 1
-            assert [e.kind for e in uow.audit.list()] == [
+            events = uow.audit.list()
+            assert [e.kind for e in events] == [
                 AuditKind.STORE_INIT,
                 AuditKind.ENROL,
                 AuditKind.SUBMIT,
+                AuditKind.STORE_INIT,  # its security settings authenticated at the upgrade
             ]
+            assert "security settings authenticated at upgrade" in (events[-1].detail or "")
             assert uow.staff.verify_pin("anna", "2468")
             # What v2 brought works on the upgraded file.
             uow.keys.set_setting("server_url", "https://study.example")

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
 from epro.cli.progress import ProgressBar
 from epro.crypto import FAST_KDF
@@ -16,6 +15,7 @@ from epro.store import Store, init_store
 from epro.store.domain import Patient
 from epro.sync_client import SyncClient, SyncFailure, enrol_kiosk
 from epro.sync_client.status import DEVICE_TOKEN, SERVER_DEVICE_ID, SERVER_URL
+from tests.helpers.sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 
@@ -82,7 +82,12 @@ def test_enrolling_against_no_server_says_it_cannot_be_reached(tmp_path: Path) -
     store = new_store(tmp_path / "k.db")
     try:
         with pytest.raises(SyncFailure, match="cannot be reached"):
-            enrol_kiosk(store, server_url=f"http://127.0.0.1:{free_port()}", code="ABCD", label="x")
+            enrol_kiosk(
+                store,
+                server_url=f"http://127.0.0.1:{free_port()}",
+                code="ABCD-EFGH-JKMN+" + "0" * 32,
+                label="x",
+            )
     finally:
         store.close()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from epro.protocol import APP_VERSION_HEADER, KIOSK_TIME_HEADER
 from epro_sync.console.testing import Console, csrf_of
 from epro_sync.testing import ScriptedKiosk, make_enrol_code
 
@@ -31,6 +33,41 @@ def test_kiosks_page_shows_uploads_and_a_flagged_audit_head(console: Console) ->
     page = browser.get("/console/kiosks")
     assert "⚠ </span>rollback or fork flagged" in page.text
     assert "Revoke" not in page.text  # coordinators do not revoke
+
+
+def test_kiosks_page_and_overview_show_the_reported_version_skew_and_the_same_attention(
+    console: Console,
+) -> None:
+    """What the kiosk reports of itself (app version, clock) reaches the kiosks page, and the
+    kiosks page and the overview say the same about what needs attention."""
+    slow, fine = _kiosk(console, label="slow clinic"), _kiosk(console, label="fine clinic")
+    head = {"seq": 2, "hash": "c" * 64, "at": console.clock().isoformat()}
+    for kiosk, off in ((slow, timedelta(minutes=-30)), (fine, timedelta(seconds=0))):
+        body = json.dumps(head).encode()
+        reply = kiosk.client.post(
+            "/v1/audit-head",
+            content=body,
+            headers={
+                **kiosk.signed_headers(body, "/v1/audit-head"),
+                APP_VERSION_HEADER: "9.8.7",
+                KIOSK_TIME_HEADER: (console.clock() + off).isoformat(),
+            },
+        )
+        assert reply.status_code == 200
+    _coordinator, browser = console.ready("nurse@example.org", "coordinator", "UMCU")
+    page = browser.get("/console/kiosks").text
+    slow_row = page.split("slow clinic", 1)[1].split("</tr>", 1)[0]
+    fine_row = page.split("fine clinic", 1)[1].split("</tr>", 1)[0]
+    assert "9.8.7" in slow_row
+    assert "9.8.7" in fine_row
+    assert re.search(r"<td>-1800 s</td>", slow_row)
+    assert "clock behind the server by 30 minutes" in slow_row
+    assert "clock behind" not in fine_row
+    assert "not reported" not in slow_row
+    landing = browser.get("/console/").text  # the overview is where a login lands
+    assert "<h1>Overview</h1>" in landing
+    assert "slow clinic</bdi>:</span> clock behind the server by 30 minutes" in landing
+    assert "fine clinic" not in landing  # nothing to look at
 
 
 def test_admin_revokes_and_reinstates_with_a_reason_in_the_audit(console: Console) -> None:
@@ -62,7 +99,7 @@ def test_a_code_made_in_the_console_is_shown_once_and_enrols_a_kiosk(console: Co
     token = csrf_of(browser.get("/console/codes"))
     made = browser.post("/console/codes", data={"csrf": token, "site": "UMCU"})
     assert made.status_code == 200
-    code = re.search(r'id="new-code">([A-Z0-9-]+)<', made.text)
+    code = re.search(r'id="new-code">([A-Z0-9-]+\+[0-9a-f-]{39})<', made.text)
     assert code
     listing = browser.get("/console/codes")
     assert code.group(1) not in listing.text
@@ -76,7 +113,7 @@ def test_an_expired_code_no_longer_enrols(console: Console) -> None:
     _dm, browser = console.ready("dm@example.org", "data-manager")
     token = csrf_of(browser.get("/console/codes"))
     made = browser.post("/console/codes", data={"csrf": token, "site": "UMCU"})
-    code = re.search(r'id="new-code">([A-Z0-9-]+)<', made.text)
+    code = re.search(r'id="new-code">([A-Z0-9-]+\+[0-9a-f-]{39})<', made.text)
     assert code
     handle = re.search(r'action="/console/codes/([0-9a-f]{64})/expire"', made.text)
     assert handle

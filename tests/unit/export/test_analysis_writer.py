@@ -102,12 +102,12 @@ def record(
 
 # Twelve patients: VAS well-being with ties and zero changes, a CHAQ in eighths, one patient
 # without week 8, one whose score is null at the end, one with a yes/no where a number belongs.
-WELLBEING = {
+WELLBEING: dict[str, list[float | None]] = {
     "V1": [75, 80, 62, 90, 55, 70, 85, 60, 77, 68, 72, 81],
     "V3": [56, 80, 50, 60, 55, 72, 45, 62, None, 50, 60, 79],
     "V8": [40, 70, 50, 61, 55, 72, 30, None, 70, 50, 61, 80],
 }
-CHAQ = {
+CHAQ: dict[str, list[float | bool | None]] = {
     "V1": [1.5, 2.0, 0.875, 1.25, 2.5, 0.5, 1.0, 1.75, 1.125, 0.25, 2.25, 1.375],
     "V3": [1.0, 1.5, 0.875, 0.75, 2.0, 0.625, 1.5, 1.25, None, 0.25, 2.0, 1.0],
     "V8": [0.5, 1.5, 0.875, 0.5, 1.875, 0.625, 1.5, 1.0, 1.0, 0.25, True, 1.0],
@@ -294,7 +294,7 @@ def _infusion_marks(svg: Path) -> int:
     paths = re.findall(r'<path d="([^"]*)"[^>]*style="([^"]*)"', text)
     marks = [d for d, style in paths if f"stroke: {INFUSION_COLOUR}" in style]
     assert len(marks) == 1
-    return marks[0].count("M ")
+    return str(marks[0]).count("M ")
 
 
 def test_infusions_are_marked_at_baseline_always_and_later_when_the_clinician_says_so(
@@ -391,3 +391,38 @@ def test_written_files_are_listed_relative_to_the_output_folder(
         assert f"analysis/{name}" in names
     on_disk = {p.relative_to(folder.parent).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert names == on_disk
+
+
+def test_a_page_is_the_same_whatever_its_renderer_drew_before(tmp_path: Path) -> None:
+    """The export draws figure pages in its workers, each reusing its renderer for the pages
+    it is given: a page must not depend on the pages drawn before it."""
+    import numpy as np
+
+    from epro.export.analysis import figures
+
+    weeks = tuple(WEEKS.values())
+    columns = tuple(figures.Column(o.label, 0.0, 10.0) for o in OUTCOMES)
+    shape = (ROWS, len(OUTCOMES), len(weeks))
+
+    def job(name: str, seed: int, rows: int) -> figures.PageJob:
+        values = np.random.default_rng(seed).uniform(0, 10, shape)[:rows]
+        values[0, 0, 2] = math.nan
+        patients = tuple(
+            figures.PanelPatient(f"DEMO-{seed}{i:02d}", [i % 2 == 0] * len(weeks))
+            for i in range(rows)
+        )
+        return figures.PageJob(
+            weeks, columns, patients, values, f"page {seed}", tmp_path / f"{name}.png",
+            tmp_path / f"{name}.svg",
+        )  # fmt: skip
+
+    figures._RENDERERS.clear()
+    figures.draw_page(job("a", 1, ROWS))
+    figures.draw_page(job("b_after_a", 2, 3))
+    figures._RENDERERS.clear()
+    figures.draw_page(job("b_fresh", 2, 3))
+    for suffix in (".png", ".svg"):
+        after = (tmp_path / f"b_after_a{suffix}").read_bytes()
+        fresh = (tmp_path / f"b_fresh{suffix}").read_bytes()
+        assert after == fresh, suffix
+    assert (tmp_path / "a.png").read_bytes() != (tmp_path / "b_fresh.png").read_bytes()

@@ -134,7 +134,30 @@ BROKEN = [
         "S020",
         id="S020-patient-form-without-kiosk",
     ),
+    pytest.param(
+        _edit('baseline_visit = "V1"', 'baseline_visit = "V1"\nstudy_key_fingerprint = "abc"'),
+        "S022",
+        id="S022-fingerprint-too-short",
+    ),
+    pytest.param(
+        _edit(
+            'baseline_visit = "V1"',
+            'baseline_visit = "V1"\nstudy_key_fingerprint = "' + "zz" * 16 + '"',
+        ),
+        "S022",
+        id="S022-fingerprint-not-hex",
+    ),
 ]
+
+
+def test_a_study_key_fingerprint_is_read_as_people_copy_it() -> None:
+    digits = "0123456789ABCDEF" * 4
+    grouped = "sha256:" + "-".join(digits[i : i + 4] for i in range(0, 64, 4))
+    text = _edit(
+        'baseline_visit = "V1"', f'baseline_visit = "V1"\nstudy_key_fingerprint = "{grouped}"'
+    )
+    assert parse_study(text).study_key_fingerprint == digits.lower()
+    assert parse_study(VALID).study_key_fingerprint == ""
 
 
 @pytest.mark.parametrize(("text", "code"), BROKEN)

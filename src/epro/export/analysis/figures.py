@@ -218,6 +218,35 @@ class PageRenderer:
             self._figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
 
 
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """One page to draw, in whichever process draws it (:func:`draw_page`)."""
+
+    weeks: tuple[int, ...]
+    columns: tuple[Column, ...]
+    patients: tuple[PanelPatient, ...]
+    values: NDArray[np.float64]
+    title: str
+    png: Path
+    svg: Path
+
+
+#: The page renderers of this process, by weeks and columns: made once, reused per page.
+_RENDERERS: dict[tuple[tuple[int, ...], tuple[Column, ...]], PageRenderer] = {}
+
+
+def draw_page(job: PageJob) -> None:
+    """Draw one page with this process's renderer for its weeks and columns. A page's bytes
+    do not depend on the pages its renderer drew before (a test holds them equal), so pages
+    may be drawn in any process, in any order."""
+    key = (job.weeks, job.columns)
+    renderer = _RENDERERS.get(key)
+    if renderer is None:
+        _RENDERERS.clear()  # one export's renderer at a time
+        renderer = _RENDERERS[key] = PageRenderer(job.weeks, job.columns)
+    renderer.draw(job.patients, job.values, job.title, job.png, job.svg)
+
+
 def _set_pieces(line: Line2D, pieces: Sequence[NDArray[np.float64]]) -> None:
     """Make ``line`` draw every piece (an n × 2 array), each apart from the others."""
     gap = np.full((1, 2), np.nan)

@@ -38,13 +38,21 @@ from epro.export.analysis.efficacy import efficacy_rows, visit_rows
 from epro.export.analysis.figures import (
     ROWS,
     Column,
-    PageRenderer,
+    PageJob,
     PanelPatient,
+    draw_page,
     page_count,
     value_range,
 )
 from epro.export.outcomes import OUTCOMES, comparisons
-from epro.export.records import ExportContext, PatientRecord, VisitRecord, WrittenFile
+from epro.export.records import (
+    ExportContext,
+    JobRunner,
+    PatientRecord,
+    VisitRecord,
+    WrittenFile,
+    run_here,
+)
 from epro.scoring.result import ScoreValue
 
 FOLDER: Final = "analysis"
@@ -68,6 +76,35 @@ def _infusion_recorded(visit: VisitRecord) -> bool:
     )
 
 
+class AnalysisRenderer:
+    """A patient's outcome values and infusion visits, in any process (a PatientRenderer)."""
+
+    def __init__(self, context: ExportContext) -> None:
+        self._context = context
+        self._visits = list(context.visit_weeks)
+
+    def render(self, patient: PatientRecord) -> tuple[array[float], bytes, str]:
+        """The outcomes × visits values, a 0/1 per visit for an infusion, and the code."""
+        context = self._context
+        by_visit = {visit.visit: visit for visit in patient.visits}
+        values = array("d")
+        for outcome in OUTCOMES:
+            for code in self._visits:
+                visit = by_visit.get(code)
+                values.append(
+                    math.nan if visit is None else _value(visit.scores.get(outcome.score))
+                )
+        first_infusion = context.infusion_visits[0] if context.infusion_visits else None
+        infusions = bytearray()
+        for code in self._visits:
+            visit = by_visit.get(code)
+            given = code == first_infusion or (
+                code in context.infusion_visits and visit is not None and _infusion_recorded(visit)
+            )
+            infusions.append(1 if given else 0)
+        return values, bytes(infusions), patient.code
+
+
 class AnalysisWriter:
     """Collects every patient's outcome values, then writes the analysis folder."""
 
@@ -79,6 +116,11 @@ class AnalysisWriter:
         # Flat, patient after patient: the outcomes × visits values, and a flag per visit.
         self._values = array("d")
         self._infusions = bytearray()
+        self._run: JobRunner = run_here
+
+    def run_jobs_with(self, run: JobRunner) -> None:
+        """Draw the figure pages with ``run`` (the export's workers)."""
+        self._run = run
 
     def begin(self, out: Path, context: ExportContext) -> None:
         self._out = out
@@ -88,23 +130,17 @@ class AnalysisWriter:
         self._values = array("d")
         self._infusions = bytearray()
 
+    def renderer(self) -> AnalysisRenderer:
+        return AnalysisRenderer(self._require_context())
+
     def add_patient(self, patient: PatientRecord) -> None:
-        context = self._require_context()
-        by_visit = {visit.visit: visit for visit in patient.visits}
-        for outcome in OUTCOMES:
-            for code in self._visits:
-                visit = by_visit.get(code)
-                self._values.append(
-                    math.nan if visit is None else _value(visit.scores.get(outcome.score))
-                )
-        first_infusion = context.infusion_visits[0] if context.infusion_visits else None
-        for code in self._visits:
-            visit = by_visit.get(code)
-            given = code == first_infusion or (
-                code in context.infusion_visits and visit is not None and _infusion_recorded(visit)
-            )
-            self._infusions.append(1 if given else 0)
-        self._codes.append(patient.code)
+        self.add_part(self.renderer().render(patient))
+
+    def add_part(self, part: tuple[array[float], bytes, str]) -> None:
+        values, infusions, code = part
+        self._values.extend(values)
+        self._infusions.extend(infusions)
+        self._codes.append(code)
 
     def finish(self) -> list[WrittenFile]:
         context = self._require_context()
@@ -167,13 +203,13 @@ class AnalysisWriter:
             Column(outcome.label, *value_range(values[:, o, :]))
             for o, outcome in enumerate(OUTCOMES)
         ]
-        renderer = PageRenderer(weeks, columns)
         pages = page_count(patients)
         key = (
             f"x: {self._visits[0]} (week {weeks[0]}) to {self._visits[-1]} (week {weeks[-1]}); "
             "dashed: infusion"
         )
         links = []
+        jobs = []
         for page in range(pages):
             start, stop = page * ROWS, min(patients, (page + 1) * ROWS)
             group = [
@@ -184,15 +220,25 @@ class AnalysisWriter:
             link = FigureLink(
                 page + 1, pages, f"{stem}.svg", f"{stem}.png", group[0].code, group[-1].code
             )
-            renderer.draw(
-                group,
-                values[start:stop],
+            title = (
                 f"{context.study_id}: {link.first_code} to {link.last_code}, page {page + 1} "
-                f"of {pages}. {key}",
-                folder / link.png,
-                folder / link.svg,
+                f"of {pages}. {key}"
+            )
+            jobs.append(
+                PageJob(
+                    tuple(weeks),
+                    tuple(columns),
+                    tuple(group),
+                    values[start:stop],
+                    title,
+                    folder / link.png,
+                    folder / link.svg,
+                )
             )
             links.append(link)
+        # The pages are independent: drawn in the export's workers when it has them.
+        for _ in self._run(draw_page, jobs):
+            pass
         files = [WrittenFile(Path(name)) for link in links for name in (link.png, link.svg)]
         return links, files
 

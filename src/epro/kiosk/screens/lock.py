@@ -37,6 +37,8 @@ class LockScreen(Screen[None]):
                 passphrase, nurse, pin = self.app.settings.demo
                 hint = tr(t, "demo_hint", passphrase=passphrase, nurse=nurse, pin=pin)
                 yield Static(hint, classes="hint", id="demo-hint")
+            if self.app.settings.demo_console is not None:
+                yield Static(self.app.settings.demo_console, classes="hint", id="demo-console")
             with Horizontal(classes="buttons"):
                 yield Button(tr(t, "unlock"), id="unlock", variant="primary")
 

@@ -1,4 +1,4 @@
-"""Schema version 5: the server audit is hash-chained; kiosk audit heads are checked links.
+"""Schema version 7: the server audit is hash-chained; kiosk audit heads are checked links.
 
 * ``audit.prev_hash``/``audit.hash``: existing rows are chained in id order here (the
   append-only triggers are lifted for that one update and put back);

@@ -82,18 +82,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def server_settings(database_url: str, study_key: tuple[StudyPrivateKey, Path]) -> ServerSettings:
-    return ServerSettings(database_url=database_url, study_public_key_file=study_key[1])
+    return ServerSettings(
+        database_url=database_url,
+        study_public_key_file=study_key[1],
+        signing_key_file=Path(study_key[1]).parent / f"signing-{uuid.uuid4().hex[:8]}.pem",
+    )
+
+
+def server_env(settings: ServerSettings) -> dict[str, str]:
+    """The environment of a server process or `epro-sync` command run on ``settings``."""
+    env = _env()
+    env["EPRO_SYNC_DATABASE_URL"] = settings.database_url
+    env["EPRO_SYNC_STUDY_PUBLIC_KEY_FILE"] = str(settings.study_public_key_file)
+    env["EPRO_SYNC_SIGNING_KEY_FILE"] = str(settings.signing_key_path())
+    return env
 
 
 SERVE = Path(__file__).with_name("serve.py")
-BUILD = Path(__file__).with_name("build_kiosk.py")
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    here = str(Path(__file__).parent)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "sync"), here])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "sync"), str(ROOT)])
     return env
 
 
@@ -134,7 +145,7 @@ class LiveServer:
             str(self.starts),
         ]
         self.starts += 1
-        self._process = subprocess.Popen(args, env=_env())
+        self._process = subprocess.Popen(args, env=server_env(self.settings))
         deadline = time.monotonic() + 30
         while True:
             if self._process.poll() is not None:
@@ -199,9 +210,7 @@ class ServerDb:
     settings: ServerSettings
 
     def cli(self, *args: str) -> str:
-        env = _env()
-        env["EPRO_SYNC_DATABASE_URL"] = self.settings.database_url
-        env["EPRO_SYNC_STUDY_PUBLIC_KEY_FILE"] = str(self.settings.study_public_key_file)
+        env = server_env(self.settings)
         code = "import sys; from epro_sync.cli import main; sys.exit(main(sys.argv[1:]))"
         done = subprocess.run(
             [sys.executable, "-c", code, *args],
@@ -225,9 +234,7 @@ class ServerDb:
 
     def enrol_codes(self, n: int, site: str = SITE) -> list[str]:
         """``n`` codes from one run of the real `epro-sync enrol-code` (one process start)."""
-        env = _env()
-        env["EPRO_SYNC_DATABASE_URL"] = self.settings.database_url
-        env["EPRO_SYNC_STUDY_PUBLIC_KEY_FILE"] = str(self.settings.study_public_key_file)
+        env = server_env(self.settings)
         code = (
             "import sys; from epro_sync.cli import main\n"
             "for _ in range(int(sys.argv[1])): main(['enrol-code', '--site', sys.argv[2]])"
@@ -278,16 +285,6 @@ def server_db(server_settings: ServerSettings) -> ServerDb:
 
 
 # ------------------------------------------------------------------------------ kiosk side
-
-
-@pytest.fixture(scope="session")
-def forms() -> dict[str, Form]:
-    return load_forms()
-
-
-@pytest.fixture(scope="session")
-def study() -> Study:
-    return load_study()
 
 
 @dataclass
@@ -419,7 +416,7 @@ def build_kiosks(tmp_path: Path) -> Iterator[Callable[[ServerDb, str, list[int]]
                     path,
                     f"k{number}",
                     subprocess.Popen(
-                        [sys.executable, str(BUILD), *args],
+                        [sys.executable, "-m", "tests.helpers.build_kiosk", *args],
                         env=_env(),
                         stdout=subprocess.PIPE,
                         text=True,
