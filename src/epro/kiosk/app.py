@@ -276,6 +276,12 @@ class KioskApp(App[None]):
             return form_id
         return form.title.get(language) or next(iter(form.title.values()), form_id)
 
+    def form_name(self, form_id: str, language: str) -> str:
+        """A form as staff read it: its title with its short name, ``Pain (VAS-P)``."""
+        from epro.kiosk.glyphs import form_name
+
+        return form_name(form_id, self.form_title(form_id, language), language)
+
     def queue_after(self, response_id: str) -> list[SessionPlan]:
         """The forms that follow the draft ``response_id`` when it is resumed."""
         waiting = self._waiting.get(response_id, ([], 0))[0]

@@ -120,7 +120,8 @@ _EN: Final[dict[str, str]] = {
     "sync_skew": (
         "This kiosk's clock is about {minutes} min off the server's: ask IT to set the time."
     ),
-    "columns_hint": "C child · P parent · S staff   VAS-P pain · VAS-W well-being · CLIN clinician",
+    "columns_hint": "VAS-P pain · VAS-W well-being · CLIN clinician data",
+    "patient_header": "Patient",
     "short_child": "C",
     "short_parent": "P",
     "short_staff": "S",
@@ -305,7 +306,8 @@ _NL: Final[dict[str, str]] = {
         "De klok van deze kiosk loopt ongeveer {minutes} min af van de server: "
         "vraag ICT de tijd goed te zetten."
     ),
-    "columns_hint": "K kind · O ouder · M medewerker   VAS-P pijn · VAS-W welbevinden · KLIN arts",
+    "columns_hint": "VAS-P pijn · VAS-W welbevinden · KLIN gegevens van de arts",
+    "patient_header": "Patiënt",
     "short_child": "K",
     "short_parent": "O",
     "short_staff": "M",

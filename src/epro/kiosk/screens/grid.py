@@ -68,7 +68,7 @@ class GridScreen(Screen[None]):
         with Horizontal(classes="buttons"):
             yield Button(tr(t, "sync_now"), id="sync")
             yield Button(tr(t, "back"), id="close", variant="primary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_rows()

@@ -47,12 +47,15 @@ class PatientScreen(Screen[None]):
         with VerticalScroll(id="review-list"):
             by_visit: dict[str, Text] = {}
             for cell in station.completion(self.code):
-                line = by_visit.setdefault(cell.visit, Text(f"{cell.visit:<4}"))
-                name = f"{self.app.form_title(cell.form_id, t)} · {tr(t, cell.respondent)}"
-                line.append("  ")
+                line = by_visit.setdefault(cell.visit, Text())
+                name = f"{self.app.form_name(cell.form_id, t)} · {tr(t, cell.respondent)}"
+                if line:
+                    line.append("   ")
                 line.append_text(status_text(cell.status, name))
-            for line in by_visit.values():
-                yield Static(line)
+            for visit, line in by_visit.items():
+                with Horizontal(classes="detail-visit"):
+                    yield Static(visit, classes="detail-code")
+                    yield Static(line, classes="detail-cells")
             yield Static(tr(t, "trends"), classes="title")
             for name, points in station.trends(self.code).items():
                 values = [p.value for p in points if p.value is not None]

@@ -79,7 +79,7 @@ class StationScreen(Screen[None]):
             yield Button(tr(t, "grid"), id="grid")
             yield Button(tr(t, "sync_now"), id="sync")
             yield Button(tr(t, "lock"), id="lock", variant="warning")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_rows()
@@ -130,7 +130,7 @@ class StationScreen(Screen[None]):
         t = self.language
         plans = self.app.guarded(lambda: self.station.plans_for(code, t))
         if plans:
-            titles = {plan.form_id: self.app.form_title(plan.form_id, t) for plan in plans}
+            titles = {plan.form_id: self.app.form_name(plan.form_id, t) for plan in plans}
             dialog = HandoverDialog(t, plans, titles)
             self.app.push_screen(dialog, self._hand_over)
 
@@ -148,12 +148,12 @@ class StationScreen(Screen[None]):
             return
         draft, t = drafts[0], self.language
         following = ", ".join(
-            self.app.form_title(plan.form_id, t) for plan in self.app.queue_after(draft.id)
+            self.app.form_name(plan.form_id, t) for plan in self.app.queue_after(draft.id)
         )
         body = "\n".join(
             (
                 who(t, draft.patient, draft.visit, draft.respondent),
-                tr(t, "resume_form", form=self.app.form_title(draft.form_id, t)),
+                tr(t, "resume_form", form=self.app.form_name(draft.form_id, t)),
                 tr(t, "resume_then", forms=following) if following else tr(t, "resume_then_none"),
             )
         )
