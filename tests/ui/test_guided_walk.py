@@ -75,7 +75,8 @@ async def test_a_number_and_enter_answer_a_question_and_go_on(kiosk: KioskApp) -
         app_of(pilot).begin([SessionPlan("DEMO-001", "V2", "chaq", "parent", "en")])
         await wait_for(pilot, QuestionnaireScreen)
         screen = questionnaire(pilot)
-        assert "number" in text_of(pilot, "#hint") and "Enter" in text_of(pilot, "#hint")
+        assert "number" in text_of(pilot, "#hint")
+        assert "Enter" in text_of(pilot, "#hint")
         await pilot.press("2", "enter")
         await pilot.pause()
         assert screen.session.value("chaq_dress_a") == 1

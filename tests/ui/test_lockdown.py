@@ -65,7 +65,7 @@ async def test_no_bound_key_leaves_a_patients_question(kiosk: KioskApp, key: str
         await pilot.press(key)
         await pilot.pause()
         assert kiosk.is_running
-        assert kiosk._exit_renderables == []  # noqa: SLF001 - nothing queued to print on exit
+        assert kiosk._exit_renderables == []
         assert kiosk.return_code is None
         assert no_staff_screen(pilot)
         while isinstance(kiosk.screen, ModalScreen):  # e.g. the "not applicable" question
@@ -86,13 +86,15 @@ async def test_no_key_leaves_a_dialog_on_a_question_the_thank_you_or_the_lock_sc
         await wait_for(pilot, ConfirmDialog)
         await pilot.press(key)
         await pilot.pause()
-        assert kiosk.is_running and no_staff_screen(pilot)
+        assert kiosk.is_running
+        assert no_staff_screen(pilot)
         assert screen.session.value("chaq_dress_a") is None  # Esc is "no", not "skip"
         kiosk.lock()
         await wait_for(pilot, LockScreen)
         await pilot.press(key)
         await pilot.pause()
-        assert kiosk.is_running and no_staff_screen(pilot)
+        assert kiosk.is_running
+        assert no_staff_screen(pilot)
 
 
 async def test_ctrl_c_in_a_dutch_session_says_so_in_dutch(kiosk: KioskApp) -> None:
@@ -100,7 +102,7 @@ async def test_ctrl_c_in_a_dutch_session_says_so_in_dutch(kiosk: KioskApp) -> No
         await start_question(pilot, "nl")
         await pilot.press("ctrl+c")
         await pilot.pause()
-        shown = [notification.message for notification in kiosk._notifications]  # noqa: SLF001
+        shown = [notification.message for notification in kiosk._notifications]
         assert shown[-1] == tr("nl", "ask_nurse")
         assert "Ctrl+Q" not in shown[-1]  # no hint how to leave
         assert kiosk.is_running
