@@ -64,12 +64,13 @@ ENGLISH = re.compile(
 
 
 def shown(widget: Widget) -> bool:
-    node: Widget | None = widget
-    while node is not None and not node.is_attached or (node is not None and node.display):
-        if node is None or node is node.screen:
-            return True
-        node = node.parent if isinstance(node.parent, Widget) else None
-    return False
+    """Displayed, and so is every container around it."""
+    node = widget
+    while isinstance(node, Widget) and node is not widget.screen:
+        if not node.display:
+            return False
+        node = node.parent  # type: ignore[assignment]
+    return True
 
 
 def matters(widget: Widget) -> bool:

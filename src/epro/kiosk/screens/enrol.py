@@ -39,11 +39,11 @@ class EnrolDialog(Dialog[str | None]):
         with Vertical(classes="dialog", id="enrol-box"):
             yield Static(tr(t, "enrol"), classes="title")
             yield Label(tr(t, "study_code"), classes="field-label")
-            yield Input(placeholder="DEMO-005", id="code")
+            yield Input(placeholder="DEMO-005", id="code", compact=True)
             yield Label(tr(t, "birth_ym"), classes="field-label")
-            yield Input(placeholder="2017-04", id="birth")
+            yield Input(placeholder="2017-04", id="birth", compact=True)
             yield Label(tr(t, "baseline"), classes="field-label")
-            yield Input(value=self.today.isoformat(), id="baseline")
+            yield Input(value=self.today.isoformat(), id="baseline", compact=True)
             yield Label("", classes="missing", id="enrol-problem")
             with Horizontal(classes="buttons"):
                 yield Button(tr(t, "cancel"), id="cancel")
