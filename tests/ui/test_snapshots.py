@@ -1,7 +1,7 @@
 """SVG snapshots of every kiosk screen type, in English and Dutch.
 
-Fixed terminal size, fixed clock, steady cursor, made-up study codes only. Regenerate with
-``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs before committing.
+Fixed terminal size (80×24, the smallest the kiosk runs in), fixed clock, steady cursor,
+made-up study codes only. Regenerate with ``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs before committing.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from epro.store import open_store
 from epro.sync_client import map_http_error
 from epro.sync_client import status as status_keys
 
-SIZE = (100, 32)
+SIZE = (80, 24)  # the kiosk's own minimum (epro.kiosk.size.MIN_SIZE)
 LANGUAGES = ["en", "nl"]
 
 Snap = Callable[..., bool]
