@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +24,8 @@ from epro.protocol import BatchRequest, problem_text
 from epro.startup import settle_after_startup
 from epro_sync import __doc__ as package_doc
 from epro_sync.config import ServerSettings
+from epro_sync.console.headers import SecurityHeaders
+from epro_sync.console.mount import error_page, mount_console
 from epro_sync.db import make_engine
 from epro_sync.enrol_guard import EnrolGuard
 from epro_sync.limits import RequestLimits
@@ -58,6 +60,8 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
         summary=package_doc,
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # replaced by a server-rendered page (epro_sync.console.docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.material = material
@@ -66,6 +70,7 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
         settings.enrol_failure_delay_s, settings.enrol_lockout_failures
     )
     app.include_router(router)
+    mount_console(app, settings)
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(Refusal, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -75,6 +80,7 @@ def create_app(settings: ServerSettings, clock: Callable[[], datetime] = utc_now
         body_max=lambda: settings.body_max_bytes,
         engine=lambda: app.state.engine,
     )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(DateHeader)  # outermost: every answer carries the server's Date
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -132,8 +138,11 @@ async def _refused(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=error.status)
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if request.url.path.startswith("/console/"):  # a person in a browser: an HTML page
+        message = "there is no such console page" if error.status_code == 404 else error.detail
+        return error_page(request, error.status_code, str(message))
     detail = error.detail
     if error.status_code == 400 and detail == "There was an error parsing the body":
         # FastAPI's wording when the bytes are not even text; say what the client can fix.

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check every stored response's hash and kiosk signature"
     ).set_defaults(func=cmd_verify)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    _add_user_commands(sub)
 
     bundle = sub.add_parser(
         "bundle",
@@ -74,6 +75,42 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--site", help="only this site (default: every site)")
     bundle.set_defaults(func=cmd_bundle)
     return parser
+
+
+def _add_user_commands(sub: Any) -> None:
+    user = sub.add_parser("user", help="console accounts (coordinators, data managers, admins)")
+    users = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = users.add_parser(
+        "add",
+        help="create an account; prints its one-time code for the first login",
+        description=(
+            "Creates a console account without a password and prints a one-time code: the "
+            "person opens /console/activate, sets a password with it and, as data manager or "
+            "admin, sets up an authenticator app (TOTP), asked for at every login."
+        ),
+    )
+    add.add_argument("email", metavar="EMAIL")
+    add.add_argument("--role", required=True, choices=["coordinator", "data-manager", "admin"])
+    add.add_argument(
+        "--site",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="SITE",
+        help="sites the account may see (--site A B, or --site repeated; a coordinator needs "
+        "one; none: every site)",
+    )
+    add.set_defaults(func=cmd_user_add)
+    users.add_parser("list", help="list the accounts").set_defaults(func=cmd_user_list)
+    disable = users.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("email", metavar="EMAIL")
+    disable.set_defaults(func=cmd_user_disable)
+    reset = users.add_parser(
+        "reset",
+        help="new one-time code: clears the password and authenticator, ends sessions",
+    )
+    reset.add_argument("email", metavar="EMAIL")
+    reset.set_defaults(func=cmd_user_reset)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,6 +321,82 @@ def _site_known(engine: Engine, site: str) -> bool:
         device = session.exec(select(Device.device_id).where(Device.site == site)).first()
         patient = session.exec(select(Patient.code).where(Patient.site == site)).first()
     return device is not None or patient is not None
+
+
+def _print_code(email: str, code: str, hours: int) -> None:
+    print(f"one-time code for {email}: {code}")
+    print(f"valid once, for {hours} hours; it is shown only now")
+    print("open /console/activate on the study server and set a password with it")
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from epro_sync.console import accounts
+
+    settings = _settings()
+    with _database(settings) as engine, Session(engine) as session:
+        user, code = accounts.add(
+            session,
+            args.email,
+            args.role,
+            args.site,
+            _now(),
+            reset_hours=settings.console_reset_hours,
+        )
+        session.commit()
+        sites = user.sites or "all sites"
+        print(f"added {user.email} as {user.role} ({sites})")
+        _print_code(user.email, code, settings.console_reset_hours)
+    return 0
+
+
+def cmd_user_list(_args: argparse.Namespace) -> int:
+    from epro_sync.console import accounts
+
+    with _database(_settings()) as engine, Session(engine) as session:
+        users = accounts.list_all(session)
+    if not users:
+        print(
+            "no console accounts yet; add the first admin with "
+            "`epro-sync user add EMAIL --role admin`"
+        )
+        return 0
+    print(f"{'e-mail':32}  {'role':12}  {'state':10}  {'last login':16}  sites")
+    for user in users:
+        if user.disabled_at is not None:
+            state = "disabled"
+        elif user.password_hash is None:
+            state = "code sent"
+        else:
+            state = "active"
+        print(
+            f"{user.email:32}  {user.role:12}  {state:10}  {_when(user.last_login_at):16}  "
+            f"{user.sites or 'all'}"
+        )
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from epro_sync.console import accounts
+
+    with _database(_settings()) as engine, Session(engine) as session:
+        user = accounts.disable(session, args.email, _now())
+        session.commit()
+        print(f"{user.email} is disabled; its sessions have ended")
+    return 0
+
+
+def cmd_user_reset(args: argparse.Namespace) -> int:
+    from epro_sync.console import accounts
+
+    settings = _settings()
+    with _database(settings) as engine, Session(engine) as session:
+        user, code = accounts.reset(
+            session, args.email, _now(), reset_hours=settings.console_reset_hours
+        )
+        session.commit()
+        print(f"{user.email}: password and authenticator cleared, sessions ended")
+        _print_code(user.email, code, settings.console_reset_hours)
+    return 0
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

@@ -69,6 +69,37 @@ class ServerSettings(BaseSettings):
     """After this many failed enrolments from one address within 15 minutes, that address is
     refused enrolment (429) until 15 minutes after its last failure."""
 
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """A console session unused for this many minutes ends; the next request asks for a login."""
+
+    console_session_hours: int = Field(default=12, ge=1, le=7 * 24)
+    """However active, a console session ends this many hours after its login."""
+
+    console_cookie_secure: bool | None = None
+    """Mark the console's cookies ``Secure`` (sent over HTTPS only). Unset: secure whenever the
+    request arrived over HTTPS (directly, or as the TLS proxy in front says). Set ``true``
+    behind a proxy that does not say so."""
+
+    console_failure_delay_s: float = Field(default=0.25, ge=0, le=10)
+    """A failed console login is answered after this delay, doubled for each further failure
+    from the same address within 15 minutes (at most 8 s)."""
+
+    console_lockout_failures: int = Field(default=5, ge=1, le=1000)
+    """After this many failed logins in a row, the account is locked for 15 minutes (and the
+    lockout is in the server audit); 4 times as many from one address lock that address out."""
+
+    console_reset_hours: int = Field(default=72, ge=1, le=30 * 24)
+    """How long a one-time code from ``epro-sync user add`` or ``user reset`` stays valid."""
+
+    console_password_memory_kib: int = Field(default=65536, ge=1024, le=1 << 21)
+    """Argon2id memory cost of new console passwords, in KiB (3 passes, 4 lanes). Lower it only
+    for tests and the demo; each stored hash keeps the cost it was made with."""
+
+    console_secret: str | None = Field(default=None, min_length=32, repr=False)
+    """Key that signs the login forms' CSRF tokens before anyone is logged in. Unset: a random
+    key per server process, which is right for one process; set the same value (32 or more
+    random characters) on every instance behind one load balancer."""
+
     def ensure_database_dir(self) -> None:
         """Prepare a SQLite database file (only when actually used): its folder is made
         private to the server's user (0700) when created here, and the file is created, or

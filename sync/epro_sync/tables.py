@@ -102,6 +102,7 @@ class AuditEvent(ServerModel, table=True):
     device_id: str | None = Field(default=None, max_length=64)
     site: str | None = Field(default=None, max_length=64)
     detail: str
+    actor: str | None = Field(default=None, max_length=320)
 
 
 class Patient(ServerModel, table=True):
@@ -126,3 +127,41 @@ class AuditHeadRow(ServerModel, table=True):
     hash: str = Field(max_length=64)
     at: datetime = Field(sa_column=_when())
     received_at: datetime = Field(sa_column=_when())
+
+
+class ConsoleUser(ServerModel, table=True):
+    """A console account. ``sites`` is the space-separated site codes it may see (None: all);
+    passwords and reset codes are stored only as Argon2id and SHA-256 hashes."""
+
+    __tablename__ = "console_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    role: str = Field(max_length=20)
+    sites: str | None = None
+    password_hash: str | None = None
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reset_sha256: str | None = Field(default=None, max_length=64)
+    reset_expires_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    disabled_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    created_at: datetime = Field(sa_column=_when())
+    last_login_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class ConsoleSession(ServerModel, table=True):
+    """A server-side console session; the cookie holds the id, the table only its SHA-256.
+    ``stage`` is ``full`` once logged in, or a step of the login still to do (``totp``,
+    ``enrol``: TOTP enrolment, with the secret offered in ``pending_totp``)."""
+
+    __tablename__ = "console_sessions"
+
+    id_sha256: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="console_users.id")
+    stage: str = Field(max_length=16)
+    csrf_token: str = Field(max_length=64)
+    pending_totp: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=_when())
+    last_seen_at: datetime = Field(sa_column=_when())

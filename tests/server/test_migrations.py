@@ -87,3 +87,17 @@ def test_response_id_uniqueness_is_a_database_constraint(engine: Engine) -> None
                 " out_of_window, 'other', envelope, received_at FROM responses"
             )
         )
+
+
+def test_version_three_audit_rows_read_back_without_an_actor(engine: Engine) -> None:
+    assert migrate(engine, target=3) == [1, 2, 3]
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO audit (at, event, detail) VALUES (:now, 'revoke', '{}')"),
+            {"now": NOW},
+        )
+    assert migrate(engine) == list(range(4, LATEST + 1))
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT event, actor FROM audit")).one()
+        assert conn.execute(text("SELECT COUNT(*) FROM console_users")).scalar() == 0
+    assert tuple(row) == ("revoke", None)

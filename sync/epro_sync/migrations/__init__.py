@@ -15,7 +15,12 @@ from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Tabl
 from sqlalchemy.engine import Connection
 
 from epro.errors import EproError
-from epro_sync.migrations import v001_initial, v002_roster, v003_completion_index
+from epro_sync.migrations import (
+    v001_initial,
+    v002_roster,
+    v003_completion_index,
+    v004_console,
+)
 
 #: An arbitrary constant naming this server's migration lock on PostgreSQL.
 _ADVISORY_LOCK_ID = 7_303_011_250
@@ -34,6 +39,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "roster, audit heads, device last seen", v002_roster.upgrade),
     Migration(3, "covering index for completion", v003_completion_index.upgrade),
+    Migration(4, "console accounts and sessions, audit actor", v004_console.upgrade),
 )
 LATEST = MIGRATIONS[-1].version
 
