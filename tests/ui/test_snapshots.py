@@ -1,7 +1,8 @@
 """SVG snapshots of every kiosk screen type, in English and Dutch.
 
 Fixed terminal size (80×24, the smallest the kiosk runs in), fixed clock, steady cursor,
-made-up study codes only. Regenerate with ``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs before committing.
+made-up study codes only. Regenerate with
+``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs before committing.
 """
 
 from __future__ import annotations

@@ -79,6 +79,7 @@ class HandoverDialog(Dialog[list[SessionPlan] | None]):
         forms = self.query_one("#forms", SelectionList)
         forms.clear_options()
         forms.add_options([(self.title_of(f), f, True) for f in self.forms_of(respondent)])
+        forms.highlighted = 0  # Space unticks the first form at once, as before the refill
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         if event.radio_set.id == "respondent":

@@ -1,9 +1,9 @@
 """The review: every answer listed before Submit; choosing a line goes back to that question.
 
 The list has the focus at once (↑ ↓ move, Enter changes a line), never Submit, so nothing is
-sent by one stray Enter. A question opened from here comes back here after Next. The screen
-posts what the respondent chose (:class:`ChangeWanted`, :class:`FormSubmitted`) and the app
-switches screens.
+sent by one stray Enter; one Tab reaches Submit. A question opened from here comes back here
+after Next. The screen posts what the respondent chose (:class:`ChangeWanted`,
+:class:`FormSubmitted`) and the app switches screens.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Label, ListItem, ListView, Static
 
 from epro.kiosk.answer_text import answer_text
@@ -68,6 +69,13 @@ class ReviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#review-list", ListView).focus()
+
+    @property
+    def focus_chain(self) -> list[Widget]:
+        """The list, then Submit, then Back: one Tab from the list reaches Submit."""
+        chain = super().focus_chain
+        back = [widget for widget in chain if widget.id == "back"]
+        return [widget for widget in chain if widget.id != "back"] + back
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         link_id = event.item.name

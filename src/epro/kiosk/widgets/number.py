@@ -103,10 +103,12 @@ class NumberEntry(AnswerWidget, can_focus=False):
         return tr(self.language, "number_hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter stores what is typed; Enter again, on the value already stored, goes on."""
+        """Enter stores what is typed; Enter again, on the value already stored (or in an empty
+        optional field), goes on."""
         event.stop()
         value = self.pending
-        if value is not None and value == self._confirmed:
+        blank_and_optional = self.is_blank and not self.item.required
+        if blank_and_optional or (value is not None and value == self._confirmed):
             self.post_message(GoOn())
         else:
             self.confirm()
