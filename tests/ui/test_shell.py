@@ -145,3 +145,23 @@ async def test_enrolment_keeps_its_labels_starts_on_today_and_says_what_is_wrong
             assert said.endswith(".")
             assert problem.region.width <= 80  # the sentence wraps inside the dialog
             assert labels == [str(label.render()) for label in dialog.query(".field-label")]
+
+
+async def test_the_nurse_switches_the_station_to_dutch_and_its_dialogs_follow(
+    kiosk: KioskApp,
+) -> None:
+    # The site's language is English here; the nurse's own choice is one key away.
+    from epro.kiosk.i18n import tr
+
+    async with kiosk.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot, PASSPHRASE, NURSE, PIN)
+        await pilot.press("t")
+        await wait_for(pilot, StationScreen)
+        await pilot.pause()
+        screen = kiosk.screen
+        assert tr("nl", "station_title") in str(screen.query(".title").first().render())
+        footer = {b.description for _, b, *_ in screen.active_bindings.values() if b.show}
+        assert {"Starten", "Hervatten", "Inschrijven"} <= footer
+        await pilot.press("e")
+        await wait_for(pilot, EnrolDialog)
+        assert str(kiosk.screen.query(".title").first().render()) == tr("nl", "enrol")

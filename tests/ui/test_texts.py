@@ -74,3 +74,13 @@ def test_every_parent_question_says_u_and_every_child_question_je_in_dutch() -> 
                 assert not U.search(child), (form.id, item.link_id, child)
                 checked += 1
     assert checked > 100
+
+
+def test_an_answer_with_a_fraction_reads_with_a_decimal_comma_in_dutch() -> None:
+    import ui_items as items
+
+    from epro.kiosk.answer_text import answer_text
+
+    assert answer_text(items.CIRCLES, 4.5, "nl") == "4,5 / 10"
+    assert answer_text(items.CIRCLES, 4.5, "en") == "4.5 / 10"
+    assert answer_text(items.DECIMAL, 2.5, "nl") == "2,5"
