@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --cov --cov-report=term:skip-covered
 # Exact versions of every dependency: installs take them from here (make lock refreshes it).
 LOCK := requirements.lock
 PIP_INSTALL = python -m pip install --quiet --disable-pip-version-check
@@ -21,6 +21,7 @@ demo: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check src sync tests benchmarks
 	$(BIN)/ruff check src sync tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

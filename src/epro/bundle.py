@@ -2,17 +2,22 @@
 
 A bundle is UTF-8 text, one JSON object per line (ASCII only: anything else is escaped):
 
-1. a header ``{"format": "epro-bundle/1", "created_at", "server_schema_version", "site",
+1. a header ``{"format": "epro-bundle/2", "created_at", "server_schema_version", "site",
    "study_key_fingerprint"}`` (``site`` is null for a bundle of every site);
 2. records, each with a ``type``, in this order of sections: ``device`` (the kiosk registry
    with each kiosk's public key and revocation), ``patient`` (the server roster: the birth
    month and baseline date the export needs for ages and visits), ``audit`` (the server audit
-   log), ``quarantine`` (conflicting copies the server kept apart) and ``response`` (each
-   stored envelope *exactly* as the server stored it, with its receipt), responses ordered by
-   (site, patient, visit, submitted_at, response_id);
+   log), ``quarantine`` (conflicting copies the server kept apart), ``annotation`` (a data
+   manager's marks on stored responses: entered in error, with the reason, who and when) and
+   ``response`` (each stored envelope *exactly* as the server stored it, with its receipt),
+   responses ordered by (site, patient, visit, submitted_at, response_id);
 3. a manifest ``{"type": "manifest", "counts", "created_at", "server_schema_version",
    "sha256"}``: the number of records of each type and the SHA-256 of every byte before the
    manifest line.
+
+Format 1 is format 2 without the ``annotation`` section (its manifest counts the other five);
+this reader reads both, and writes 2. A reader of format 1 alone refuses a format-2 bundle by
+naming both versions rather than calling it damaged.
 
 Nothing in a bundle is plaintext answers: those travel only inside the sealed envelopes, which
 only the study private key opens. The manifest hash finds truncation and damage; it is not a
@@ -37,10 +42,17 @@ from typing import Any, BinaryIO, Final
 from epro.errors import BundleError
 from epro.protocol import utc_timestamp
 
-FORMAT: Final = "epro-bundle/1"
+FORMAT: Final = "epro-bundle/2"
 #: The record types in the order their sections appear.
-SECTIONS: Final = ("device", "patient", "audit", "quarantine", "response")
+SECTIONS: Final = ("device", "patient", "audit", "quarantine", "annotation", "response")
+#: The sections of each format this reader accepts (format 1 had no annotations).
+FORMATS: Final[Mapping[str, tuple[str, ...]]] = {
+    "epro-bundle/1": tuple(kind for kind in SECTIONS if kind != "annotation"),
+    FORMAT: SECTIONS,
+}
 MANIFEST: Final = "manifest"
+#: The annotation kind that takes a response out of the analysis.
+ENTERED_IN_ERROR: Final = "entered_in_error"
 
 
 def _time(value: datetime) -> str:
@@ -64,6 +76,8 @@ class BundleHeader:
     #: Fingerprint of the study public key the server hands kiosks (None if not configured):
     #: the export refuses a study key that is not its pair.
     study_key_fingerprint: str | None = None
+    #: The format the bundle was written in (a writer always writes :data:`FORMAT`).
+    format: str = FORMAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +128,25 @@ class QuarantineRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnotationRecord:
+    """A data manager's mark on a stored response (``kind`` ``entered_in_error``).
+
+    The envelope itself is never changed: the export keeps the response, with this status and
+    reason, in the long file and leaves it out of scores and analysis.
+    """
+
+    id: int
+    response_id: str
+    site: str
+    #: The patient of the marked response, as the server stored it (for routing the mark).
+    patient: str
+    kind: str
+    reason: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseRecord:
     """A stored response: routing columns, the receipt, and the envelope text as stored."""
 
@@ -129,7 +162,9 @@ class ResponseRecord:
     envelope: str
 
 
-Record = DeviceRecord | RosterRecord | AuditRecord | QuarantineRecord | ResponseRecord
+Record = (
+    DeviceRecord | RosterRecord | AuditRecord | QuarantineRecord | AnnotationRecord | ResponseRecord
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +187,8 @@ def _line(data: Mapping[str, Any]) -> bytes:
 
 
 def _header_json(header: BundleHeader) -> dict[str, Any]:
+    if header.format != FORMAT:
+        raise BundleError(f"this epro writes bundles of format {FORMAT} only")
     return {
         "format": FORMAT,
         "created_at": _time(header.created_at),
@@ -193,6 +230,18 @@ def _record_json(record: Record) -> tuple[str, dict[str, Any]]:
             "site": record.site,
             "birth_ym": record.birth_ym,
             "baseline_date": record.baseline_date.isoformat(),
+        }
+    if isinstance(record, AnnotationRecord):
+        return "annotation", {
+            "type": "annotation",
+            "id": record.id,
+            "response_id": record.response_id,
+            "site": record.site,
+            "patient": record.patient,
+            "kind": record.kind,
+            "reason": record.reason,
+            "actor": record.actor,
+            "at": _time(record.at),
         }
     if isinstance(record, AuditRecord):
         return "audit", {
@@ -390,6 +439,19 @@ def _quarantine(data: Mapping[str, Any]) -> QuarantineRecord:
     )
 
 
+def _annotation(data: Mapping[str, Any]) -> AnnotationRecord:
+    return AnnotationRecord(
+        id=_int(data, "id"),
+        response_id=_text(data, "response_id"),
+        site=_text(data, "site"),
+        patient=_text(data, "patient"),
+        kind=_text(data, "kind"),
+        reason=_text(data, "reason"),
+        actor=_text(data, "actor"),
+        at=_parse_time(data, "at"),
+    )
+
+
 def _response(data: Mapping[str, Any]) -> ResponseRecord:
     return ResponseRecord(
         site=_text(data, "site"),
@@ -410,6 +472,7 @@ _DECODERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
     "patient": _patient,
     "audit": _audit,
     "quarantine": _quarantine,
+    "annotation": _annotation,
     "response": _response,
 }
 
@@ -492,6 +555,9 @@ class Bundle:
     def quarantine(self) -> Iterator[QuarantineRecord]:
         return read_span(self.path, self.sections["quarantine"], "quarantine")
 
+    def annotations(self) -> Iterator[AnnotationRecord]:
+        return read_span(self.path, self.sections["annotation"], "annotation")
+
     def responses(self, span: Span | None = None) -> Iterator[ResponseRecord]:
         """Every response in bundle order, or those of ``span`` (a group's, or several)."""
         return read_span(self.path, span or self.sections["response"], "response")
@@ -547,10 +613,11 @@ def _read_header(path: Path, line: bytes) -> BundleHeader:
     if not isinstance(data, dict) or not isinstance(data.get("format"), str):
         raise _not_a_bundle(path)
     found = data["format"]
-    if found != FORMAT:
+    if found not in FORMATS:
         if found.startswith("epro-bundle/"):
+            readable = " and ".join(FORMATS)
             raise BundleError(
-                f"the bundle {path.name} is of format {found}; this epro reads {FORMAT} — "
+                f"the bundle {path.name} is of format {found}; this epro reads {readable} — "
                 "use the epro release that matches the study server"
             )
         raise _not_a_bundle(path)
@@ -558,6 +625,7 @@ def _read_header(path: Path, line: bytes) -> BundleHeader:
         raise _truncated(path)
     try:
         return BundleHeader(
+            format=found,
             created_at=_parse_time(data, "created_at"),
             server_schema_version=_int(data, "server_schema_version"),
             site=_optional_text(data, "site"),
@@ -569,13 +637,13 @@ def _read_header(path: Path, line: bytes) -> BundleHeader:
 
 def _read_manifest(path: Path, data: Mapping[str, Any], header: BundleHeader) -> BundleManifest:
     counts = data.get("counts")
-    if not isinstance(counts, dict) or set(counts) != set(SECTIONS):
+    if not isinstance(counts, dict) or set(counts) != set(FORMATS[header.format]):
         raise _altered(path, "its manifest does not list the records of every section")
     if any(not isinstance(v, int) or isinstance(v, bool) for v in counts.values()):
         raise _altered(path, "its manifest counts are not whole numbers")
     try:
         manifest = BundleManifest(
-            counts={kind: counts[kind] for kind in SECTIONS},
+            counts={kind: counts.get(kind, 0) for kind in SECTIONS},
             created_at=_parse_time(data, "created_at"),
             server_schema_version=_int(data, "server_schema_version"),
             sha256=_text(data, "sha256"),
@@ -600,6 +668,7 @@ def _check(path: Path, handle: BinaryIO) -> Bundle:
     if not first:
         raise _not_a_bundle(path)
     header = _read_header(path, first)
+    allowed = FORMATS[header.format]
     digest = hashlib.sha256(first)
     offset = len(first)
     number = 1
@@ -628,7 +697,7 @@ def _check(path: Path, handle: BinaryIO) -> Bundle:
             if manifest.sha256 != digest.hexdigest():
                 raise _altered(path, "its content does not match the SHA-256 of its manifest")
             continue
-        if kind not in counts:
+        if kind not in allowed:
             raise _altered(path, f"line {number} is not a bundle record")
         place = SECTIONS.index(kind)
         if place < section:

@@ -100,6 +100,12 @@ class ServerSettings(BaseSettings):
     key per server process, which is right for one process; set the same value (32 or more
     random characters) on every instance behind one load balancer."""
 
+    console_kiosk_quiet_days: int = Field(default=7, ge=1, le=365)
+    """The console's overview flags a kiosk not seen by the server for this many days."""
+
+    console_clock_skew_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    """The console flags a kiosk whose clock runs ahead of the server's by more than this."""
+
     def ensure_database_dir(self) -> None:
         """Prepare a SQLite database file (only when actually used): its folder is made
         private to the server's user (0700) when created here, and the file is created, or

@@ -165,3 +165,17 @@ class ConsoleSession(ServerModel, table=True):
     pending_totp: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=_when())
     last_seen_at: datetime = Field(sa_column=_when())
+
+
+class Annotation(ServerModel, table=True):
+    """A data manager's mark on a stored response (append-only; see ``epro_sync.annotations``)."""
+
+    __tablename__ = "annotations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: str = Field(max_length=36, foreign_key="responses.response_id")
+    site: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    reason: str
+    actor: str = Field(max_length=200)
+    at: datetime = Field(sa_column=_when())

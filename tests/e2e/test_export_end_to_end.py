@@ -35,7 +35,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
-from synthetic_trial import GivenResponse, Trial, TrialPatient, run_trial
 
 from epro.cli import main as epro_main
 from epro.crypto import FAST_KDF, generate_study_keypair
@@ -46,6 +45,7 @@ from epro.schedule import Study, age_at, load_study
 from epro_sync.cli import main as epro_sync_main
 from epro_sync.config import ServerSettings
 from epro_sync.testing import running_server
+from tests.helpers.synthetic_trial import GivenResponse, Trial, TrialPatient, run_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ENV = "EPRO_TEST_POSTGRES_URL"

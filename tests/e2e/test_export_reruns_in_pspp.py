@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "export"))
-
-from pspp_run import Output, decimals, needs_pspp, number, run_pspp
-from test_export_end_to_end import Outcome, outcome
+from tests.e2e.test_export_end_to_end import Outcome, outcome
+from tests.helpers.pspp_run import Output, decimals, needs_pspp, number, run_pspp
 
 __all__ = ["outcome"]
 
@@ -27,7 +24,7 @@ def _close(printed: str, value: str) -> bool:
     """PSPP's printed number equals the export's (unrounded) one at the printed precision."""
     if printed in ("NaN", ".") or value == "":
         return printed in ("NaN", ".", "") and value == ""
-    return abs(number(printed) - float(value)) <= 0.5 * 10 ** -decimals(printed) + 1e-9
+    return abs(number(printed) - float(value)) <= 0.5 * 10.0 ** -decimals(printed) + 1e-9
 
 
 def _pspp_blocks(output: Output) -> dict[tuple[str, str], dict[str, str]]:

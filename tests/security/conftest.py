@@ -3,12 +3,7 @@ PostgreSQL of ``EPRO_TEST_POSTGRES_URL``) and real kiosk stores."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "sync"))
-
-from sync_harness import (  # the harness folder goes on the path first
+from tests.helpers.sync_harness import (
     database_url,
     live_server,
     make_kiosk,

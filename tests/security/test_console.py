@@ -311,6 +311,8 @@ class World:
     other_code: str
     browsers: dict[str, httpx.Client]
     tokens: dict[str, str]
+    other_patient: str = "OTHER-001"
+    other_response: str = ""
 
 
 #: How to call each console route: (path, form fields), aimed at the OTHER site's rows where a
@@ -334,6 +336,20 @@ CALLS: dict[tuple[str, str], Callable[[World], tuple[str, dict[str, str]]]] = {
     ),
     ("GET", "/console/audit"): lambda w: ("/console/audit", {}),
     ("GET", "/console/audit.csv"): lambda w: ("/console/audit.csv", {}),
+    ("GET", "/console/overview"): lambda w: ("/console/overview", {}),
+    ("GET", "/console/grid"): lambda w: ("/console/grid", {}),
+    ("GET", "/console/grid.csv"): lambda w: ("/console/grid.csv", {}),
+    ("GET", "/console/patients/{code}"): lambda w: (f"/console/patients/{w.other_patient}", {}),
+    ("GET", "/console/data"): lambda w: ("/console/data", {}),
+    ("POST", "/console/bundle"): lambda w: ("/console/bundle", {"site": OTHER}),
+    ("GET", "/console/responses/{response_id}/entered-in-error"): lambda w: (
+        f"/console/responses/{w.other_response}/entered-in-error",
+        {},
+    ),
+    ("POST", "/console/responses/{response_id}/entered-in-error"): lambda w: (
+        f"/console/responses/{w.other_response}/entered-in-error",
+        {"reason": "enumeration of every route"},
+    ),
     ("POST", "/console/logout"): lambda w: ("/console/logout", {}),
 }
 
@@ -342,6 +358,17 @@ CALLS: dict[tuple[str, str], Callable[[World], tuple[str, dict[str, str]]]] = {
 def world(console: Console) -> World:
     own = _kiosk(console, "UMCU", "own-kiosk")
     other = _kiosk(console, OTHER, OTHER_LABEL)
+    patient = {
+        "code": "OTHER-001",
+        "site": OTHER,
+        "birth_ym": "2015-07",
+        "baseline_date": datetime.now(UTC).date().isoformat(),
+        "language": "en",
+    }
+    pushed = other.client.post("/v1/roster", json={"patients": [patient]}, headers=other.headers)
+    assert pushed.status_code == 200, pushed.text
+    envelope = other.envelope(patient="OTHER-001")
+    assert other.upload(envelope).status_code == 200
     make_enrol_code(console.settings, OTHER)
     with console.engine.connect() as conn:
         handle = conn.execute(
@@ -354,7 +381,15 @@ def world(console: Console) -> World:
         sites = ("UMCU",) if role == "coordinator" else ()
         accounts[role], browsers[role] = console.ready(f"{role}@example.org", role, *sites)
     tokens = {role: csrf_of(browser.get("/console/")) for role, browser in browsers.items()}
-    return World(console, own.device_id, other.device_id, handle, browsers, tokens)
+    return World(
+        console,
+        own.device_id,
+        other.device_id,
+        handle,
+        browsers,
+        tokens,
+        other_response=str(envelope.response_id),
+    )
 
 
 def _call(

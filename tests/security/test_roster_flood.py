@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable
 
 import httpx
-from sync_harness import SITE, Kiosk, LiveServer, ServerDb
 
 from epro.protocol import ROSTER_MAX_PATIENTS, ROSTER_PAGE_MAX
 from epro.sync_client import BackgroundSync, SyncClient, SyncReport
+from tests.helpers.sync_harness import SITE, Kiosk, LiveServer, ServerDb
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 

@@ -356,7 +356,9 @@ def test_the_stored_time_from_its_signed_rendering_is_what_the_column_writes(
     except ValidationError:
         return  # outside the range of dates the protocol accepts
     column = StoredResponse.metadata.tables["responses"].c.submitted_at.type
-    for dialect in (sqlite.dialect(), postgresql.dialect()):
+    # SQLAlchemy's dialect constructors are untyped.
+    dialects = (sqlite.dialect(), postgresql.dialect())  # type: ignore[no-untyped-call]
+    for dialect in dialects:
         processor = column.dialect_impl(dialect).bind_processor(dialect)
         expected = utc if processor is None else processor(utc)
         assert _time_storer(dialect)(utc_timestamp(utc)) == expected

@@ -11,31 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from ui_constants import NOW, NURSE, PASSPHRASE, PIN, TODAY, clock  # noqa: F401
 
-from epro.crypto import FAST_KDF, StudyPrivateKey, generate_study_keypair
-from epro.forms import default_forms_dir, load_forms
+from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.forms.model import Form
 from epro.kiosk.app import KioskApp, make_kiosk
-from epro.schedule import Study, load_study
+from epro.schedule import Study
 from epro.station import Station
 from epro.store import init_store, open_store
-
-
-@pytest.fixture(scope="session")
-def forms() -> dict[str, Form]:
-    return load_forms(default_forms_dir())
-
-
-@pytest.fixture(scope="session")
-def study() -> Study:
-    return load_study()
-
-
-@pytest.fixture(scope="session")
-def study_key() -> StudyPrivateKey:
-    """The study's private key: what the data manager holds; the tests open envelopes with it."""
-    return generate_study_keypair()
+from tests.helpers.ui_constants import NOW, NURSE, PASSPHRASE, PIN, TODAY, clock  # noqa: F401
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import app_of, type_text, unlock, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from ui_constants import NURSE, PASSPHRASE, PIN, TODAY, clock
 
 from epro.forms.model import NA, AnswerValue
 from epro.kiosk.app import KioskApp
@@ -24,6 +22,8 @@ from epro.kiosk.screens.station import StationScreen
 from epro.kiosk.screens.thanks import ThanksScreen
 from epro.station import SessionPlan
 from epro.store import ResponseStatus, open_store
+from tests.helpers.flows import app_of, type_text, unlock, wait_for
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, TODAY, clock
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)

@@ -11,9 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from flows import app_of, type_text, unlock, wait_for
 from textual.pilot import Pilot
-from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 from epro.crypto import StudyPrivateKey, open_sealed
 from epro.forms.model import NA, SKIPPED, AnswerValue, ItemType
@@ -29,6 +27,8 @@ from epro.protocol import Envelope
 from epro.scoring import score_form
 from epro.session.submission import SEAL_INFO
 from epro.store import ResponseStatus, open_store
+from tests.helpers.flows import app_of, type_text, unlock, wait_for
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)

@@ -10,11 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from bench import enrol, revoke, station_on, submit_form
-from flows import app_of, unlock, wait_for
 from rich.text import Text
 from textual.pilot import Pilot
-from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 from epro.crypto import FAST_KDF, StudyPrivateKey
 from epro.forms.model import Form
@@ -29,6 +26,9 @@ from epro.store import init_store
 from epro.sync_client import SyncClient
 from epro_sync.config import ServerSettings
 from epro_sync.testing import RunningServer, running_server
+from tests.helpers.flows import app_of, unlock, wait_for
+from tests.helpers.station_bench import enrol, revoke, station_on, submit_form
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)
@@ -178,7 +178,7 @@ def other_kiosk_submits(
     enrol(store, server.url, server.code("DEMO"), "kiosk B")
     from datetime import timedelta
 
-    from ui_constants import TODAY
+    from tests.helpers.ui_constants import TODAY
 
     station.enrol("DEMO-001", "2019-11", TODAY - timedelta(weeks=4), actor=NURSE)
     submit_form(station, "DEMO-001", "V2", "vas_wellbeing")
@@ -228,11 +228,10 @@ async def test_sync_now_sends_the_queue_and_the_grid_shows_the_other_kiosks_subm
 async def test_a_submit_kicks_the_background_sync_which_empties_the_queue(
     enrolled: tuple[Path, str], open_station: Opener
 ) -> None:
-    from flows import show_item
-
     from epro.kiosk.screens.review import ReviewScreen
     from epro.kiosk.screens.thanks import ThanksScreen
     from epro.station import SessionPlan
+    from tests.helpers.flows import show_item
 
     app = make_kiosk(enrolled[0], opener=open_station, idle_warning_s=600, idle_lock_s=900)
     async with app.run_test(size=SIZE) as pilot:

@@ -7,10 +7,8 @@ what was stored.
 from __future__ import annotations
 
 import pytest
-from flows import app_of, type_text, unlock, wait_for
 from textual.pilot import Pilot
 from textual.widgets import ListView, RadioButton, RadioSet, SelectionList, Static
-from ui_constants import NURSE, PASSPHRASE, PIN
 
 from epro.kiosk.app import KioskApp
 from epro.kiosk.i18n import tr
@@ -24,6 +22,8 @@ from epro.kiosk.screens.station import StationScreen
 from epro.kiosk.screens.thanks import ThanksScreen
 from epro.kiosk.widgets import VasScale
 from epro.station import SessionPlan
+from tests.helpers.flows import app_of, type_text, unlock, wait_for
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN
 
 pytestmark = pytest.mark.anyio
 SIZE = (80, 24)

@@ -9,11 +9,10 @@ the station. Ctrl+C says so in the session's language.
 from __future__ import annotations
 
 import pytest
-from flows import app_of, unlock, wait_for
 from textual.app import App
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
-from ui_constants import NURSE, PASSPHRASE, PIN
 
 from epro.kiosk.app import KioskApp
 from epro.kiosk.i18n import tr
@@ -23,6 +22,8 @@ from epro.kiosk.screens.lock import LockScreen
 from epro.kiosk.screens.questionnaire import QuestionnaireScreen
 from epro.kiosk.screens.station import StationScreen
 from epro.station import SessionPlan
+from tests.helpers.flows import app_of, unlock, wait_for
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN
 
 pytestmark = pytest.mark.anyio
 SIZE = (80, 24)
@@ -36,7 +37,7 @@ def every_binding_key() -> list[str]:
     keys: list[str] = list(ESCAPES)
     for owner in (KioskApp, App, Screen, ModalScreen, StationScreen, GridScreen):
         for binding in owner.BINDINGS:
-            key = binding.key if hasattr(binding, "key") else binding[0]
+            key = binding.key if isinstance(binding, Binding) else binding[0]
             keys += [part.strip() for part in str(key).split(",")]
     keys.append(App.COMMAND_PALETTE_BINDING)
     return list(dict.fromkeys(keys))

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flows import type_text, unlock, wait_for
 from textual.widgets import DataTable
-from ui_constants import NURSE, PASSPHRASE, PIN
 
 from epro.kiosk.app import KioskApp, make_kiosk
 from epro.kiosk.screens.dialogs import ErrorDialog
@@ -16,6 +14,8 @@ from epro.kiosk.screens.lock import LockScreen
 from epro.kiosk.screens.patient import PatientScreen
 from epro.kiosk.screens.station import StationScreen
 from epro.kiosk.screens.too_small import TooSmallScreen
+from tests.helpers.flows import type_text, unlock, wait_for
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN
 
 pytestmark = pytest.mark.anyio
 

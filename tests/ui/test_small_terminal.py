@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flows import app_of, type_text, wait_for
 from rich.cells import cell_len
 from textual.containers import ScrollableContainer
 from textual.css.query import NoMatches
@@ -31,7 +30,6 @@ from textual.widgets import (
     SelectionList,
     Static,
 )
-from ui_constants import NURSE, PASSPHRASE, PIN
 
 from epro.forms.model import FormKind
 from epro.kiosk import i18n
@@ -49,6 +47,8 @@ from epro.kiosk.screens.thanks import GiveBackScreen, ThanksScreen
 from epro.kiosk.size import MIN_SIZE
 from epro.kiosk.widgets import AnswerWidget
 from epro.station import SessionPlan
+from tests.helpers.flows import app_of, type_text, wait_for
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN
 
 pytestmark = pytest.mark.anyio
 

@@ -13,11 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from bench import station_on, submit_form
-from flows import buttons_at_rest, show_item, steady_cursor, unlock, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Select
-from ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 from epro.forms.model import Form
 from epro.kiosk.app import make_kiosk
@@ -30,6 +27,9 @@ from epro.station import SessionPlan, Station
 from epro.store import open_store
 from epro.sync_client import map_http_error
 from epro.sync_client import status as status_keys
+from tests.helpers.flows import buttons_at_rest, show_item, steady_cursor, unlock, wait_for
+from tests.helpers.station_bench import station_on, submit_form
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, clock
 
 SIZE = (80, 24)  # the kiosk's own minimum (epro.kiosk.size.MIN_SIZE)
 LANGUAGES = ["en", "nl"]

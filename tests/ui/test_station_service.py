@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from ui_constants import NURSE, PASSPHRASE, PIN, TODAY
 
 from epro.errors import SessionError, StoreError
 from epro.station import CellStatus, SessionPlan, Station
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, TODAY
 
 Opener = Callable[[str], Station]
 

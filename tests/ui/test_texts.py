@@ -77,9 +77,8 @@ def test_every_parent_question_says_u_and_every_child_question_je_in_dutch() -> 
 
 
 def test_an_answer_with_a_fraction_reads_with_a_decimal_comma_in_dutch() -> None:
-    import ui_items as items
-
     from epro.kiosk.answer_text import answer_text
+    from tests.helpers import ui_items as items
 
     assert answer_text(items.CIRCLES, 4.5, "nl") == "4,5 / 10"
     assert answer_text(items.CIRCLES, 4.5, "en") == "4.5 / 10"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import ui_items as items
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
@@ -23,6 +22,7 @@ from epro.kiosk.widgets import (
     VasScale,
     answer_widget_for,
 )
+from tests.helpers import ui_items as items
 
 pytestmark = pytest.mark.anyio
 

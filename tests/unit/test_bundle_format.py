@@ -15,6 +15,7 @@ import pytest
 
 from epro.bundle import (
     FORMAT,
+    AnnotationRecord,
     AuditRecord,
     BundleHeader,
     BundleWriter,
@@ -54,6 +55,9 @@ RECORDS = [
     AuditRecord(1, NOW, "enrol", "kiosk-1", "UMCU", '{"label": "outpatient clinic"}'),
     AuditRecord(2, NOW, "verify", None, None, '{"checked": 3}'),
     QuarantineRecord(1, "r2", "kiosk-1", "c" * 64, NOW, "receipt-r2", '{"response_id":"r2"}'),
+    AnnotationRecord(
+        1, "r4", "UMCU", "DEMO-002", "entered_in_error", "wrong patient \u00e9", "dm", NOW
+    ),
     _response("DEMO-001", "V1", 0, "r1"),
     _response("DEMO-001", "V1", 3, "r2"),
     _response("DEMO-001", "V2", 1, "r3"),
@@ -84,12 +88,14 @@ def test_every_record_reads_back_exactly_as_written(bundle_file: Path) -> None:
     assert list(bundle.patients()) == RECORDS[2:4]
     assert list(bundle.audit()) == RECORDS[4:6]
     assert list(bundle.quarantine()) == RECORDS[6:7]
-    assert list(bundle.responses()) == RECORDS[7:]
+    assert list(bundle.annotations()) == RECORDS[7:8]
+    assert list(bundle.responses()) == RECORDS[8:]
     assert dict(bundle.counts) == {
         "device": 2,
         "patient": 2,
         "audit": 2,
         "quarantine": 1,
+        "annotation": 1,
         "response": 5,
     }
 
@@ -121,7 +127,7 @@ def test_each_patient_s_responses_are_one_group_read_on_their_own(bundle_file: P
     ]
     for group in bundle.groups:
         read = list(bundle.responses(group.span))
-        assert read == [r for r in RECORDS[7:] if r.patient == group.patient]  # type: ignore[union-attr]
+        assert read == [r for r in RECORDS[8:] if getattr(r, "patient", None) == group.patient]
 
 
 def test_a_bundle_cut_short_anywhere_is_reported_as_truncated(bundle_file: Path) -> None:
@@ -166,9 +172,20 @@ def test_a_line_after_the_manifest_is_reported(bundle_file: Path) -> None:
 def _rehashed(lines: list[bytes]) -> bytes:
     """``lines`` (header and records) with a manifest that matches them."""
     body = b"".join(lines)
-    counts = {"device": 0, "patient": 0, "audit": 0, "quarantine": 0, "response": 0}
+    sections: tuple[str, ...] = (
+        "device",
+        "patient",
+        "audit",
+        "quarantine",
+        "annotation",
+        "response",
+    )
+    if b'"epro-bundle/1"' in lines[0]:
+        sections = tuple(kind for kind in sections if kind != "annotation")
+    counts = dict.fromkeys(sections, 0)
     for line in lines[1:]:
-        counts[json.loads(line)["type"]] += 1
+        kind = json.loads(line)["type"]
+        counts[kind] = counts.get(kind, 0) + 1
     manifest = {
         "type": "manifest",
         "counts": counts,
@@ -218,9 +235,46 @@ def test_a_file_that_is_not_a_bundle_says_so_and_how_to_make_one(tmp_path: Path)
 
 def test_a_bundle_of_another_format_version_names_both_versions(tmp_path: Path) -> None:
     path = tmp_path / "future.bundle"
-    path.write_text('{"format":"epro-bundle/2"}\n', encoding="utf-8")
-    with pytest.raises(BundleError, match="format epro-bundle/2; this epro reads epro-bundle/1"):
+    path.write_text('{"format":"epro-bundle/3"}\n', encoding="utf-8")
+    with pytest.raises(
+        BundleError, match="format epro-bundle/3; this epro reads epro-bundle/1 and epro-bundle/2"
+    ):
         open_bundle(path)
+
+
+def _as_format_one(lines: list[bytes]) -> list[bytes]:
+    """The header and records of a bundle relabelled as format 1 (which had no annotations)."""
+    header = json.loads(lines[0])
+    header["format"] = "epro-bundle/1"
+    return [json.dumps(header, separators=(",", ":")).encode() + b"\n", *lines[1:]]
+
+
+def test_a_format_one_bundle_still_reads_with_no_annotations(bundle_file: Path) -> None:
+    lines = bundle_file.read_bytes().splitlines(keepends=True)[:-1]
+    kept = [line for line in lines if b'"type":"annotation"' not in line]
+    bundle_file.write_bytes(_rehashed(_as_format_one(kept)))
+    bundle = open_bundle(bundle_file)
+    assert bundle.header.format == "epro-bundle/1"
+    assert list(bundle.annotations()) == []
+    assert bundle.counts["annotation"] == 0
+    assert list(bundle.responses()) == RECORDS[8:]
+
+
+def test_a_format_one_bundle_cannot_carry_annotations(bundle_file: Path) -> None:
+    lines = bundle_file.read_bytes().splitlines(keepends=True)[:-1]
+    bundle_file.write_bytes(_rehashed(_as_format_one(lines)))
+    with pytest.raises(BundleError, match="is not a bundle record"):
+        open_bundle(bundle_file)
+
+
+def test_a_format_two_manifest_must_count_the_annotations(bundle_file: Path) -> None:
+    lines = bundle_file.read_bytes().splitlines(keepends=True)
+    manifest = json.loads(lines[-1])
+    del manifest["counts"]["annotation"]
+    lines[-1] = json.dumps(manifest).encode() + b"\n"
+    bundle_file.write_bytes(b"".join(lines))
+    with pytest.raises(BundleError, match="does not list the records of every section"):
+        open_bundle(bundle_file)
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -107,6 +107,11 @@ def run_export_command(args: argparse.Namespace) -> int:
     print(
         f"exported {report.exported} of {report.responses_in_bundle} responses "
         f"({report.patients} patients) to {out}"
+        + (
+            f"; {report.entered_in_error} marked entered in error (kept in long.csv, not scored)"
+            if report.entered_in_error
+            else ""
+        )
     )
     if report.problems:
         print(

@@ -4,6 +4,10 @@ Rules (DESIGN §9):
 
 * A visit's date is the earliest submission date (UTC) of its verified responses; the age at
   the visit is :func:`epro.schedule.timeline.age_at` of the roster's birth month on that date.
+* A response a data manager marked **entered in error** (a bundle annotation) is exported
+  with that status and the reason, and takes part in nothing else: it is neither scored nor
+  does it supersede, and it gives its visit no date (a visit of such responses alone has no
+  visit record).
 * One form, one respondent, one visit, several verified responses: the **latest submission
   is scored** (ties broken by response id); every one of them is exported, the earlier ones
   marked ``superseded`` and listed in ``problems.csv``. The latest is what the respondent
@@ -54,17 +58,32 @@ def assemble_patient(
     *,
     study: Study,
     params: ScoringParams,
+    entered_in_error: Mapping[str, str] | None = None,
 ) -> tuple[PatientRecord, list[Problem]]:
-    """The patient's record from its verified ``responses``, and what to report about it."""
+    """The patient's record from its verified ``responses``, and what to report about it.
+
+    ``entered_in_error`` holds the data manager's reason for each response id so marked.
+    """
     problems: list[Problem] = []
+    marks = entered_in_error or {}
     ordered = sorted(responses, key=_submission_order)
+    valid = [r for r in ordered if r.response_id not in marks]
     # The latest of each (visit, form, respondent) is scored; earlier ones are superseded.
     latest: dict[tuple[str, str, str], ExportResponse] = {}
-    for response in ordered:
+    for response in valid:
         latest[(response.visit, response.form_id, response.respondent)] = response
     scored_ids = {r.response_id for r in latest.values()}
     exported: list[ExportResponse] = []
     for response in ordered:
+        if response.response_id in marks:
+            exported.append(
+                dataclasses.replace(
+                    response,
+                    status=ResponseStatus.ENTERED_IN_ERROR,
+                    status_reason=marks[response.response_id],
+                )
+            )
+            continue
         if response.response_id in scored_ids:
             exported.append(response)
             continue
@@ -85,14 +104,14 @@ def assemble_patient(
             )
         )
     order = {visit.code: place for place, visit in enumerate(study.visits)}
-    visit_codes = sorted({r.visit for r in ordered}, key=lambda v: order.get(v, len(order)))
+    visit_codes = sorted({r.visit for r in valid}, key=lambda v: order.get(v, len(order)))
     dates = {
-        visit: min(r.submitted_at.astimezone(UTC).date() for r in ordered if r.visit == visit)
+        visit: min(r.submitted_at.astimezone(UTC).date() for r in valid if r.visit == visit)
         for visit in visit_codes
     }
     ages = _ages(code, roster, dates, problems)
     per_visit = {
-        visit: [r for r in ordered if r.visit == visit and r.response_id in scored_ids]
+        visit: [r for r in valid if r.visit == visit and r.response_id in scored_ids]
         for visit in visit_codes
     }
     scores = _scores(code, per_visit, ages, study, params, problems)

@@ -18,7 +18,7 @@ from epro.export.assemble import assemble_patient
 from epro.export.catalogue import Catalogue
 from epro.export.deidentify import Deidentifier
 from epro.export.problems import Kind, Problem
-from epro.export.records import ExportResponse, PatientRecord
+from epro.export.records import ExportResponse, PatientRecord, ResponseStatus
 from epro.export.verify import Check, Rejected, Verifier
 from epro.scoring.params import ScoringParams
 
@@ -33,6 +33,8 @@ class PatientTask:
     roster: RosterRecord | None
     spans: tuple[Span, ...]
     count: int
+    #: (response id, reason) of each of the patient's responses marked entered in error.
+    entered_in_error: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class PatientResult:
     problems: tuple[Problem, ...]
     rejected: int
     superseded: int
+    entered_in_error: int = 0
 
 
 class PatientExporter:
@@ -85,6 +88,7 @@ class PatientExporter:
                 else:
                     seen.add(outcome.response_id)
                     verified.append(outcome)
+        marks = dict(task.entered_in_error)
         record, found = assemble_patient(
             task.code,
             task.site,
@@ -92,13 +96,27 @@ class PatientExporter:
             verified,
             study=self._catalogue.study,
             params=self._params,
+            entered_in_error=marks,
         )
         problems.extend(found)
+        for response_id in sorted(marks.keys() - seen):
+            problems.append(
+                Problem(
+                    Kind.ANNOTATION,
+                    response_id,
+                    "",
+                    task.code,
+                    "annotation",
+                    "marked entered in error on the server, but the bundle holds no verified "
+                    "response with this id for this patient; the mark changes nothing",
+                )
+            )
         superseded = sum(problem.kind is Kind.SUPERSEDED for problem in found)
+        wrong = sum(r.status is ResponseStatus.ENTERED_IN_ERROR for r in record.responses)
         if self._deidentifier is not None:
             record = self._deidentifier.patient(record, self._catalogue.forms)
             problems = [self._deidentifier.problem(problem) for problem in problems]
-        return PatientResult(record, tuple(problems), rejected, superseded)
+        return PatientResult(record, tuple(problems), rejected, superseded, wrong)
 
 
 def _rejected(response: Rejected | ExportResponse, check: Check, reason: str) -> Problem:

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from epro import __version__
-from epro.bundle import Bundle, DeviceRecord, Span, open_bundle
+from epro.bundle import (
+    ENTERED_IN_ERROR,
+    AnnotationRecord,
+    Bundle,
+    DeviceRecord,
+    Span,
+    open_bundle,
+)
 from epro.crypto import StudyPrivateKey
 from epro.errors import ExportError
 from epro.export.catalogue import INFUSION_VISITS, Catalogue, load_catalogue
@@ -90,6 +97,8 @@ class ExportReport:
     conflicts: int
     problems: int
     files: tuple[WrittenFile, ...]
+    #: Responses a data manager marked entered in error: exported, never scored.
+    entered_in_error: int = 0
 
     @property
     def exit_status(self) -> int:
@@ -124,7 +133,7 @@ def run_export(
         else None
     )
     kiosks = list(bundle.devices())
-    plan = _plan(bundle, deidentifier)
+    plan, stray_marks = _plan(bundle, deidentifier)
     total = bundle.counts["response"]
     workers = options.workers
     if workers is None:
@@ -148,7 +157,7 @@ def run_export(
             study_key=study_key,
             workers=workers,
         ) as pool:
-            report = export.run(plan, pool, kiosks, study_key, progress)
+            report = export.run(plan, pool, kiosks, study_key, progress, stray_marks)
         _publish(staging, out)
     except OSError as error:
         # A full disk or a folder that went away: nothing half-written is kept.
@@ -196,9 +205,16 @@ def _publish(staging: Path, out: Path) -> None:
     staging.rename(out)
 
 
-def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask]:
-    """Every patient of the roster or the responses, in the order of their written codes."""
+def _plan(
+    bundle: Bundle, deidentifier: Deidentifier | None
+) -> tuple[list[PatientTask], list[AnnotationRecord]]:
+    """Every patient of the roster or the responses, in the order of their written codes,
+    each with the marks on its responses; and the marks of patients the bundle has not."""
     roster = {entry.code: entry for entry in bundle.patients()}
+    marks: dict[str, list[AnnotationRecord]] = {}
+    for mark in bundle.annotations():
+        if mark.kind == ENTERED_IN_ERROR:
+            marks.setdefault(mark.patient, []).append(mark)
     spans: dict[str, list[Span]] = {}
     sites: dict[str, str] = {}
     for group in bundle.groups:
@@ -224,9 +240,13 @@ def _plan(bundle: Bundle, deidentifier: Deidentifier | None) -> list[PatientTask
                 roster=entry,
                 spans=found,
                 count=sum(span.count for span in found),
+                entered_in_error=tuple(
+                    (mark.response_id, mark.reason) for mark in marks.pop(code, ())
+                ),
             )
         )
-    return sorted(planned, key=lambda p: p.written_code)
+    stray = [mark for patient in sorted(marks) for mark in marks[patient]]
+    return sorted(planned, key=lambda p: p.written_code), stray
 
 
 def _batches(plan: Sequence[PatientTask]) -> Iterator[list[PatientTask]]:
@@ -264,6 +284,7 @@ class _Export:
         self.exported = 0
         self.rejected = 0
         self.superseded = 0
+        self.entered_in_error = 0
 
     def run(
         self,
@@ -272,6 +293,7 @@ class _Export:
         kiosks: list[DeviceRecord],
         study_key: StudyPrivateKey,
         progress: Progress | None,
+        stray_marks: Sequence[AnnotationRecord] = (),
     ) -> ExportReport:
         study = self.catalogue.study
         context = ExportContext(
@@ -298,6 +320,19 @@ class _Export:
                 if progress is not None:
                     progress(done, total)
             conflicts = self._conflicts(problems, kiosks, study_key)
+            for mark in stray_marks:
+                problem = Problem(
+                    Kind.ANNOTATION,
+                    mark.response_id,
+                    "",
+                    mark.patient,
+                    "annotation",
+                    "marked entered in error on the server, but the bundle holds neither this "
+                    "patient nor the response; the mark changes nothing",
+                )
+                if self.deidentifier is not None:
+                    problem = self.deidentifier.problem(problem)
+                problems.add(problem)
         files = [WrittenFile(Path(PROBLEMS_FILE), problems.rows)]
         for writer in self.writers:
             files.extend(writer.finish())
@@ -313,6 +348,7 @@ class _Export:
             conflicts=conflicts,
             problems=problems.rows,
             files=tuple(files),
+            entered_in_error=self.entered_in_error,
         )
 
     def _patient(self, result: PatientResult, problems: ProblemsFile) -> None:
@@ -320,6 +356,7 @@ class _Export:
             problems.add(problem)
         self.rejected += result.rejected
         self.superseded += result.superseded
+        self.entered_in_error += result.entered_in_error
         self.exported += len(result.record.responses)
         for writer in self.writers:
             writer.add_patient(result.record)
@@ -394,6 +431,7 @@ class _Export:
                 "exported": self.exported,
                 "rejected": self.rejected,
                 "superseded": self.superseded,
+                "entered_in_error": self.entered_in_error,
                 "conflicts": conflicts,
                 "problems": problem_rows,
             },

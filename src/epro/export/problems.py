@@ -14,7 +14,13 @@ Kinds of row:
     a patient the server roster does not know, or whose birth month does not fit a visit
     date (ages are then unknown);
 ``scoring``
-    a patient whose visits could not be scored (the responses are still exported).
+    a patient whose visits could not be scored (the responses are still exported);
+``annotation``
+    a data manager's mark (entered in error) on a response the bundle does not hold as a
+    verified response of that patient: the mark changes nothing.
+
+A response marked entered in error is not a problem: it is exported with that status and
+its reason, and left out of the scores.
 
 Rows are written as they are found, in the order patients are exported, so the file never
 sits in memory; its columns never hold an answer.
@@ -40,6 +46,7 @@ class Kind(StrEnum):
     CONFLICT = "conflict"
     ROSTER = "roster"
     SCORING = "scoring"
+    ANNOTATION = "annotation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,18 @@ from fastapi.staticfiles import StaticFiles
 
 from epro_sync.config import ServerSettings
 from epro_sync.console import accounts as _accounts  # noqa: F401  (tables used by sessions)
-from epro_sync.console import auditlog, codes, docs, home, kiosks, login
+from epro_sync.console import (
+    auditlog,
+    codes,
+    datamanager,
+    docs,
+    grid,
+    home,
+    kiosks,
+    login,
+    overview,
+    patients,
+)
 from epro_sync.console.access import ConsoleError, LoginRequired
 from epro_sync.console.templates import render
 from epro_sync.enrol_guard import EnrolGuard
@@ -20,7 +31,7 @@ from epro_sync.enrol_guard import EnrolGuard
 STATIC = Path(__file__).resolve().parent / "static"
 
 #: The console's page modules, each with a ``router`` (prefix ``/console``), in nav order.
-PAGE_MODULES = [home, kiosks, codes, auditlog, login]
+PAGE_MODULES = [home, overview, grid, patients, kiosks, codes, auditlog, datamanager, login]
 
 
 def mount_console(app: FastAPI, settings: ServerSettings) -> None:

@@ -20,6 +20,7 @@ from epro_sync.migrations import (
     v002_roster,
     v003_completion_index,
     v004_console,
+    v005_annotations,
 )
 
 #: An arbitrary constant naming this server's migration lock on PostgreSQL.
@@ -40,6 +41,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "roster, audit heads, device last seen", v002_roster.upgrade),
     Migration(3, "covering index for completion", v003_completion_index.upgrade),
     Migration(4, "console accounts and sessions, audit actor", v004_console.upgrade),
+    Migration(5, "annotations of stored responses (entered in error)", v005_annotations.upgrade),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from export_support import Built, Trial, add_damage, build_clean, make_study_key
 
 from epro_sync.config import ServerSettings
 from epro_sync.testing import running_server
+from tests.helpers.export_support import Built, Trial, add_damage, build_clean, make_study_key
 
 
 @pytest.fixture(scope="module")

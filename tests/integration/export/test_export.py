@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from export_support import (
+
+from epro.cli import main
+from epro.export.pipeline import ExportOptions, run_export
+from tests.helpers.export_support import (
     STUDY_PASSPHRASE,
     Built,
     RecordsWriter,
@@ -18,9 +21,6 @@ from export_support import (
     read_problems,
     read_records,
 )
-
-from epro.cli import main
-from epro.export.pipeline import ExportOptions, run_export
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,7 @@ def clean_export(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 def _visit(record: dict[str, Any], code: str) -> dict[str, Any]:
+    visit: dict[str, Any]
     (visit,) = [v for v in record["visits"] if v["visit"] == code]
     return visit
 

@@ -8,11 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from export_support import Built, RecordsWriter, files_of, read_problems, read_records
 
 from epro.crypto import generate_study_keypair
 from epro.export.deidentify import Deidentifier
 from epro.export.pipeline import ExportOptions, run_export
+from tests.helpers.export_support import Built, RecordsWriter, files_of, read_problems, read_records
 
 
 def _export(built: Built, out: Path, *, deidentify: bool, shift: int = 180) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from export_support import Built, RecordsWriter, read_problems, read_records
 
 from epro.export.pipeline import ExportOptions, ExportReport, run_export
+from tests.helpers.export_support import Built, RecordsWriter, read_problems, read_records
 
 
 @dataclass

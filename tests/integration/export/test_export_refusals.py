@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
-from export_support import STUDY_PASSPHRASE, Built, RecordsWriter
 
 from epro.cli import main
 from epro.crypto import FAST_KDF, generate_study_keypair
 from epro.errors import ExportError
 from epro.export.pipeline import ExportOptions, run_export
 from epro.export.records import ExportContext, PatientRecord, WrittenFile
+from tests.helpers.export_support import STUDY_PASSPHRASE, Built, RecordsWriter
 
 
 def _export(built: Built, bundle: Path, out: Path, *extra: str) -> int:

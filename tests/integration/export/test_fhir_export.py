@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from interchange_records import export_forms, patients, run_writer
 
 from epro.errors import ExportError
 from epro.export.fhir_ndjson import fhir_writer
 from epro.export.records import ExportResponse, ResponseStatus
 from epro.forms.model import Form, ItemType
+from tests.helpers.interchange_records import export_forms, patients, run_writer
 
 #: QuestionnaireResponseStatus (R4).
 R4_STATUS = {"in-progress", "completed", "amended", "entered-in-error", "stopped"}

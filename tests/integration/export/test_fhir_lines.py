@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from interchange_records import context, export_forms, patients, run_writer
 
 from epro.errors import ExportError
 from epro.export.fhir_ndjson import RESPONSES, FhirWriter, PatientText, dumps, fhir_writer
 from epro.export.records import ExportResponse, ResponseStatus
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, Item, ItemType
+from tests.helpers.interchange_records import context, export_forms, patients, run_writer
 
 FORMS = export_forms()
 #: One response of each form version to vary (ids, digests and times stay valid).
@@ -73,7 +73,8 @@ def responses(draw: st.DrawFn) -> tuple[ExportResponse, str, bool]:
     if draw(st.integers(0, 3)) == 0:
         # Now and then one answer of a type its item may not take, or an item of no form.
         link_id = draw(st.sampled_from([i.link_id for i in form.answerable_items] + ["nope"]))
-        answers[link_id] = draw(st.sampled_from(["x", 2.5, True, ["x"], 7]))
+        odd: list[AnswerValue] = ["x", 2.5, True, ["x"], 7]
+        answers[link_id] = draw(st.sampled_from(odd))
     reason = st.none() | AWKWARD
     code = st.sampled_from(["DEMO-001", "DEMO_002", "DEMO-003.b"])
     response = replace(

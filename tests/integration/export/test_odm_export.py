@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import xmlschema
-from interchange_records import CREATED, export_forms, patients, run_writer, study
 from odmlib import loader as odm_loader_facade
 from odmlib import odm_loader
 from odmlib.exceptions import OdmlibOIDError
@@ -26,6 +25,7 @@ from epro.export.odm import odm_writer
 from epro.export.records import ExportResponse, ResponseStatus
 from epro.forms.enablement import rule_holds
 from epro.forms.model import Form, ItemType
+from tests.helpers.interchange_records import CREATED, export_forms, patients, run_writer, study
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 O = "{" + NS + "}"  # noqa: E741 - the namespace prefix, kept short for readability
@@ -86,7 +86,7 @@ def decode(
     ticks: dict[str, list[str]] = {}
     flags: dict[str, set[str]] = {}
     for item_data in data.iter(O + "ItemData"):
-        link_id, option, data_type = defs[item_data.get("ItemOID")]
+        link_id, option, data_type = defs[item_data.get("ItemOID", "")]
         if item_data.get("IsNull") == "Yes":
             assert item_data.get("Value") is None
             flag = item_data.find(f"{O}Annotation/{O}Flag/{O}FlagValue")

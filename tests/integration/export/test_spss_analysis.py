@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import spss_cases as cases
-from pspp_run import Output, Table, decimals, needs_pspp, number, run_pspp
 
 from epro.export.outcomes import OUTCOMES, Comparison, comparisons
 from epro.export.records import PatientRecord
 from epro.export.spss import spss_writer
 from epro.export.spss_syntax import ZERO, change_name
 from epro.forms.model import Form
+from tests.helpers import spss_cases as cases
+from tests.helpers.pspp_run import Output, Table, decimals, needs_pspp, number, run_pspp
 
 stats = pytest.importorskip("scipy.stats")
 
@@ -99,7 +99,7 @@ def close(printed: str, expected: float) -> bool:
     """``printed`` equals ``expected`` to the precision PSPP printed it with."""
     if printed == "NaN":
         return math.isnan(expected)
-    return abs(number(printed) - expected) <= 0.5 * 10 ** -decimals(printed) + 1e-9
+    return abs(number(printed) - expected) <= 0.5 * 10.0 ** -decimals(printed) + 1e-9
 
 
 @dataclass

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import spss_cases as cases
 
 from epro.errors import ExportError
 from epro.export.layout import answer_columns, form_prefix, form_versions, respondents_of
@@ -23,6 +22,7 @@ from epro.export.spss import spss_writer
 from epro.forms.model import Form
 from epro.scoring import CATEGORY_LABELS
 from epro.scoring.catalogue import SCORES, score_columns
+from tests.helpers import spss_cases as cases
 
 pyreadstat = pytest.importorskip("pyreadstat")
 
@@ -57,7 +57,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory, patients: list[PatientRecor
 
 
 def read(folder: Path, name: str, **options: Any) -> tuple[Any, Any]:
-    return pyreadstat.read_sav(str(folder / name), user_missing=True, **options)
+    result: tuple[Any, Any] = pyreadstat.read_sav(str(folder / name), user_missing=True, **options)
+    return result
 
 
 def row_of(frame: Any, patient: str, visit: str) -> Any:

@@ -11,14 +11,14 @@ from pathlib import Path
 import pandas as pd  # type: ignore[import-untyped]  # pandas ships no type information
 import pyreadstat
 import pytest
-from spss_cases import all_forms, context
 
 from epro.export.layout import Measure
 from epro.export.spss import _PACK_ROWS, _Table, _write_sav, stamp_header
 from epro.export.spss_dictionary import Cell, Variable
+from tests.helpers.spss_cases import all_forms, context
 
 ROWS = 3 * _PACK_ROWS + 17
-LABELS: tuple[tuple[float | str, str], ...] = ((0.0, "no"), (1.0, "yes"), (-9.0, "missing"))
+LABELS: tuple[tuple[float, str], ...] = ((0.0, "no"), (1.0, "yes"), (-9.0, "missing"))
 
 
 def _cells(row: int) -> list[Cell]:

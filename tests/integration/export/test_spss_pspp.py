@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import spss_cases as cases
-from pspp_run import Output, needs_pspp, run_pspp
 
 from epro.export.records import MISSING_CODES, MISSING_LABELS, Missing, PatientRecord
 from epro.export.spss import spss_writer
 from epro.forms.model import Form
+from tests.helpers import spss_cases as cases
+from tests.helpers.pspp_run import Output, needs_pspp, run_pspp
 
 pyreadstat = pytest.importorskip("pyreadstat")
 pytestmark = needs_pspp
@@ -151,6 +151,7 @@ def test_pspp_reads_every_answer_as_it_was_given(
         if isinstance(given, str):
             assert found == given, name
         else:
+            assert isinstance(given, int | float), name
             assert float(found) == pytest.approx(float(given)), name
         checked += 1
     assert checked > 2000

@@ -7,28 +7,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from session_support import Clock, new_store
 
-from epro.crypto import StudyPrivateKey, generate_study_keypair
-from epro.forms import Form, load_forms
-from epro.schedule import Study, load_study
+from epro.crypto import StudyPrivateKey
+from epro.forms import Form
+from epro.schedule import Study
 from epro.session import SessionService
 from epro.store import Store
-
-
-@pytest.fixture(scope="session")
-def forms() -> Mapping[str, Form]:
-    return load_forms()
-
-
-@pytest.fixture(scope="session")
-def study() -> Study:
-    return load_study()
-
-
-@pytest.fixture(scope="session")
-def study_key() -> StudyPrivateKey:
-    return generate_study_keypair()
+from tests.helpers.session_support import Clock, new_store
 
 
 @pytest.fixture

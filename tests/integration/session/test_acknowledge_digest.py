@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from session_support import Clock, audit_of, enrol, open_outbox
 
 from epro.crypto import StudyPrivateKey
 from epro.errors import SessionError, StoreError
@@ -23,6 +22,7 @@ from epro.schedule import Study
 from epro.session import SessionService
 from epro.store import Store, open_store
 from epro.store.domain import AuditKind, OutboxEntry, ResponseMeta, ResponseStatus
+from tests.helpers.session_support import Clock, audit_of, enrol, open_outbox
 
 V1_FIXTURE = Path(__file__).resolve().parents[1] / "store" / "fixtures" / "v1.db"
 V1_PASSPHRASE = "fixture-passphrase"  # see store/fixtures/make_v1.py

@@ -7,12 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from session_support import Clock, audit_of, enrol, meta_of, start, submitted_pain
 
 from epro.errors import SessionError, StoreError
 from epro.session import SessionService
 from epro.store import Store
 from epro.store.domain import AuditKind, ResponseStatus
+from tests.helpers.session_support import Clock, audit_of, enrol, meta_of, start, submitted_pain
 
 
 def answer_rows(db_path: Path) -> int:

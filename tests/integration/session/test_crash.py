@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 import pytest
-from session_support import PASSPHRASE, new_store
 
 from epro.crypto import StudyPrivateKey
 from epro.store import open_store
 from epro.store.domain import ResponseStatus
+from tests.helpers.session_support import PASSPHRASE, new_store
 
-WRITER = Path(__file__).with_name("crash_writer.py")
+ROOT = Path(__file__).resolve().parents[3]
 KILLS = int(os.environ.get("EPRO_CRASH_KILLS", "100"))
 LINE_TIMEOUT_S = 60
 
@@ -36,8 +36,9 @@ class Writer:
 
     def __init__(self, db: Path) -> None:
         env = {**os.environ, "EPRO_PASSPHRASE": PASSPHRASE}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, str(WRITER), str(db)],
+            [sys.executable, "-m", "tests.helpers.crash_writer", str(db)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

@@ -6,13 +6,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from session_support import TODAY, Clock, audit_of, enrol, open_outbox, start
 
 from epro.crypto import StudyPrivateKey
 from epro.errors import SessionError
 from epro.session import SessionService
 from epro.store import Store
 from epro.store.domain import AuditKind, ResponseStatus
+from tests.helpers.session_support import TODAY, Clock, audit_of, enrol, open_outbox, start
 
 START_REFUSALS = [
     pytest.param({"patient": "DEMO-404"}, "no patient 'DEMO-404'", id="unknown-patient"),

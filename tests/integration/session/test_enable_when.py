@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from session_support import audit_of, enrol, start, stored_answers
 
 from epro.errors import SessionError
 from epro.forms.enablement import condition_holds
@@ -12,6 +11,7 @@ from epro.session import SessionService
 from epro.session.enablement import disabled_with_answers, enabled_items
 from epro.store import Store
 from epro.store.domain import AuditKind
+from tests.helpers.session_support import audit_of, enrol, start, stored_answers
 
 
 def test_stiffness_yes_then_no_clears_the_duration_and_audits_cleared(

@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from session_support import (
+
+from epro.crypto import StudyPrivateKey
+from epro.errors import AnswerError, SessionError
+from epro.forms.model import NA, SKIPPED, AnswerValue, Form
+from epro.schedule import Study
+from epro.scoring import score_form
+from epro.session import SessionService
+from epro.store import Store
+from epro.store.domain import AuditKind, ResponseStatus
+from tests.helpers.session_support import (
     Clock,
     audit_of,
     enrol,
@@ -18,15 +27,6 @@ from session_support import (
     stored_answers,
     submitted_pain,
 )
-
-from epro.crypto import StudyPrivateKey
-from epro.errors import AnswerError, SessionError
-from epro.forms.model import NA, SKIPPED, AnswerValue, Form
-from epro.schedule import Study
-from epro.scoring import score_form
-from epro.session import SessionService
-from epro.store import Store
-from epro.store.domain import AuditKind, ResponseStatus
 
 # instruments.md §2.1: 30 CHAQ items, devices, help, two VAS. Domain maxima below:
 # dress 2, arise 1, eat 1, walk 2, hygiene 1, reach 1 (reach_a skipped), grip 1, activ 2.

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from sync_harness import (
+from tests.helpers.sync_harness import (
     build_kiosks,
     database_url,
-    forms,
     live_server,
     make_kiosk,
     server_db,
     server_settings,
     start_server,
-    study,
     study_key,
 )
 
 __all__ = [
     "build_kiosks",
     "database_url",
-    "forms",
     "live_server",
     "make_kiosk",
     "server_db",
     "server_settings",
     "start_server",
-    "study",
     "study_key",
 ]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from sync_harness import Kiosk, LiveServer, ServerDb
-
 from epro.sync_client import BackgroundSync, SyncClient, SyncReport
+from tests.helpers.sync_harness import Kiosk, LiveServer, ServerDb
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 

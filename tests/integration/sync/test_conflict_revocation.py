@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sync_harness import PASSPHRASE, Kiosk, LiveServer, ServerDb
 
 from epro.protocol import Completion, Envelope, EnvelopeContent, sign_envelope
 from epro.store.domain import ResponseStatus
 from epro.sync_client import RevokedError, SyncClient, is_flagged, sync_status
 from epro.sync_client.status import COMPLETION
+from tests.helpers.sync_harness import PASSPHRASE, Kiosk, LiveServer, ServerDb
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
 from epro.cli.progress import ProgressBar
 from epro.crypto import FAST_KDF
@@ -16,6 +15,7 @@ from epro.store import Store, init_store
 from epro.store.domain import Patient
 from epro.sync_client import SyncClient, SyncFailure, enrol_kiosk
 from epro.sync_client.status import DEVICE_TOKEN, SERVER_DEVICE_ID, SERVER_URL
+from tests.helpers.sync_harness import PASSPHRASE, SITE, Kiosk, LiveServer, ServerDb, free_port
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 

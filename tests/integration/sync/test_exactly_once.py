@@ -16,12 +16,12 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from faultproxy import Fault, FaultProxy
-from sync_harness import Kiosk, LiveServer, ServerDb
 
 from epro.store.domain import ResponseStatus
 from epro.sync_client import SyncClient, SyncReport
 from epro_sync.config import ServerSettings
+from tests.helpers.faultproxy import Fault, FaultProxy
+from tests.helpers.sync_harness import Kiosk, LiveServer, ServerDb
 
 TOTAL = int(os.environ.get("EPRO_SYNC_FAULT_TOTAL", "2000"))
 FAULTS = [
@@ -42,7 +42,8 @@ def chooser(seed: int) -> Callable[[str], Fault]:
     def choose(request_line: str) -> Fault:
         with lock:
             if "responses:batch" in request_line or rng.random() < 0.1:
-                return rng.choices(faults, weights)[0]
+                chosen: Fault = rng.choices(faults, weights)[0]
+                return chosen
             return Fault.PASS
 
     return choose

@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from faultproxy import Fault, FaultProxy
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -24,10 +23,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sync_harness import Kiosk, LiveServer, ServerDb, build_kiosk
 
 from epro.store.domain import ResponseStatus
 from epro.sync_client import SyncClient
+from tests.helpers.faultproxy import Fault, FaultProxy
+from tests.helpers.sync_harness import Kiosk, LiveServer, ServerDb, build_kiosk
 
 EXAMPLES = 10
 STEPS = 10

@@ -9,13 +9,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sync_harness import PASSPHRASE, ROOT, Kiosk, LiveServer, ServerDb, _env, free_port
 
 from epro.cli import main
 from epro.cli.sync_cmd import EXIT_FAILED, EXIT_REVOKED
 from epro.store import open_store
 from epro.sync_client import sync_status
 from epro.sync_client.status import SERVER_URL
+from tests.helpers.sync_harness import (
+    PASSPHRASE,
+    ROOT,
+    Kiosk,
+    LiveServer,
+    ServerDb,
+    _env,
+    free_port,
+)
 
 MakeKiosk = Callable[[str, ServerDb, str], Kiosk]
 

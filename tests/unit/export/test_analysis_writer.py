@@ -102,12 +102,12 @@ def record(
 
 # Twelve patients: VAS well-being with ties and zero changes, a CHAQ in eighths, one patient
 # without week 8, one whose score is null at the end, one with a yes/no where a number belongs.
-WELLBEING = {
+WELLBEING: dict[str, list[float | None]] = {
     "V1": [75, 80, 62, 90, 55, 70, 85, 60, 77, 68, 72, 81],
     "V3": [56, 80, 50, 60, 55, 72, 45, 62, None, 50, 60, 79],
     "V8": [40, 70, 50, 61, 55, 72, 30, None, 70, 50, 61, 80],
 }
-CHAQ = {
+CHAQ: dict[str, list[float | bool | None]] = {
     "V1": [1.5, 2.0, 0.875, 1.25, 2.5, 0.5, 1.0, 1.75, 1.125, 0.25, 2.25, 1.375],
     "V3": [1.0, 1.5, 0.875, 0.75, 2.0, 0.625, 1.5, 1.25, None, 0.25, 2.0, 1.0],
     "V8": [0.5, 1.5, 0.875, 0.5, 1.875, 0.625, 1.5, 1.0, 1.0, 0.25, True, 1.0],
@@ -294,7 +294,7 @@ def _infusion_marks(svg: Path) -> int:
     paths = re.findall(r'<path d="([^"]*)"[^>]*style="([^"]*)"', text)
     marks = [d for d, style in paths if f"stroke: {INFUSION_COLOUR}" in style]
     assert len(marks) == 1
-    return marks[0].count("M ")
+    return str(marks[0]).count("M ")
 
 
 def test_infusions_are_marked_at_baseline_always_and_later_when_the_clinician_says_so(

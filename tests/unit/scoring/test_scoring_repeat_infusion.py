@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given, settings
@@ -333,15 +334,15 @@ def test_a_decision_made_with_gaps_holds_whatever_fills_them(
     fills: tuple[tuple[float, ...], ...],
     treated: bool | None,
     fill_treated: bool,
-    waning: str,
+    waning: Literal["lost_response", "flare"],
 ) -> None:
     """§4.1: the rule is "and" over its three conditions. A yes or no reached with inputs
     missing stays the same once they are given, and a null becomes a yes or no."""
     params = replace(DEFAULT_PARAMS, waning=waning)
     partial = decide(inputs(*visits, treated), params).scores[ELIGIBLE]
-    complete_visits = tuple(filled(v, f) for v, f in zip(visits, fills, strict=True))
+    v1, v2, v3 = (filled(v, f) for v, f in zip(visits, fills, strict=True))
     complete = decide(
-        inputs(*complete_visits, fill_treated if treated is None else treated), params
+        inputs(v1, v2, v3, fill_treated if treated is None else treated), params
     ).scores[ELIGIBLE]
     assert complete is not None
     if partial is not None:
@@ -395,6 +396,6 @@ PARAM_PROBLEMS = [
 
 
 @pytest.mark.parametrize(("change", "fragment"), PARAM_PROBLEMS)
-def test_impossible_rule_settings_are_refused(change: dict[str, object], fragment: str) -> None:
+def test_impossible_rule_settings_are_refused(change: dict[str, Any], fragment: str) -> None:
     with pytest.raises(EproError, match=fragment):
         ScoringParams(**change)

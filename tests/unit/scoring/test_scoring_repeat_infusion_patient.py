@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -30,8 +31,8 @@ def visit(
     phys: float,
     wb: float,
     chaq_di: float,
-    active: int,
-    limited: int,
+    active: float,
+    limited: float,
     esr: float,
     *,
     treated: AnswerValue | None = False,
@@ -67,7 +68,7 @@ LOST = visit(5, 6, 1.5, 9, 8, 40)  # no longer Pedi 30 against V1
 
 def scores(
     visits: dict[str, list[VisitResponse]], params: ScoringParams = DEFAULT_PARAMS
-) -> dict[str, dict[str, object]]:
+) -> dict[str, dict[str, Any]]:
     result = score_patient(visits, ages=dict.fromkeys(visits, AGE), params=params)
     return {code: dict(r.scores) | {"_notes": r.notes} for code, r in result.items()}
 

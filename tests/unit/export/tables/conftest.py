@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tables_kit import FORMS, Scenario, checked, make_context
 
 from epro.forms import load_forms
+from tests.helpers.tables_kit import FORMS, Scenario, checked, make_context
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from tables_kit import INFUSION_LABEL, Scenario, read_csv, read_header, write_all
 
 from epro.export.records import MISSING_CODES
 from epro.scoring.catalogue import score_columns
+from tests.helpers.tables_kit import INFUSION_LABEL, Scenario, read_csv, read_header, write_all
 
 FILES = ("long.csv", "wide.csv", "scores.csv", "score_notes.csv")
 CODEBOOK_HEADER = [

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from tables_kit import Scenario, write_all
 
 from epro.export import csv_cells
 from epro.export.csv_files import csv_writers
 from epro.export.records import PatientRecord, VisitRecord
 from epro.forms import load_forms
+from tests.helpers.tables_kit import Scenario, write_all
 
 NAMES = ["long.csv", "wide.csv", "scores.csv", "score_notes.csv", "codebook.csv", "codebook.html"]
 
@@ -20,14 +20,14 @@ NAMES = ["long.csv", "wide.csv", "scores.csv", "score_notes.csv", "codebook.csv"
 def shuffled(scenario: Scenario) -> Scenario:
     """The same records with every mapping in reverse order: nothing may depend on it."""
     context = dataclasses.replace(
-        scenario.context, forms=dict(reversed(scenario.context.forms.items()))
+        scenario.context, forms=dict(reversed(list(scenario.context.forms.items())))
     )
 
     def visit(record: VisitRecord) -> VisitRecord:
         return dataclasses.replace(
             record,
-            scores=dict(reversed(record.scores.items())),
-            notes=dict(reversed(record.notes.items())),
+            scores=dict(reversed(list(record.scores.items()))),
+            notes=dict(reversed(list(record.notes.items()))),
         )
 
     patients = [
@@ -35,7 +35,7 @@ def shuffled(scenario: Scenario) -> Scenario:
             patient,
             visits=[visit(v) for v in patient.visits],
             responses=[
-                dataclasses.replace(r, answers=dict(reversed(r.answers.items())))
+                dataclasses.replace(r, answers=dict(reversed(list(r.answers.items()))))
                 for r in patient.responses
             ],
         )

@@ -15,7 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tables_kit import V1_DATE, Scenario, at, response
 
 from epro.demo import demo_answer
 from epro.export.csv_long import LongCsvWriter, ReferenceLongCsvWriter
@@ -29,6 +28,7 @@ from epro.export.records import (
     VisitRecord,
 )
 from epro.forms.model import NA, SKIPPED, AnswerValue, Form, ItemType
+from tests.helpers.tables_kit import V1_DATE, Scenario, at, response
 
 #: Free texts that need quoting, or look as if they might.
 TEXTS = (
@@ -56,6 +56,7 @@ def write(writer: FormatWriter, scenario: Scenario, out: Path) -> tuple[bytes, i
     for patient in scenario.patients:
         writer.add_patient(patient)
     [written] = writer.finish()
+    assert written.rows is not None
     return (out / written.path).read_bytes(), written.rows
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tables_kit import Scenario, read_csv, read_header, write_all
-
 from epro.forms import Form
+from tests.helpers.tables_kit import Scenario, read_csv, read_header, write_all
 
 HEADER = [
     "site",

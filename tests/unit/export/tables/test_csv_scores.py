@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tables_kit import Scenario, read_csv, read_header, write_all
 
 from epro.export.csv_scores import NOT_COMPUTED, score_cell
 from epro.scoring.catalogue import SCORES, score_columns
+from tests.helpers.tables_kit import Scenario, read_csv, read_header, write_all
 
 
 def test_the_scores_file_has_every_catalogued_score_column_in_catalogue_order(

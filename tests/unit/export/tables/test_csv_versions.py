@@ -6,10 +6,9 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
-from tables_kit import Scenario, at, make_context, read_csv, response, write_all
-
 from epro.export.records import PatientRecord, VisitRecord
 from epro.forms import Form, load_form, parse_form
+from tests.helpers.tables_kit import Scenario, at, make_context, read_csv, response, write_all
 
 GRAB_BAR = '  { code = "grab_bar", text = { en = "A grab bar", nl = "Een handgreep" } },\n'
 OTHER = '  { code = "other", text = { en = "Something else"'

@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tables_kit import CHAQ_CHILD_V2, Scenario, read_csv, read_header, response, write_all
 
 from epro.errors import FormError
 from epro.export.csv_wide import WideCsvWriter
 from epro.export.records import PatientRecord, VisitRecord
 from epro.forms import Form, ItemType
+from tests.helpers.tables_kit import (
+    CHAQ_CHILD_V2,
+    Scenario,
+    read_csv,
+    read_header,
+    response,
+    write_all,
+)
 
 CLINICIAN_ITEMS = [
     "phys_global",

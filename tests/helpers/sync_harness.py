@@ -86,14 +86,12 @@ def server_settings(database_url: str, study_key: tuple[StudyPrivateKey, Path]) 
 
 
 SERVE = Path(__file__).with_name("serve.py")
-BUILD = Path(__file__).with_name("build_kiosk.py")
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    here = str(Path(__file__).parent)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "sync"), here])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "sync"), str(ROOT)])
     return env
 
 
@@ -280,16 +278,6 @@ def server_db(server_settings: ServerSettings) -> ServerDb:
 # ------------------------------------------------------------------------------ kiosk side
 
 
-@pytest.fixture(scope="session")
-def forms() -> dict[str, Form]:
-    return load_forms()
-
-
-@pytest.fixture(scope="session")
-def study() -> Study:
-    return load_study()
-
-
 @dataclass
 class Kiosk:
     """A real kiosk store on disk, enrolled with the live server."""
@@ -419,7 +407,7 @@ def build_kiosks(tmp_path: Path) -> Iterator[Callable[[ServerDb, str, list[int]]
                     path,
                     f"k{number}",
                     subprocess.Popen(
-                        [sys.executable, str(BUILD), *args],
+                        [sys.executable, "-m", "tests.helpers.build_kiosk", *args],
                         env=_env(),
                         stdout=subprocess.PIPE,
                         text=True,

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session
-from ui_constants import NURSE, PASSPHRASE, clock
 
 from epro.forms.model import Form
 from epro.schedule import Study
@@ -21,6 +20,7 @@ from epro.sync_client import enrol_kiosk
 from epro_sync import storage
 from epro_sync.config import ServerSettings
 from epro_sync.db import make_engine
+from tests.helpers.ui_constants import NURSE, PASSPHRASE, clock
 
 
 def submit_form(

@@ -4,7 +4,9 @@ Queueing goes through the real ``SessionService`` (start, answer, seal, sign, ou
 commits with ``synchronous=FULL`` several times per response; building the kiosks of a test in
 parallel processes overlaps those fsyncs.
 
-    python build_kiosk.py DB_PATH SERVER_URL ENROL_CODE NAME N   → prints the device id
+    python -m tests.helpers.build_kiosk DB_PATH SERVER_URL ENROL_CODE NAME N
+
+prints the device id.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sync_harness import build_kiosk
+from tests.helpers.sync_harness import build_kiosk
 
 if __name__ == "__main__":
     path, url, code, name, n = sys.argv[1:6]

@@ -46,7 +46,7 @@ from epro_sync.testing import make_enrol_code
 SITE = "UMCU"
 KIOSK_PASSPHRASE = "correct horse battery"
 STUDY_PASSPHRASE = "study key passphrase for tests"
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 CHAQ_DOMAINS = {
     "dress": "abcd",

@@ -1,10 +1,11 @@
 """Writer for the crash test: answers and submits questionnaires until it is killed.
 
-Run as ``python crash_writer.py DB`` with ``EPRO_PASSPHRASE`` set. To keep a hundred kills fast,
-it imports everything once and then forks a fresh writer for every ``GO <seed>`` line on stdin
-(the parent never opens the database, so nothing is shared across the fork). It prints
-``CHILD <pid>`` for each writer, and ``REAPED <pid>`` on ``REAP <pid>`` once that writer is
-dead, so every line the writer managed to print comes before ``REAPED`` in the pipe.
+Run as ``python -m tests.helpers.crash_writer DB`` with the repository root on the path and
+``EPRO_PASSPHRASE`` set. To keep a hundred kills fast, it imports everything once and then
+forks a fresh writer for every ``GO <seed>`` line on stdin (the parent never opens the
+database, so nothing is shared across the fork). It prints ``CHILD <pid>`` for each writer, and
+``REAPED <pid>`` on ``REAP <pid>`` once that writer is dead, so every line the writer managed
+to print comes before ``REAPED`` in the pipe.
 
 A writer prints ``ANSWERED <response_id> <link_id>`` after each answer call returns and
 ``SUBMITTED <response_id>`` after submit returns: the test checks those claims after the kill.
@@ -21,8 +22,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from session_support import new_store, start
-
 from epro.crypto import generate_study_keypair
 from epro.demo import demo_answer
 from epro.forms import Form, load_forms
@@ -31,6 +30,7 @@ from epro.schedule import Study, load_study
 from epro.session import QuestionnaireSession, SessionService
 from epro.store import open_store
 from epro.store.domain import Patient
+from tests.helpers.session_support import new_store, start
 
 #: Mostly short forms, so that many kills land in and around submit, some long ones too.
 FORMS = ("vas_pain", "vas_wellbeing", "chaq", "jamar")

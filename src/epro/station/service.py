@@ -19,7 +19,7 @@ from epro.errors import ScheduleError, SessionError
 from epro.forms.model import Form, FormKind
 from epro.schedule import DueStatus, age_at, age_at_baseline, due_forms, open_visit
 from epro.session import QuestionnaireSession, SessionService, utc_now
-from epro.station_sync import StationSync
+from epro.station.sync import StationSync
 from epro.store.domain import AuditKind, Patient, ResponseMeta, ResponseStatus
 
 if TYPE_CHECKING:

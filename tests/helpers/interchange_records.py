@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from epro.demo import demo_answer
 from epro.export.records import (
@@ -34,7 +34,7 @@ from epro.forms import Form, load_form, load_forms, parse_form, validate_answers
 from epro.forms.model import NA, SKIPPED, AnswerValue
 from epro.schedule import Study, load_study
 
-ROOT: Final = Path(__file__).resolve().parents[3]
+ROOT: Final = Path(__file__).resolve().parents[2]
 FORMS: Final = ROOT / "forms"
 CREATED: Final = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
 
@@ -130,7 +130,7 @@ class _Builder:
         submitted: datetime,
         overrides: Mapping[str, object] | None = None,
         language: str = "nl",
-        **extra: object,
+        **extra: Any,
     ) -> ExportResponse:
         self.count += 1
         form = self.forms[(form_id, version)]
@@ -169,7 +169,7 @@ def patients() -> list[PatientRecord]:
     """DEMO-001 and DEMO-002, responses in submission order."""
     make = _Builder(export_forms())
     v0, v1, v2 = date(2024, 12, 9), date(2025, 3, 3), date(2025, 3, 31)
-    one = {"patient": "DEMO-001", "site": "site-a", "device": "kiosk-01"}
+    one: dict[str, Any] = {"patient": "DEMO-001", "site": "site-a", "device": "kiosk-01"}
     first = [
         make.response(
             "clinician",

@@ -38,7 +38,7 @@ from epro.forms.parse import parse_form
 from epro.schedule import load_study
 from epro.scoring import ScoreValue, VisitResponse, score_visit
 
-ROOT: Final = Path(__file__).resolve().parents[3]
+ROOT: Final = Path(__file__).resolve().parents[2]
 FORMS_DIR: Final = ROOT / "forms"
 CREATED_AT: Final = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 BASELINE_DATE: Final = date(2024, 3, 4)
@@ -100,8 +100,9 @@ def generated_answers(form: Form, seed: int) -> dict[str, AnswerValue]:
             value = low + k % min(high - low + 1, 40)
         elif item.type in (ItemType.DECIMAL, ItemType.CIRCLES21):
             step = item.step or 0.5
-            low, high = item.min or 0.0, item.max if item.max is not None else 10.0
-            value = min(low + (k % 21) * step, high)
+            bottom = float(item.min or 0.0)
+            top = float(item.max if item.max is not None else 10.0)
+            value = min(bottom + (k % 21) * step, top)
         elif item.type is ItemType.DATE:
             value = (BASELINE_DATE + timedelta(days=k)).isoformat()
         else:
@@ -349,7 +350,7 @@ def given_answers(
                             yield (*where, f"{name}__{option.code}", int(option.code in value))
                     elif item.type is ItemType.CHOICE and isinstance(value, str):
                         yield (*where, name, 1 + list(item.codes).index(value))
-                    elif item.type is ItemType.BOOLEAN:
+                    elif item.type is ItemType.BOOLEAN and isinstance(value, bool | int):
                         yield (*where, name, int(value))
                     else:
                         yield (*where, name, value)

@@ -3,7 +3,8 @@
 A separate process on purpose: it can be SIGKILLed in the middle of a batch like a real crash,
 and the server's tables never share a Python process with the kiosk store's.
 
-    python serve.py PORT DATABASE_URL STUDY_PUBLIC_KEY_FILE [FAIL_BEFORE FAIL_AFTER SEED]
+    python tests/helpers/serve.py PORT DATABASE_URL STUDY_PUBLIC_KEY_FILE \
+        [FAIL_BEFORE FAIL_AFTER SEED]
 
 ``FAIL_BEFORE``: share of uploads answered 500 without being processed; ``FAIL_AFTER``: share
 processed (and stored) and then answered 500 anyway — the nastier case for a client.
