@@ -11,6 +11,9 @@ Transition: under Pilot on a real encrypted store in a temporary folder, a CHAQ 
 is answered item by item; each latency runs from the Enter key on the focused Next button to
 the next item's widget being mounted (the position write to the store is inside it). p50/p95
 over all transitions (target p95 ≤ 50 ms).
+
+Keys: one parent visit of four forms in Dutch at 80×24, answered along the path each screen's
+hint shows; ``keys_per_choice_question`` (target ≤ 3) and ``visit_keys`` in all.
 """
 
 from __future__ import annotations
@@ -156,6 +159,70 @@ async def transitions(folder: Path) -> list[float]:
     return latencies
 
 
+async def visit_keys(folder: Path) -> dict[str, float]:
+    """Keys for one parent visit of four forms, along the path each screen's hint shows.
+
+    A choice question: its number, then Enter; a checklist: ↓ Space Enter; a VAS or the 21
+    circles: → Enter Enter; a text: Enter. The review: Tab (to Submit) and Enter; the
+    thank-you: Enter. ``keys_per_choice_question`` (target ≤ 3) and ``visit_keys`` in all.
+    """
+    from epro.crypto import FAST_KDF, generate_study_keypair
+    from epro.forms import default_forms_dir, load_forms
+    from epro.kiosk.app import make_kiosk
+    from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+    from epro.kiosk.screens.review import ReviewScreen
+    from epro.kiosk.screens.thanks import GiveBackScreen, ThanksScreen
+    from epro.kiosk.widgets import ChoiceScale, Circles21, VasScale
+    from epro.schedule import load_study
+    from epro.station import SessionPlan, Station
+    from epro.store import init_store
+
+    store = init_store(
+        folder / "visit.db",
+        passphrase="benchmark passphrase",
+        site="DEMO",
+        nurse_name="nurse",
+        nurse_pin="1234",
+        kdf=FAST_KDF,
+        study_public_key=generate_study_keypair().public_key(),
+    )
+    station = Station(store, load_forms(default_forms_dir()), load_study())
+    today = station.today()
+    station.enrol("DEMO-001", f"{today.year - 6}-01", today - timedelta(weeks=4), actor="nurse")
+    app = make_kiosk(folder / "visit.db", opener=lambda _: station)
+    forms = ("chaq", "jamar", "vas_pain", "vas_wellbeing")
+    total = choice_keys = choices = 0
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.station, app.actor = station, "nurse"
+        app.begin([SessionPlan("DEMO-001", "V2", form, "parent", "nl") for form in forms])
+        await pilot.pause()
+        for _ in range(400):
+            screen = app.screen
+            if isinstance(screen, GiveBackScreen):
+                break
+            widget = screen.widget if isinstance(screen, QuestionnaireScreen) else None
+            if isinstance(screen, ReviewScreen):
+                keys: tuple[str, ...] = ("tab", "enter")
+            elif isinstance(screen, ThanksScreen) or widget is None:
+                keys = ("enter",)
+            elif isinstance(widget, ChoiceScale) and widget.multi:
+                keys = ("down", "space", "enter")
+            elif isinstance(widget, ChoiceScale):
+                keys = ("1", "enter")
+                choices += 1
+                choice_keys += len(keys)
+            elif isinstance(widget, VasScale | Circles21):
+                keys = ("right", "enter", "enter")
+            else:
+                keys = ("enter",)
+            await pilot.press(*keys)
+            await pilot.pause()
+            total += len(keys)
+        assert isinstance(app.screen, GiveBackScreen), type(app.screen).__name__
+    store.close()
+    return {"keys_per_choice_question": choice_keys / choices, "visit_keys": float(total)}
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -170,6 +237,7 @@ def main() -> int:
         folder = Path(tmp)
         figures = startup(args.repeats, folder / "not-opened-at-startup.db")
         latencies = asyncio.run(transitions(folder))
+        figures.update(asyncio.run(visit_keys(folder)))
     figures["transitions"] = float(len(latencies))
     figures["transition_p50_ms"] = percentile(latencies, 0.5) * 1000
     figures["transition_p95_ms"] = percentile(latencies, 0.95) * 1000

@@ -7,6 +7,7 @@ respondent places the marker, confirms, reviews and submits; then the store must
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -74,8 +75,7 @@ def demo_command(db: Path) -> str:
     return f'{sys.executable} -c "{code}"'
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+def open_terminal(tmp_path: Path, columns: int, rows: int) -> tuple[Terminal, Path]:
     db = tmp_path / "demo.db"
     name = f"epro-e2e-{uuid.uuid4().hex[:8]}"
     env = {
@@ -87,15 +87,29 @@ def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
     }
     exports = " ".join(f"{key}='{value}'" for key, value in env.items())
     command = f"env -i {exports} {demo_command(db)}"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "32", command], check=True
-    )
-    subprocess.run(["tmux", "resize-window", "-t", name, "-x", "100", "-y", "32"], check=False)
-    term = Terminal(name)
+    size = ["-x", str(columns), "-y", str(rows)]
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, *size, command], check=True)
+    subprocess.run(["tmux", "resize-window", "-t", name, *size], check=False)
+    return Terminal(name), db
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    term, db = open_terminal(tmp_path, 100, 32)
     try:
         yield term, db
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)
+        subprocess.run(["tmux", "kill-session", "-t", term.name], capture_output=True, check=False)
+
+
+@pytest.fixture
+def small_terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    """The kiosk's minimum, 80×24."""
+    term, db = open_terminal(tmp_path, 80, 24)
+    try:
+        yield term, db
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", term.name], capture_output=True, check=False)
 
 
 def test_a_vas_pain_session_typed_in_a_real_terminal_is_stored(
@@ -114,7 +128,8 @@ def test_a_vas_pain_session_typed_in_a_real_terminal_is_stored(
     term.wait_for("Nurse station")
     term.wait_for("DEMO-001")
     shown = term.wait_for("offline kiosk")  # the demo is not enrolled with a study server
-    assert "VAS-W P" in shown  # every completion column fits in 100 columns
+    assert "VAS-W" in shown  # every completion column fits
+    assert "parent" in shown  # the respondent in words under the form
     term.keys("g")  # the completion grid of all patients and visits, then back
     shown = term.wait_for("Completion of all patients and visits")
     assert "V8" in shown
@@ -132,14 +147,15 @@ def test_a_vas_pain_session_typed_in_a_real_terminal_is_stored(
     term.keys("Tab", "Enter")  # Next is the first stop after the answer on every question
     term.wait_for("Please check your answers")
     term.wait_for("55 / 100")
-    term.keys("Enter")  # Submit has the focus
+    term.keys("Tab", "Enter")  # the list has the focus; one Tab reaches Submit
     term.wait_for("Thank you")
     term.keys("Enter")
     term.wait_for("give the kiosk back")
     term.keys("Enter")
     term.wait_for("This kiosk is locked")
-    term.keys("C-q")
+    term.keys("C-q")  # on the lock screen it closes nothing
     time.sleep(0.5)
+    assert "This kiosk is locked" in term.screen()
 
     with open_store(db, passphrase=PASSPHRASE) as store, store.unit_of_work() as uow:
         submitted = [
@@ -198,3 +214,81 @@ def test_the_kiosk_closes_when_its_terminal_goes_away(tmp_path: Path, started: s
     if alive:
         os.kill(pid, signal.SIGKILL)
     assert not alive, "the kiosk kept running after its terminal closed"
+
+
+def keys_for(shown: str) -> tuple[str, ...]:
+    """The keys the screen itself shows for the question on it (its hint line says them)."""
+    if "[ ]" in shown or "[x]" in shown:
+        return ("Down", "Space", "Enter")  # a checklist: tick the first, then go on
+    if "├" in shown and "┤" in shown:
+        return ("Right", "Enter", "Enter")  # a VAS: place the marker, confirm, go on
+    if shown.count("○") + shown.count("●") >= 21:
+        return ("Right", "Enter", "Enter")  # 21 circles: highlight, choose, go on
+    if re.search(r"\b1 \( \)", shown):
+        return ("1", "Enter")  # a choice: its number, then go on
+    return ("Enter",)  # a text to read, or an optional field left empty
+
+
+def test_a_parents_visit_of_four_forms_in_dutch_at_80_by_24_by_keyboard_alone(
+    small_terminal: tuple[Terminal, Path],
+) -> None:
+    term, db = small_terminal
+    term.wait_for("This kiosk is locked")
+    term.text(PASSPHRASE)
+    term.keys("Enter")
+    term.wait_for("Staff PIN")
+    term.text(NURSE)
+    term.keys("Enter")
+    term.text(PIN)
+    term.keys("Enter")
+    term.wait_for("DEMO-001")
+    term.keys("s")  # DEMO-001 (6 years: the parent answers) is the first row
+    term.wait_for("Nederlands")
+    term.keys("Tab", "Down", "Enter")  # all four forms stay ticked; the language: Dutch
+    term.keys("Tab", "Tab", "Enter")  # past Cancel to Start
+    term.wait_for("vragenlijst 1 van 4")
+    keys, forms_seen, steps = 0, set(), 0
+    shown = term.screen()
+    while "Geef de kiosk terug" not in shown:
+        steps += 1
+        assert steps < 200, f"the visit did not end; the terminal shows:\n{shown}"
+        assert (
+            "Dagelijkse dingen" in shown
+            or "Controleer" in shown
+            or "Dank u" in shown
+            or ("Hoe gaat het" in shown or "Pijn" in shown)
+        ), shown
+        if (form := re.search(r"vragenlijst (\d) van 4", shown)) is not None:
+            forms_seen.add(form.group(1))
+        if "Controleer uw antwoorden" in shown:
+            pressed: tuple[str, ...] = ("Tab", "Enter")  # one Tab from the list reaches Submit
+        elif "Dank u wel" in shown:
+            pressed = ("Enter",)
+        else:
+            pressed = keys_for(shown)
+        term.keys(*pressed)
+        keys += len(pressed)
+        shown = wait_for_change(term, shown)
+    assert forms_seen == {"1", "2", "3", "4"}
+    term.keys("Enter")
+    term.wait_for("Deze kiosk is vergrendeld")  # the session's language until a nurse unlocks
+    with open_store(db, passphrase=PASSPHRASE) as store, store.unit_of_work() as uow:
+        done = [
+            (meta.form_id, meta.language)
+            for meta in uow.responses.list(patient="DEMO-001", statuses=[ResponseStatus.SUBMITTED])
+            if meta.visit == "V2" and meta.respondent == "parent"
+        ]
+    assert sorted(done) == sorted(
+        (form_id, "nl") for form_id in ("chaq", "jamar", "vas_pain", "vas_wellbeing")
+    )
+
+
+def wait_for_change(term: Terminal, before: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = term.screen()
+        if shown != before:
+            time.sleep(0.3)  # let the screen settle
+            return term.screen()
+        time.sleep(0.1)
+    raise AssertionError(f"the screen did not change; it shows:\n{before}")

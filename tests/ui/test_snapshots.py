@@ -1,6 +1,7 @@
 """SVG snapshots of every kiosk screen type, in English and Dutch.
 
-Fixed terminal size, fixed clock, steady cursor, made-up study codes only. Regenerate with
+Fixed terminal size (80×24, the smallest the kiosk runs in), fixed clock, steady cursor,
+made-up study codes only. Regenerate with
 ``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs before committing.
 """
 
@@ -30,7 +31,7 @@ from tests.helpers.flows import buttons_at_rest, show_item, steady_cursor, unloc
 from tests.helpers.station_bench import station_on, submit_form
 from tests.helpers.ui_constants import NURSE, PASSPHRASE, PIN, clock
 
-SIZE = (100, 32)
+SIZE = (80, 24)  # the kiosk's own minimum (epro.kiosk.size.MIN_SIZE)
 LANGUAGES = ["en", "nl"]
 
 Snap = Callable[..., bool]

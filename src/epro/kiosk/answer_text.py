@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from epro.forms.model import NA, SKIPPED, AnswerValue, Item, ItemType
-from epro.kiosk.i18n import tr
+from epro.kiosk.i18n import number, tr
 
 
 def answer_text(item: Item, value: AnswerValue | None, language: str) -> str:
@@ -21,7 +21,9 @@ def answer_text(item: Item, value: AnswerValue | None, language: str) -> str:
     if item.type is ItemType.VAS:
         return f"{value} / {int(item.max if item.max is not None else 100)}"
     if item.type is ItemType.CIRCLES21 and isinstance(value, float):
-        return f"{value:g} / 10"
+        return f"{number(language, value)} / 10"
+    if isinstance(value, float):
+        return number(language, value)
     if isinstance(value, int | str) and not isinstance(value, bool) and value in labels:
         return labels[value]
     return str(value)

@@ -27,10 +27,16 @@ from textual.worker import Worker, WorkerState
 
 from epro.errors import EproError
 from epro.kiosk.i18n import tr
-from epro.kiosk.messages import SyncFinished
+from epro.kiosk.messages import (
+    ChangeWanted,
+    FormSubmitted,
+    ReviewWanted,
+    SyncFinished,
+)
 from epro.kiosk.screens.dialogs import ErrorDialog, IdleWarning
 from epro.kiosk.screens.lock import LockScreen
 from epro.kiosk.screens.too_small import TooSmallScreen
+from epro.kiosk.size import MIN_SIZE
 from epro.startup import settle_after_startup
 
 if TYPE_CHECKING:
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_SIZE = (80, 24)
+__all__ = ["MIN_SIZE", "KioskApp", "KioskSettings", "make_kiosk", "run_demo_kiosk"]
 
 HIGH_CONTRAST = Theme(
     name="epro-high-contrast",
@@ -140,21 +146,35 @@ class KioskApp(App[None]):
     TITLE = "epro"
     # A patient must never reach the command palette (it could quit or change themes).
     ENABLE_COMMAND_PALETTE = False
+    #: Textual's own keys that leave the app, rebound: while a patient-facing screen is open
+    #: (a questionnaire, its review, the thank-you, the lock screen) none of them leaves it;
+    #: only a nurse, after the PIN, closes the kiosk from the station. Ctrl+C says so in the
+    #: session's language instead of Textual's English hint; Ctrl+Z never suspends it.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "close_kiosk", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "close_hint", show=False, priority=True, system=True),
+        Binding("ctrl+z", "close_hint", show=False, priority=True, system=True),
+        Binding("ctrl+backslash", "close_hint", show=False, priority=True, system=True),
     ]
 
     def __init__(self, settings: KioskSettings) -> None:
         super().__init__()
         self.settings = settings
         self.language = settings.language
+        #: The language of the staff screens: the site's setting, or what the nurse chose.
+        self.staff_language = settings.language
+        #: Who the screen on show speaks to ("parent", "child", "staff"), for Dutch u / je.
+        self.respondent = "staff"
+        #: Where the current form stands in the visit: (number, total), e.g. (2, 4).
+        self.place = (1, 1)
         self.station: Station | None = None
         self.actor: str | None = None
         self.session: QuestionnaireSession | None = None
         self.queue: list[SessionPlan] = []
-        #: The rest of each queue the inactivity lock cut short, by the draft on screen then:
-        #: resuming that draft carries on with it. In memory only, like ``queue`` itself.
-        self._waiting: dict[str, list[SessionPlan]] = {}
+        #: The rest of each queue the inactivity lock cut short, by the draft on screen then,
+        #: with the forms done before it: resuming that draft carries on with it. In memory
+        #: only, like ``queue`` itself.
+        self._waiting: dict[str, tuple[list[SessionPlan], int]] = {}
         self.background: BackgroundSync | None = None
         self._last_input = time.monotonic()
         self._warned = False
@@ -211,53 +231,138 @@ class KioskApp(App[None]):
         from epro.kiosk.screens.station import StationScreen
 
         self.session = None
+        self.language = self.staff_language
+        self.respondent = "staff"
         self.start_background_sync()
-        self.switch_screen(StationScreen())
+        self.switch_screen(StationScreen(self.staff_language))
         settle_after_startup()  # the store is open and the forms are parsed: start-up is done
+
+    def set_staff_language(self, language: str) -> None:
+        """The nurse chose the language of the staff screens: the station again, in it."""
+        from epro.kiosk.screens.station import StationScreen
+
+        self.staff_language = self.language = language
+        self.switch_screen(StationScreen(language))
+        self.notify(tr(language, "language_changed"))
 
     def begin(self, plans: list[SessionPlan]) -> None:
         """Hand the kiosk over: start the first form of the queue (the nurse has chosen it)."""
         self.queue = list(plans)
+        self.place = (0, len(plans))
         self.next_in_queue()
 
     def next_in_queue(self) -> None:
-        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
         from epro.kiosk.screens.thanks import GiveBackScreen
 
         if not self.queue or self.station is None:
             self.session = None
-            self.switch_screen(GiveBackScreen())
+            self.switch_screen(GiveBackScreen(self.language, self.respondent))
             return
         plan = self.queue.pop(0)
-        self.language = plan.language
         session = self.station.start(plan, actor=self.actor or "kiosk")
+        self.place = (self.place[0] + 1, self.place[1])
+        self._show_form(session, plan)
+
+    def _show_form(self, session: QuestionnaireSession, plan: SessionPlan) -> None:
+        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+
+        self.language = plan.language
+        self.respondent = plan.respondent
         self.session = session
-        self.switch_screen(QuestionnaireScreen(session, plan))
+        self.switch_screen(QuestionnaireScreen(session, plan, self.place))
+
+    def form_title(self, form_id: str, language: str) -> str:
+        """A form's title in ``language`` (its id when this kiosk does not carry it)."""
+        form = None if self.station is None else self.station.forms.get(form_id)
+        if form is None:
+            return form_id
+        return form.title.get(language) or next(iter(form.title.values()), form_id)
+
+    def form_name(self, form_id: str, language: str) -> str:
+        """A form as staff read it: its title with its short name, ``Pain (VAS-P)``."""
+        from epro.kiosk.glyphs import form_name
+
+        return form_name(form_id, self.form_title(form_id, language), language)
 
     def queue_after(self, response_id: str) -> list[SessionPlan]:
         """The forms that follow the draft ``response_id`` when it is resumed."""
-        waiting = self._waiting.get(response_id, [])
+        waiting = self._waiting.get(response_id, ([], 0))[0]
         return [] if self.station is None or not waiting else self.station.still_open(waiting)
 
     def resume(self, response_id: str) -> None:
         """Reopen a draft, then go on with the rest of its queue (the forms still open)."""
-        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
-
         if self.station is None:
             return
         session, plan = self.station.resume(response_id, actor=self.actor or "kiosk")
         self.queue = self.queue_after(response_id)
-        self._waiting.pop(response_id, None)
-        self.language = plan.language
-        self.session = session
-        self.switch_screen(QuestionnaireScreen(session, plan))
+        done_before = self._waiting.pop(response_id, ([], 0))[1]
+        self.place = (done_before + 1, done_before + 1 + len(self.queue))
+        self._show_form(session, plan)
+
+    # -- the walk through one form: screens post these, the app switches -------------------
+
+    def on_review_wanted(self, message: ReviewWanted) -> None:
+        from epro.kiosk.screens.review import ReviewScreen
+
+        if self.session is not None:
+            self.switch_screen(ReviewScreen(self.session, message.plan, self.place))
+
+    def on_change_wanted(self, message: ChangeWanted) -> None:
+        """From the review: that question, and Next brings the respondent back to the review."""
+        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
+
+        session = self.session
+        if session is None or not self.attempt(lambda: session.go_to(message.link_id)):
+            return
+        screen = QuestionnaireScreen(session, message.plan, self.place, from_review=True)
+        self.switch_screen(screen)
+
+    def on_form_submitted(self, message: FormSubmitted) -> None:
+        """Submitted: the thank-you, which names the next form of the visit, if any."""
+        from epro.kiosk.screens.thanks import ThanksScreen
+
+        self.session = None
+        self.kick_sync()
+        following = None
+        if self.queue:
+            upcoming = self.queue[0]
+            title = self.form_title(upcoming.form_id, upcoming.language)
+            following = (title, self.place[0] + 1, self.place[1])
+        self.switch_screen(ThanksScreen(message.plan.language, message.plan.respondent, following))
+
+    def on_next_form_wanted(self) -> None:
+        self.guarded(self.next_in_queue)
+
+    def on_give_back(self) -> None:
+        self.lock()
+
+    # -- no way out --------------------------------------------------------------------------
+
+    @property
+    def patient_facing(self) -> bool:
+        """A screen meant for a patient (or a locked kiosk) is open, maybe under a dialog."""
+        return any(getattr(screen, "PATIENT_FACING", False) for screen in self.screen_stack)
+
+    def action_close_kiosk(self) -> None:
+        """Ctrl+Q: closes the kiosk from the staff screens only, i.e. after the staff PIN."""
+        if self.patient_facing:
+            self.action_close_hint()
+        else:
+            self.exit()
+
+    def action_close_hint(self) -> None:
+        """Ctrl+C, Ctrl+Z and friends: a calm word in the session's language, nothing else."""
+        if self.patient_facing:
+            self.notify(tr(self.language, "ask_nurse"), timeout=4)
+        else:
+            self.notify(tr(self.language, "quit_hint"), timeout=4)
 
     def lock(self) -> None:
         """Back to the attract screen; a running session times out and stays as a draft, and
         the rest of its queue waits for it to be resumed."""
         if self.session is not None:
             if self.queue:
-                self._waiting[self.session.response_id] = list(self.queue)
+                self._waiting[self.session.response_id] = (list(self.queue), self.place[0] - 1)
             try:
                 self.session.timeout()
             except EproError as error:
@@ -266,7 +371,9 @@ class KioskApp(App[None]):
         self.session = None
         self.queue = []
         self.actor = None
-        self.language = self.settings.language
+        # The lock screen keeps the language of the session it ended (the family is still in
+        # front of it); the staff screens speak the staff language again after the PIN.
+        self.respondent = "staff"
         self.stop_background_sync(wait=False)
         self.switch_screen(LockScreen())
 

@@ -337,9 +337,13 @@ class Station:
     def drafts(self, patient: str | None = None) -> list[ResponseMeta]:
         return self.sessions.drafts(patient)
 
-    def clinician_plan(self, patient: str, visit: str) -> SessionPlan:
-        """Clinician data are entered by staff at the kiosk as a staff form (never by patients)."""
-        return SessionPlan(patient, visit, "clinician", "staff", "en")
+    def clinician_plan(self, patient: str, visit: str, language: str = "en") -> SessionPlan:
+        """Clinician data are entered by staff at the kiosk as a staff form (never by patients),
+        in the staff's language when the form has it."""
+        form = self.forms.get("clinician")
+        if form is None or language not in form.languages:
+            language = "en"
+        return SessionPlan(patient, visit, "clinician", "staff", language)
 
     def _patient_form(self, form_id: str) -> bool:
         form = self.forms.get(form_id)

@@ -1,16 +1,36 @@
-"""Small modal dialogs: confirm a skip, a calm error, the inactivity warning, the staff PIN."""
+"""Small modal dialogs: confirm a skip, a calm error, the inactivity warning, the staff PIN.
+
+Every dialog of the kiosk is a :class:`Dialog`: Esc closes it as its Cancel / No would.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar, TypeVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from epro.kiosk.i18n import tr
 
+Result = TypeVar("Result")
 
-class ConfirmDialog(ModalScreen[bool]):
+
+class Dialog(ModalScreen[Result]):
+    """A modal dialog that Esc closes with :meth:`cancelled` (its Cancel / No answer)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
+
+    def cancelled(self) -> Result | None:
+        return None
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.cancelled())
+
+
+class ConfirmDialog(Dialog[bool]):
     """A yes/no question; dismissed with True only on the explicit yes button."""
 
     def __init__(self, title: str, body: str, yes: str, no: str) -> None:
@@ -26,11 +46,14 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(no, id="no", variant="primary")
                 yield Button(yes, id="yes", variant="warning")
 
+    def cancelled(self) -> bool:
+        return False
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
 
-class ErrorDialog(ModalScreen[None]):
+class ErrorDialog(Dialog[None]):
     def __init__(self, title: str, message: str) -> None:
         super().__init__()
         self._title = title
@@ -47,7 +70,7 @@ class ErrorDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-class IdleWarning(ModalScreen[None]):
+class IdleWarning(Dialog[None]):
     def __init__(self, language: str) -> None:
         super().__init__()
         self.language = language
@@ -66,7 +89,7 @@ class IdleWarning(ModalScreen[None]):
         self.dismiss(None)
 
 
-class PinDialog(ModalScreen[tuple[str, str] | None]):
+class PinDialog(Dialog[tuple[str, str] | None]):
     """Asks a staff member for name and PIN; the caller checks them (the store counts failures)."""
 
     def __init__(self, language: str, problem: str = "") -> None:

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Select, Static
 
+from epro.kiosk.bindings import speak
 from epro.kiosk.glyphs import GLYPHS, columns_hint, legend
 from epro.kiosk.i18n import tr
 from epro.kiosk.widgets.completion_table import CompletionTable
@@ -33,6 +34,18 @@ class GridScreen(Screen[None]):
         Binding("d", "detail", "Detail"),
         Binding("y", "sync", "Sync now"),
     ]
+    FOOTER: ClassVar[dict[str, str]] = {
+        "close": "foot_back",
+        "focus_filter('visit')": "foot_visit_filter",
+        "focus_filter('status')": "foot_status_filter",
+        "detail": "foot_detail",
+        "sync": "foot_sync",
+    }
+
+    def __init__(self, language: str = "en") -> None:
+        super().__init__()
+        self.language = language
+        speak(self, language, self.FOOTER)
 
     @property
     def station(self) -> Station:
@@ -40,7 +53,7 @@ class GridScreen(Screen[None]):
         return self.app.station
 
     def compose(self) -> ComposeResult:
-        t = self.app.language
+        t = self.language
         yield Static(tr(t, "grid_title"), classes="title")
         with Horizontal(id="grid-filters"):
             visits = [(code, code) for code in self.station.kiosk_visits()]
@@ -55,7 +68,7 @@ class GridScreen(Screen[None]):
         with Horizontal(classes="buttons"):
             yield Button(tr(t, "sync_now"), id="sync")
             yield Button(tr(t, "back"), id="close", variant="primary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_rows()
@@ -74,7 +87,7 @@ class GridScreen(Screen[None]):
         )
 
     def refresh_rows(self) -> None:
-        t = self.app.language
+        t = self.language
         visit, status = self.filters()
         grid = self.station.grid(visit=visit, status=status)
         rows = [(row.patient, row.visit, row.cells) for row in grid.rows]
@@ -83,7 +96,7 @@ class GridScreen(Screen[None]):
         self.refresh_sync()
 
     def refresh_sync(self) -> None:
-        self.query_one(SyncPanel).show(self.station.sync.status(), self.app.language)
+        self.query_one(SyncPanel).show(self.station.sync.status(), self.language)
 
     def on_select_changed(self) -> None:
         self.refresh_rows()
@@ -99,7 +112,7 @@ class GridScreen(Screen[None]):
 
         code = self.query_one(CompletionTable).selected_patient()
         if code is not None:
-            self.app.push_screen(PatientScreen(code))
+            self.app.push_screen(PatientScreen(code, self.language))
 
     def action_sync(self) -> None:
         self.app.sync_now()

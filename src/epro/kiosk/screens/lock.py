@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 class LockScreen(Screen[None]):
     app: KioskApp
+    #: The family may still be in front of it: no key leaves the kiosk from here.
+    PATIENT_FACING = True
 
     def compose(self) -> ComposeResult:
         t = self.app.language

@@ -3,8 +3,12 @@
 The screen only calls the session (answer, skip, not_applicable, back, next); it holds no
 answers of its own, so a timeout or crash loses nothing that was confirmed.
 
-"Not applicable" is an answer (instruments.md §2): it is chosen like an option, only Next moves
-on, and over an answer already given it asks first. Tab reaches Next first on every question.
+"Not applicable" is an answer (instruments.md §2): it is chosen like an option (its button sits
+under the options), only Next moves on, and over an answer already given it asks first. Tab
+reaches Next first on every question. Enter on an answer already chosen goes on, as Next does.
+
+The screen never switches screens itself: at the end of the form (or, when it was opened from
+the review, after the one question) it posts :class:`ReviewWanted` and the app shows the review.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from textual.widgets import Button, ProgressBar, Static
 from epro.forms.model import NA, FormKind, Item, ItemType
 from epro.kiosk.answer_text import answer_text
 from epro.kiosk.i18n import tr, tr_to, who
-from epro.kiosk.messages import AnswerChanged
+from epro.kiosk.messages import AnswerChanged, GoOn, ReviewWanted
 from epro.kiosk.screens.dialogs import ConfirmDialog
 from epro.kiosk.widgets import AnswerWidget, answer_widget_for
 
@@ -51,11 +55,24 @@ TAB_ORDER = ("next", "skip", "na", "confirm", "back")
 class QuestionnaireScreen(Screen[None]):
     app: KioskApp
 
-    def __init__(self, session: QuestionnaireSession, plan: SessionPlan) -> None:
+    def __init__(
+        self,
+        session: QuestionnaireSession,
+        plan: SessionPlan,
+        place: tuple[int, int] = (1, 1),
+        *,
+        from_review: bool = False,
+    ) -> None:
         super().__init__()
         self.session = session
         self.plan = plan
         self.language = plan.language
+        #: (this form's number, the visit's number of forms), shown as "form 2 of 4".
+        self.place = place
+        #: Opened from the review to change one answer: Next goes back to the review.
+        self.from_review = from_review
+        #: The app's keys that leave a screen do nothing here (a staff form is the nurse's).
+        self.PATIENT_FACING = session.form.kind is not FormKind.STAFF
         self._widget: AnswerWidget | None = None
 
     def compose(self) -> ComposeResult:
@@ -67,16 +84,20 @@ class QuestionnaireScreen(Screen[None]):
             plan = self.plan
             yield Static(who(t, plan.patient, plan.visit, plan.respondent), id="who")
         with Horizontal(id="progress-row"):
+            title = self.session.form.title.get(t) or self.session.form.id
+            number, total = self.place
+            yield Static(tr(t, "form_of", title=title, n=number, total=total), id="form-title")
             yield Static(id="progress-text")
             yield ProgressBar(show_eta=False, show_percentage=False, id="progress")
         yield Static(classes="hint", id="group")
         yield Static(id="question")
         yield Static(classes="hint", id="hint")
         yield Vertical(id="answer-area")
+        with Horizontal(id="na-row"):
+            yield Button(tr(t, "na"), id="na")
         with Horizontal(id="nav"):
             yield Button(tr(t, "back"), id="back")
             yield Button(tr(t, "skip"), id="skip")
-            yield Button(tr(t, "na"), id="na")
             yield Button(tr(t, "confirm"), id="confirm")
             yield Button(tr(t, "next"), id="next", variant="primary")
 
@@ -106,6 +127,7 @@ class QuestionnaireScreen(Screen[None]):
         self.query_one("#group", Static).display = bool(group)
         self.query_one("#question", Static).update(item.text_for(t, self.plan.respondent))
         self.query_one("#hint", Static).remove_class("missing")
+        self.query_one("#question", Static).remove_class("missing")
         widget = answer_widget_for(item, t, self.session.value(item.link_id))
         area = self.query_one("#answer-area", Vertical)
         await area.remove_children()
@@ -125,7 +147,7 @@ class QuestionnaireScreen(Screen[None]):
         """The "not applicable" button and the hint, which says so when "na" is the answer."""
         t = self.language
         na = self.query_one("#na", Button)
-        na.display = item.na_option
+        self.query_one("#na-row").display = item.na_option
         na.label = self._na_text(item)
         chosen = self.session.value(item.link_id) == NA
         na.variant = "success" if chosen else "default"
@@ -134,7 +156,10 @@ class QuestionnaireScreen(Screen[None]):
             hint.update(tr_to(t, self.plan.respondent, "na_chosen", na=self._na_text(item)))
         else:
             help_text = item.help.get(t)
-            hint.update(help_text or (tr(t, HINTS[item.type]) if item.type in HINTS else ""))
+            hint.update(
+                help_text
+                or (tr_to(t, self.plan.respondent, HINTS[item.type]) if item.type in HINTS else "")
+            )
 
     def _after_compose(self) -> None:
         """Give the answer widget the focus (and a hook for the transition benchmark)."""
@@ -147,12 +172,10 @@ class QuestionnaireScreen(Screen[None]):
     def focus_chain(self) -> list[Widget]:
         """Textual's chain (by place on screen), with the buttons in :data:`TAB_ORDER`."""
         chain = super().focus_chain
-        nav = next(iter(self.query("#nav")), None)  # gone already while the screen closes
-        if nav is None:
-            return chain
-        buttons = [widget for widget in chain if widget.parent is nav]
+        buttons = [widget for widget in chain if isinstance(widget, Button)]
+        buttons = [button for button in buttons if button.id in TAB_ORDER]
         buttons.sort(key=lambda button: TAB_ORDER.index(str(button.id)))
-        return [widget for widget in chain if widget.parent is not nav] + buttons
+        return [widget for widget in chain if widget not in buttons] + buttons
 
     @property
     def widget(self) -> AnswerWidget | None:
@@ -165,6 +188,13 @@ class QuestionnaireScreen(Screen[None]):
         done, _total = self.session.progress()
         self.query_one("#progress", ProgressBar).update(progress=done)
         self._show_na(self.session.current)  # an option chosen after "na" replaces it
+        self.query_one("#question", Static).remove_class("missing")
+        self.query_one("#hint", Static).remove_class("missing")
+
+    @on(GoOn)
+    async def go_on(self, message: GoOn) -> None:
+        message.stop()
+        await self.next_pressed()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         item = self.session.current
@@ -200,9 +230,16 @@ class QuestionnaireScreen(Screen[None]):
                 # Nothing given yet, or typed text that cannot be an answer (an answer stored
                 # earlier must not silently stand in for it): say what is wrong and stay.
                 widget.confirm()  # shows what is wrong, e.g. a number out of range
-                self.query_one("#hint", Static).add_class("missing")
+                self._say_missing()
                 return
         await self.advance()
+
+    def _say_missing(self) -> None:
+        """In words, not only in colour: this question has no answer yet."""
+        hint = self.query_one("#hint", Static)
+        hint.update(tr_to(self.language, self.plan.respondent, "missing_answer"))
+        hint.add_class("missing")
+        self.query_one("#question", Static).add_class("missing")
 
     async def _na_pressed(self, item: Item) -> None:
         """Choose "na"; over another answer (or a skip) only once the respondent says so."""
@@ -234,10 +271,8 @@ class QuestionnaireScreen(Screen[None]):
 
     async def advance(self) -> None:
         items = self.session.items()
-        if self.session.index >= len(items) - 1:
-            from epro.kiosk.screens.review import ReviewScreen
-
-            self.app.switch_screen(ReviewScreen(self.session, self.plan))
+        if self.from_review or self.session.index >= len(items) - 1:
+            self.post_message(ReviewWanted(self.plan))
             return
         self.app.guarded(self.session.next)
         await self.show_current()

@@ -1,4 +1,10 @@
-"""The review: every answer listed before Submit; choosing a line goes back to that question."""
+"""The review: every answer listed before Submit; choosing a line goes back to that question.
+
+The list has the focus at once (↑ ↓ move, Enter changes a line), never Submit, so nothing is
+sent by one stray Enter; one Tab reaches Submit. A question opened from here comes back here
+after Next. The screen posts what the respondent chose (:class:`ChangeWanted`,
+:class:`FormSubmitted`) and the app switches screens.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Label, ListItem, ListView, Static
 
 from epro.kiosk.answer_text import answer_text
-from epro.kiosk.i18n import tr
+from epro.kiosk.i18n import tr, tr_to
+from epro.kiosk.messages import ChangeWanted, FormSubmitted
 
 if TYPE_CHECKING:
     from epro.kiosk.app import KioskApp
@@ -20,21 +28,33 @@ if TYPE_CHECKING:
 
 class ReviewScreen(Screen[None]):
     app: KioskApp
+    PATIENT_FACING = True
 
-    def __init__(self, session: QuestionnaireSession, plan: SessionPlan) -> None:
+    def __init__(
+        self,
+        session: QuestionnaireSession,
+        plan: SessionPlan,
+        place: tuple[int, int] = (1, 1),
+    ) -> None:
         super().__init__()
         self.session = session
         self.plan = plan
+        self.place = place
         self.language = plan.language
 
     def compose(self) -> ComposeResult:
-        t = self.language
-        yield Static(tr(t, "review_title"), classes="title")
-        yield Static(tr(t, "review_change"), classes="hint")
+        t, respondent = self.language, self.plan.respondent
+        title = self.session.form.title.get(t) or self.session.form.id
+        number, total = self.place
+        yield Static(tr_to(t, respondent, "review_title"), classes="title")
+        yield Static(tr(t, "form_of", title=title, n=number, total=total), classes="hint")
+        yield Static(tr_to(t, respondent, "review_change"), classes="hint")
         rows = []
         for number, line in enumerate(self.session.review(), start=1):
-            question = line.item.text_for(t, self.plan.respondent)
+            question = line.item.text_for(t, respondent)
             answer = answer_text(line.item, line.value, t)
+            if line.missing_required:
+                answer = f"{answer} — {tr(t, 'review_needed')}"
             label = Label(f"{number:>2}. {question}\n    → {answer}")
             if line.missing_required:
                 label.add_class("missing")
@@ -48,34 +68,30 @@ class ReviewScreen(Screen[None]):
             yield Button(tr(t, "submit"), id="submit", variant="success", disabled=not can_submit)
 
     def on_mount(self) -> None:
-        self.query_one("#submit", Button).focus()
+        self.query_one("#review-list", ListView).focus()
+
+    @property
+    def focus_chain(self) -> list[Widget]:
+        """The list, then Submit, then Back: one Tab from the list reaches Submit."""
+        chain = super().focus_chain
+        back = [widget for widget in chain if widget.id == "back"]
+        return [widget for widget in chain if widget.id != "back"] + back
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         link_id = event.item.name
         if link_id is not None:
-            self._back_to(link_id)
+            self.post_message(ChangeWanted(self.plan, link_id))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "back":
             items = self.session.items()
             if items:
-                self._back_to(items[-1].link_id)
+                self.post_message(ChangeWanted(self.plan, items[-1].link_id))
         elif event.button.id == "submit":
             self._submit()
 
-    def _back_to(self, link_id: str) -> None:
-        from epro.kiosk.screens.questionnaire import QuestionnaireScreen
-
-        self.app.guarded(lambda: self.session.go_to(link_id))
-        self.app.switch_screen(QuestionnaireScreen(self.session, self.plan))
-
     def _submit(self) -> None:
-        from epro.kiosk.screens.thanks import ThanksScreen
-
         actor = self.app.actor or "kiosk"
         result = self.app.guarded(lambda: self.session.submit(actor=actor))
-        if result is None:
-            return
-        self.app.session = None
-        self.app.kick_sync()
-        self.app.switch_screen(ThanksScreen(self.language, has_next=bool(self.app.queue)))
+        if result is not None:
+            self.post_message(FormSubmitted(self.plan))

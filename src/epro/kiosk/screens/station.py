@@ -14,8 +14,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from epro.kiosk.bindings import speak
 from epro.kiosk.glyphs import columns_hint, legend
-from epro.kiosk.i18n import tr, who
+from epro.kiosk.i18n import LANGUAGES, tr, who
 from epro.kiosk.screens.dialogs import ConfirmDialog
 from epro.kiosk.widgets.completion_table import Column, CompletionTable
 from epro.kiosk.widgets.sync_panel import SyncPanel
@@ -36,7 +37,25 @@ class StationScreen(Screen[None]):
         Binding("g", "grid", "Grid"),
         Binding("y", "sync", "Sync now"),
         Binding("l", "lock", "Lock"),
+        Binding("t", "language", "Language"),
     ]
+    #: The footer's words, by action (in the staff language).
+    FOOTER: ClassVar[dict[str, str]] = {
+        "start": "foot_start",
+        "resume": "foot_resume",
+        "enrol": "foot_enrol",
+        "detail": "foot_detail",
+        "clinician": "foot_clinician",
+        "grid": "foot_grid",
+        "sync": "foot_sync",
+        "lock": "foot_lock",
+        "language": "foot_language",
+    }
+
+    def __init__(self, language: str = "en") -> None:
+        super().__init__()
+        self.language = language
+        speak(self, language, self.FOOTER)
 
     @property
     def station(self) -> Station:
@@ -44,7 +63,7 @@ class StationScreen(Screen[None]):
         return self.app.station
 
     def compose(self) -> ComposeResult:
-        t = self.app.language
+        t = self.language
         yield Static(f"{tr(t, 'station_title')} — {self.app.actor or ''}", classes="title")
         yield Static(tr(t, "today"), classes="hint")
         yield CompletionTable(id="station-grid", cursor_type="row", zebra_stripes=True)
@@ -60,7 +79,7 @@ class StationScreen(Screen[None]):
             yield Button(tr(t, "grid"), id="grid")
             yield Button(tr(t, "sync_now"), id="sync")
             yield Button(tr(t, "lock"), id="lock", variant="warning")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_rows()
@@ -70,7 +89,7 @@ class StationScreen(Screen[None]):
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
-        t = self.app.language
+        t = self.language
         rows = self.station.patients_today()
         columns: list[Column] = []
         for row in rows:
@@ -88,12 +107,12 @@ class StationScreen(Screen[None]):
         self.refresh_sync()
 
     def refresh_sync(self) -> None:
-        self.query_one(SyncPanel).show(self.station.sync.status(), self.app.language)
+        self.query_one(SyncPanel).show(self.station.sync.status(), self.language)
 
     def _selected(self) -> str | None:
         code = self.query_one(CompletionTable).selected_patient()
         if code is None:
-            self.notify(tr(self.app.language, "choose_patient"))
+            self.notify(tr(self.language, "choose_patient"))
         return code
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -108,9 +127,12 @@ class StationScreen(Screen[None]):
         code = self._selected()
         if code is None:
             return
-        plans = self.app.guarded(lambda: self.station.plans_for(code, "en"))
+        t = self.language
+        plans = self.app.guarded(lambda: self.station.plans_for(code, t))
         if plans:
-            self.app.push_screen(HandoverDialog(self.app.language, plans), self._hand_over)
+            titles = {plan.form_id: self.app.form_name(plan.form_id, t) for plan in plans}
+            dialog = HandoverDialog(t, plans, titles)
+            self.app.push_screen(dialog, self._hand_over)
 
     def _hand_over(self, plans: list[SessionPlan] | None) -> None:
         if plans:
@@ -122,14 +144,16 @@ class StationScreen(Screen[None]):
             return
         drafts = self.app.guarded(lambda: self.station.drafts(code))
         if not drafts:
-            self.notify(tr(self.app.language, "no_drafts"))
+            self.notify(tr(self.language, "no_drafts"))
             return
-        draft, t = drafts[0], self.app.language
-        following = ", ".join(plan.form_id for plan in self.app.queue_after(draft.id))
+        draft, t = drafts[0], self.language
+        following = ", ".join(
+            self.app.form_name(plan.form_id, t) for plan in self.app.queue_after(draft.id)
+        )
         body = "\n".join(
             (
                 who(t, draft.patient, draft.visit, draft.respondent),
-                tr(t, "resume_form", form=draft.form_id),
+                tr(t, "resume_form", form=self.app.form_name(draft.form_id, t)),
                 tr(t, "resume_then", forms=following) if following else tr(t, "resume_then_none"),
             )
         )
@@ -142,21 +166,23 @@ class StationScreen(Screen[None]):
     def action_enrol(self) -> None:
         from epro.kiosk.screens.enrol import EnrolDialog
 
-        self.app.push_screen(EnrolDialog(self.app.language), lambda _: self.refresh_rows())
+        today = self.station.today()
+        self.app.push_screen(EnrolDialog(self.language, today), lambda _: self.refresh_rows())
 
     def action_detail(self) -> None:
         from epro.kiosk.screens.patient import PatientScreen
 
         code = self._selected()
         if code is not None:
-            self.app.push_screen(PatientScreen(code))
+            self.app.push_screen(PatientScreen(code, self.language))
 
     def action_clinician(self) -> None:
         code = self._selected()
         row = next((r for r in self.station.patients_today() if r.code == code), None)
         if row is None:
             return
-        plan, t = self.station.clinician_plan(row.code, row.visit), self.app.language
+        t = self.language
+        plan = self.station.clinician_plan(row.code, row.visit, t)
         body = f"{who(t, plan.patient, plan.visit, plan.respondent)}\n{tr(t, 'clinician_check')}"
         dialog = ConfirmDialog(tr(t, "clinician_title"), body, tr(t, "start"), tr(t, "cancel"))
         self.app.push_screen(dialog, lambda yes: self._hand_over([plan] if yes else None))
@@ -164,10 +190,15 @@ class StationScreen(Screen[None]):
     def action_grid(self) -> None:
         from epro.kiosk.screens.grid import GridScreen
 
-        self.app.push_screen(GridScreen())
+        self.app.push_screen(GridScreen(self.language))
 
     def action_sync(self) -> None:
         self.app.sync_now()
 
     def action_lock(self) -> None:
         self.app.lock()
+
+    def action_language(self) -> None:
+        """The nurse's choice: the staff screens in the other language (until a restart)."""
+        following = LANGUAGES[(LANGUAGES.index(self.language) + 1) % len(LANGUAGES)]
+        self.app.set_staff_language(following)

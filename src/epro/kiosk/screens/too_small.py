@@ -7,6 +7,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from epro.kiosk.i18n import tr
+from epro.kiosk.size import MIN_SIZE
 
 
 class TooSmallScreen(Screen[None]):
@@ -24,8 +25,6 @@ class TooSmallScreen(Screen[None]):
         self._show()
 
     def _show(self) -> None:
-        from epro.kiosk.app import MIN_SIZE
-
         size = self.app.size
         text = tr(
             self.language,

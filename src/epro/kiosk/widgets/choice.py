@@ -1,7 +1,10 @@
 """Single choice, yes/no and checklist answers as full-width rows (large targets).
 
-Nothing is selected at first. A click or Enter/Space on a row selects it (single choice posts
-the answer at once) or toggles it (checklist posts the ticked codes in form order each time).
+Nothing is selected at first. A click, Enter or Space on a row, or the row's number key,
+selects it (single choice posts the answer at once) or toggles it (checklist: Space, a click or
+the number; it posts the ticked codes in form order each time). Enter on the answer already
+chosen (on a checklist: Enter) posts :class:`GoOn`: the screen goes on as its Next would, so a
+question takes two keys, the number and Enter.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from epro.forms.model import AnswerValue, Item
-from epro.kiosk.messages import AnswerChanged
+from epro.kiosk.messages import AnswerChanged, GoOn
 from epro.kiosk.widgets.base import AnswerWidget
 
 Code = int | str | bool
@@ -25,7 +28,9 @@ class ChoiceScale(AnswerWidget):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", show=False),
         Binding("down", "move(1)", show=False),
-        Binding("enter,space", "select", show=False),
+        Binding("space", "select", show=False),
+        Binding("enter", "select_or_go_on", show=False),
+        *[Binding(str(n), f"number({n})", show=False) for n in range(1, 10)],
     ]
     DEFAULT_CSS = """
     ChoiceScale { height: auto; width: 1fr; }
@@ -69,7 +74,9 @@ class ChoiceScale(AnswerWidget):
             )
             box = ("[x]" if ticked else "[ ]") if self.multi else ("(●)" if ticked else "( )")
             style = "reverse" if index == self.cursor and self.has_focus else ""
-            text.append(f" {box} {label} ", style=("bold " + style).strip() if ticked else style)
+            key = f"{index + 1} " if index < 9 else "  "
+            text.append(key, style="dim")
+            text.append(f"{box} {label} ", style=("bold " + style).strip() if ticked else style)
             text.append("\n" * self.row_height)
         text.rstrip()
         return text
@@ -83,6 +90,20 @@ class ChoiceScale(AnswerWidget):
     def action_select(self) -> None:
         if self.cursor is not None:
             self._choose(self.cursor)
+
+    def action_select_or_go_on(self) -> None:
+        """Enter: select the row under the cursor, or go on when it is the answer already."""
+        if self.multi or self.cursor is None or self._is_chosen(self.cursor):
+            self.post_message(GoOn())
+        else:
+            self._choose(self.cursor)
+
+    def action_number(self, number: int) -> None:
+        if 1 <= number <= len(self.options):
+            self._choose(number - 1)
+
+    def _is_chosen(self, index: int) -> bool:
+        return self.options[index][0] in self.chosen
 
     def _choose(self, index: int) -> None:
         self.cursor = index

@@ -1,6 +1,7 @@
 """Twenty-one numbered circles 0–10 in steps of 0.5 (JAMAR), nothing selected at first.
 
-A click selects a circle at once; ←/→ move a highlight and Enter or Space selects it.
+A click selects a circle at once; ←/→ move a highlight (Home / End to the ends) and Enter or
+Space selects it. Enter on the circle already selected posts :class:`GoOn` (the screen goes on).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from epro.forms.model import AnswerValue, Item
-from epro.kiosk.messages import AnswerChanged
+from epro.kiosk.messages import AnswerChanged, GoOn
 from epro.kiosk.widgets.base import AnswerWidget
 
 COUNT = 21
@@ -23,7 +24,10 @@ class Circles21(AnswerWidget):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "move(-1)", show=False),
         Binding("right", "move(1)", show=False),
-        Binding("enter,space", "select", show=False),
+        Binding("home", "move(-99)", show=False),
+        Binding("end", "move(99)", show=False),
+        Binding("space", "select", show=False),
+        Binding("enter", "select_or_go_on", show=False),
     ]
     DEFAULT_CSS = """
     Circles21 { height: 4; width: 1fr; }
@@ -74,6 +78,12 @@ class Circles21(AnswerWidget):
 
     def action_select(self) -> None:
         if self.cursor is not None:
+            self._choose(self.cursor)
+
+    def action_select_or_go_on(self) -> None:
+        if self.cursor is None or self.cursor == self.selected:
+            self.post_message(GoOn())
+        else:
             self._choose(self.cursor)
 
     def _choose(self, index: int) -> None:

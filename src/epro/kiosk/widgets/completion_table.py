@@ -1,7 +1,8 @@
 """A DataTable of completion glyphs: one row per patient visit, one column per form/respondent.
 
-Compact on purpose: a glyph per cell (with its colour) and short column headers keep every
-cell readable at 100 columns; the legend under the table names the glyphs.
+Compact on purpose: a glyph per cell (with its colour) and two-line column headers (the form's
+short name over the respondent in words) keep every column inside 80 columns; the legend under
+the table names the glyphs.
 """
 
 from __future__ import annotations
@@ -36,12 +37,16 @@ class CompletionTable(DataTable[str | Text]):
         here = self.selected_row()
         place = self.cursor_row
         self.clear(columns=True)
-        self.add_column(tr(language, "study_code"), width=10, key="patient")
-        self.add_column(tr(language, "visit"), width=6, key="visit")
+        self.cell_padding = 0
+        self.header_height = 2
+        code_width = max([len(patient) for patient, _visit, _cells in rows] + [8]) + 1
+        self.add_column(Text(tr(language, "patient_header")), width=code_width, key="patient")
+        self.add_column(Text(tr(language, "visit")), width=7, key="visit")
         for form_id, respondent in columns:
             label = column_label(form_id, respondent, language)
             header = Text(label, justify="center")
-            self.add_column(header, width=max(len(label), 3), key=f"{form_id}|{respondent}")
+            width = max(len(line) for line in label.split("\n")) + 1
+            self.add_column(header, width=width, key=f"{form_id}|{respondent}")
         for patient, visit, cells in rows:
             glyphs: list[str | Text] = []
             for column in columns:

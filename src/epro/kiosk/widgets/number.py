@@ -16,7 +16,8 @@ from textual.widgets import Input, Label
 
 from epro.forms.model import AnswerValue, Item, ItemType
 from epro.forms.typed import NumberProblem, TypedNumberError, read_number
-from epro.kiosk.i18n import tr
+from epro.kiosk.i18n import number, tr
+from epro.kiosk.messages import GoOn
 from epro.kiosk.widgets.base import AnswerWidget
 
 _PROBLEM_TEXT = {
@@ -37,6 +38,9 @@ class NumberEntry(AnswerWidget, can_focus=False):
         super().__init__(item)
         self.language = language
         self._initial = "" if value is None or isinstance(value, list) else str(value)
+        if isinstance(value, float) and language == "nl":
+            self._initial = self._initial.replace(".", ",")  # as a Dutch nurse types it
+        self._confirmed: AnswerValue | None = value
 
     def compose(self) -> ComposeResult:
         # A plain text field: Textual's "integer" and "number" fields drop every key they do
@@ -87,22 +91,28 @@ class NumberEntry(AnswerWidget, can_focus=False):
         self.query_one("#problem", Label).update(Text(problem))
         if value is None:
             return False
+        self._confirmed = value
         return super().confirm()
 
     def _range_text(self) -> str:
         if self.item.type in (ItemType.INTEGER, ItemType.DECIMAL):
-            low = _fmt(self.item.min)
-            high = _fmt(self.item.max)
+            low = _fmt(self.item.min, self.language)
+            high = _fmt(self.item.max, self.language)
             key = "number_whole_range" if self.item.type is ItemType.INTEGER else "number_range"
             return tr(self.language, key, low=low, high=high)
         return tr(self.language, "number_hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter stores what is typed; Enter again, on the value already stored (or in an empty
+        optional field), goes on."""
         event.stop()
-        self.confirm()
+        value = self.pending
+        blank_and_optional = self.is_blank and not self.item.required
+        if blank_and_optional or (value is not None and value == self._confirmed):
+            self.post_message(GoOn())
+        else:
+            self.confirm()
 
 
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "…"
-    return str(int(value)) if float(value).is_integer() else str(value)
+def _fmt(value: float | None, language: str) -> str:
+    return "…" if value is None else number(language, value)

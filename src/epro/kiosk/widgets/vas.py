@@ -2,7 +2,8 @@
 
 instruments.md §5: no number, no ticks, no initial marker. A click on the line or the first
 arrow key places the marker (the first key puts it in the middle, so neither end is favoured);
-←/→ move it by 1, PgUp/PgDn by 10; Enter (or the screen's Confirm) posts the answer.
+←/→ move it by 1, PgUp/PgDn by 10, Home / End to the ends; Enter (or the screen's Confirm)
+posts the answer, and Enter on the answer already confirmed posts :class:`GoOn`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from epro.forms.model import AnswerValue, Item
+from epro.kiosk.messages import GoOn
 from epro.kiosk.widgets.base import AnswerWidget
 
 
@@ -24,6 +26,8 @@ class VasScale(AnswerWidget):
         Binding("right", "move(1)", "+1", show=False),
         Binding("pageup", "move(10)", "+10", show=False),
         Binding("pagedown", "move(-10)", "−10", show=False),
+        Binding("home", "to_end(-1)", "0", show=False),
+        Binding("end", "to_end(1)", "100", show=False),
         Binding("enter", "confirm", "Confirm", show=False),
     ]
     DEFAULT_CSS = """
@@ -37,8 +41,11 @@ class VasScale(AnswerWidget):
         self.language = language
         self.low = int(item.min if item.min is not None else 0)
         self.high = int(item.max if item.max is not None else 100)
+        #: The answer stored for this item (a second Enter on it goes on).
+        self._stored: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             self.set_reactive(VasScale.marker, value)
+            self._stored = value
 
     @property
     def pending(self) -> AnswerValue | None:
@@ -73,8 +80,21 @@ class VasScale(AnswerWidget):
         else:
             self.marker = min(max(self.marker + delta, self.low), self.high)
 
+    def action_to_end(self, direction: int) -> None:
+        """Home / End: the marker to the low or the high end of the line."""
+        self.marker = self.high if direction > 0 else self.low
+
     def action_confirm(self) -> None:
-        self.confirm()
+        if self.marker is None or self.marker == self._stored:
+            self.post_message(GoOn())
+        else:
+            self.confirm()
+
+    def confirm(self) -> bool:
+        done = super().confirm()
+        if done:
+            self._stored = self.marker
+        return done
 
     def on_click(self, event: events.Click) -> None:
         if event.y > 1:
