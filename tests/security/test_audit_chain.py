@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -327,25 +328,43 @@ def test_truncate_of_the_append_only_tables_is_refused_on_postgresql(
     live_server: LiveServer, server_db: ServerDb, make_kiosk: MakeKiosk
 ) -> None:
     """What: the server's append-only tables on PostgreSQL. How: with rows in them after a
-    sync, the database user runs TRUNCATE on the audit log and the kiosk audit heads (a
-    statement no row trigger sees). Expected: refused ('append-only'); every row is still
-    there. (SQLite has no TRUNCATE: DELETE is refused by row triggers there.)"""
+    sync and one entered-in-error mark, the database user runs TRUNCATE on the audit log, the
+    kiosk audit heads and the marks (a statement no row trigger sees). Expected: refused
+    ('append-only'); every row is still there. (SQLite has no TRUNCATE: DELETE is refused by
+    row triggers there.)"""
     if not _is_postgres(server_db):
         pytest.skip("TRUNCATE is a PostgreSQL statement; SQLite's DELETE has row triggers")
     import psycopg
+    from sqlmodel import Session
+
+    from epro_sync.annotations import mark_entered_in_error
+    from epro_sync.db import make_engine
 
     kiosk = make_kiosk("k1", server_db, live_server.url)
     kiosk.queue(1)
     assert SyncClient(kiosk.store).sync_once().error is None
-    before = {
-        t: server_db.rows(f"SELECT count(*) FROM {t}")[0][0] for t in ("audit", "audit_heads")
-    }
+    engine = make_engine(server_db.settings.database_url)
+    try:
+        with Session(engine) as session:
+            mark_entered_in_error(
+                session,
+                server_db.response_ids()[0],
+                "session opened for the wrong patient",
+                actor="dm@example.org",
+                sites=None,
+                now=datetime.now(UTC),
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    tables = ("audit", "audit_heads", "annotations")
+    before = {t: server_db.rows(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
     assert all(before.values())
-    for table in ("audit", "audit_heads"):
+    for table in tables:
         for statement in (f"TRUNCATE {table}", f"TRUNCATE {table} CASCADE"):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
                 _server_sql(server_db, statement)
-    after = {t: server_db.rows(f"SELECT count(*) FROM {t}")[0][0] for t in ("audit", "audit_heads")}
+    after = {t: server_db.rows(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
     assert after == before
 
 

@@ -6,8 +6,8 @@
   and how many responses it holds receipts for (``epro-sync verify`` compares);
 * ``devices.audit_state``/``audit_problem``/``audit_flagged_at``: a rolled-back or forked kiosk
   log, flagged until a person resolves it (``epro-sync resolve-chain``);
-* PostgreSQL: ``TRUNCATE`` of the append-only tables is refused by statement-level triggers
-  (row triggers never see a TRUNCATE).
+* PostgreSQL: ``TRUNCATE`` of the append-only tables (audit, heads, annotations) is refused
+  by statement-level triggers (row triggers never see a TRUNCATE).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ _POSTGRES_NO_TRUNCATE = [
     """CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
        FOR EACH STATEMENT EXECUTE FUNCTION epro_append_only()""",
     """CREATE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
+       FOR EACH STATEMENT EXECUTE FUNCTION epro_append_only()""",
+    """CREATE TRIGGER annotations_no_truncate BEFORE TRUNCATE ON annotations
        FOR EACH STATEMENT EXECUTE FUNCTION epro_append_only()""",
 ]
 
