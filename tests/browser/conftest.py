@@ -1,4 +1,4 @@
-"""Browser test fixtures: one headless Chromium per test session, one real server per module.
+"""Browser test fixtures: one headless Chromium and one real server per module.
 
 The server is the real app under uvicorn on 127.0.0.1 (a SQLite file of its own); each test
 gets a fresh browser context (no cookies carried over) and a :class:`CheckedPage`, whose
@@ -8,6 +8,7 @@ Playwright or axe-core every test here skips, saying which is missing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {MISSING}"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """The one Chromium of the session (launching one costs about a second)."""
+    """One Chromium per test module (launching one costs about a second). Not per session:
+    Playwright's synchronous API keeps an event loop running in this thread while it is open,
+    and the Textual tests that the same worker runs next need to start their own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -46,6 +49,7 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture
