@@ -9,6 +9,7 @@ fails the journey.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from tests.browser.browser_tools import CheckedPage
@@ -18,7 +19,7 @@ from tests.browser.browser_tools import CheckedPage
 MAX_TABS = 400
 
 
-class Driver:
+class Driver(ABC):
     """The moves a journey makes; ``selector`` is a CSS selector of the control."""
 
     name = "driver"
@@ -27,9 +28,11 @@ class Driver:
         self.checked = checked
         self.page: Any = checked.page
 
+    @abstractmethod
     def write(self, selector: str, text: str) -> None:
         raise NotImplementedError
 
+    @abstractmethod
     def press(self, selector: str) -> None:
         """Press a button or follow a link that stays on the page."""
         raise NotImplementedError
@@ -39,10 +42,12 @@ class Driver:
         with self.page.expect_navigation(wait_until="load"):
             self.press(selector)
 
+    @abstractmethod
     def choose(self, selector: str, label: str) -> None:
         """Choose the option shown as ``label`` in a ``<select>``."""
         raise NotImplementedError
 
+    @abstractmethod
     def tick(self, selector: str) -> None:
         """Tick a checkbox or choose a radio button."""
         raise NotImplementedError
